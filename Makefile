@@ -1,0 +1,172 @@
+# Top-level build. Everything goes under build/; each part of the tree
+# lists its own sources in a fragment (common/common.mk, loader/loader.mk,
+# kernel/kernel.mk, tests/unit/unit.mk, tests/fuzz/fuzz.mk,
+# tests/boot/boot.mk) so object lists stay explicit and each file has one
+# owner. `make help` lists the targets.
+
+.DEFAULT_GOAL := all
+.SUFFIXES:
+.DELETE_ON_ERROR:
+SHELL := /bin/bash
+
+BUILD ?= build
+CLANG ?= clang
+LLD_LINK ?= lld-link
+LD_LLD ?= ld.lld
+
+# Machine and kernel command line for run targets and `make image`.
+MEM ?= 256
+CPU ?= qemu64
+CMDLINE ?=
+# A Linux console font (PSF1 or PSF2, gzip'd), from console-setup-linux.
+FONT ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla \
+	-Wno-unused-parameter
+COMMON_CFLAGS := -std=c11 -O2 -g $(WARN) -I. -MD -MP \
+	-DPROJECT_VERSION='"$(VERSION)"'
+
+# The loader: a PE32+ EFI application (MS ABI, LLP64).
+EFI_INC ?= /usr/include/efi
+LOADER_CFLAGS := $(COMMON_CFLAGS) --target=x86_64-unknown-windows \
+	-ffreestanding -fshort-wchar -mno-red-zone -fno-stack-protector \
+	-mno-stack-arg-probe -fno-builtin -I$(EFI_INC) -I$(EFI_INC)/x86_64
+LOADER_LDFLAGS := -subsystem:efi_application -entry:efi_main -nodefaultlib \
+	-dll:no -machine:x64
+
+# The kernel: ELF, higher half, kernel code model.
+KERNEL_CFLAGS := $(COMMON_CFLAGS) --target=x86_64-unknown-none-elf \
+	-ffreestanding -fno-builtin -mcmodel=kernel -mno-red-zone \
+	-mgeneral-regs-only -fno-pic -fno-pie -fno-stack-protector \
+	-fno-omit-frame-pointer
+KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=4096 \
+	-z noexecstack --no-dynamic-linker
+
+# Host builds of common/: unit tests under ASan and UBSan.
+HOST_CFLAGS := $(COMMON_CFLAGS) -O1 -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+HOST_LDFLAGS := -fsanitize=address,undefined
+
+include common/common.mk
+include loader/loader.mk
+include kernel/kernel.mk
+
+# Per-target object lists derived from the source lists in the fragments.
+LOADER_OBJS := $(patsubst %.c,$(BUILD)/loader/%.obj,$(LOADER_SRCS) \
+	$(COMMON_SRCS) $(COMMON_FREESTANDING_SRCS))
+KERNEL_OBJS := $(patsubst %,$(BUILD)/kernel/%.o,$(KERNEL_SRCS) \
+	$(COMMON_SRCS) $(COMMON_FREESTANDING_SRCS))
+HOST_COMMON_OBJS := $(patsubst %.c,$(BUILD)/host/%.o,$(COMMON_SRCS))
+
+LOADER_EFI := $(BUILD)/loader/BOOTX64.EFI
+KERNEL_ELF := $(BUILD)/kernel/kernel.elf
+DISK_IMG := $(BUILD)/disk.img
+TEST_SUITES :=
+
+# Test fragments use the object lists above in their rules.
+include tests/unit/unit.mk
+include tests/fuzz/fuzz.mk
+include tests/boot/boot.mk
+
+.PHONY: all help deps loader kernel image run run-kvm test usb clean \
+	compile_commands.json format
+
+all: $(LOADER_EFI) $(KERNEL_ELF) $(DISK_IMG) $(UNIT_BINS)
+
+help:
+	@echo "make            build loader, kernel, disk image and host tests"
+	@echo "make run        boot build/disk.img under OVMF in QEMU (TCG)"
+	@echo "make run-kvm    the same with KVM (-cpu host)"
+	@echo "make test       host unit tests + boot tests; ends 'N passed, M failed'"
+	@echo "make image      build/disk.img only (CMDLINE='...' sets the command line)"
+	@echo "make usb DEV=/dev/sdX   write build/disk.img to a USB stick"
+	@echo "make fuzz       run each fuzz target for FUZZ_SECONDS (default 60)"
+	@echo "make deps       install missing packages (tools/deps.sh)"
+	@echo "make compile_commands.json   for clangd and other editors"
+	@echo "variables: MEM=$(MEM) CPU=$(CPU) CMDLINE='$(CMDLINE)'"
+	@echo "           OVMF_CODE=, OVMF_VARS= firmware paths, FONT=$(FONT)"
+
+# deps.sh is quick and silent when everything is installed.
+deps:
+	@tools/deps.sh
+
+$(BUILD)/.deps-ok: tools/deps.sh
+	@tools/deps.sh
+	@mkdir -p $(@D) && touch $@
+
+loader: $(LOADER_EFI)
+kernel: $(KERNEL_ELF)
+
+$(BUILD)/loader/%.obj: %.c | $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	$(CLANG) $(LOADER_CFLAGS) -c $< -o $@
+
+$(LOADER_EFI): $(LOADER_OBJS)
+	@mkdir -p $(@D)
+	$(LLD_LINK) $(LOADER_LDFLAGS) -out:$@ $^
+	@size=$$(stat -c %s $@); if [ $$size -gt 65536 ]; then \
+		echo "error: $@ is $$size bytes, over the 64 KiB budget"; \
+		rm -f $@; exit 1; fi
+
+$(KERNEL_ELF): $(KERNEL_OBJS) kernel/linker.ld
+	@mkdir -p $(@D)
+	$(LD_LLD) $(KERNEL_LDFLAGS) -T kernel/linker.ld -o $@ $(KERNEL_OBJS)
+
+$(BUILD)/kernel/%.c.o: %.c | $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	$(CLANG) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(BUILD)/kernel/%.S.o: %.S | $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	$(CLANG) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(BUILD)/host/%.o: %.c | $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	$(CLANG) $(HOST_CFLAGS) -c $< -o $@
+
+image: $(DISK_IMG)
+
+# The command line is part of the image, so a change rebuilds it.
+$(BUILD)/cmdline.txt: FORCE
+	@mkdir -p $(@D)
+	@printf '%s' '$(CMDLINE)' | cmp -s - $@ || printf '%s' '$(CMDLINE)' > $@
+
+$(DISK_IMG): $(LOADER_EFI) $(KERNEL_ELF) $(BUILD)/cmdline.txt \
+		tools/mkimage.sh $(shell find esp -type f 2>/dev/null)
+	tools/mkimage.sh --out $@ --loader $(LOADER_EFI) \
+		--kernel $(KERNEL_ELF) --cmdline "$$(cat $(BUILD)/cmdline.txt)"
+
+run: $(DISK_IMG)
+	tools/run-qemu.sh --image $(DISK_IMG) --mem $(MEM) --cpu $(CPU)
+
+run-kvm: $(DISK_IMG)
+	tools/run-qemu.sh --kvm --image $(DISK_IMG) --mem $(MEM) \
+		--cpu $(if $(filter qemu64,$(CPU)),host,$(CPU))
+
+usb: $(DISK_IMG)
+	tools/usb.sh --image $(DISK_IMG) --device "$(DEV)"
+
+# Each test fragment appends its suite to TEST_SUITES and provides a
+# target test-SUITE that writes $(BUILD)/test-results/SUITE.txt ending in
+# "N passed, M failed". A suite that fails to build or run counts as failed.
+TEST_RESULTS := $(BUILD)/test-results
+test: $(BUILD)/.deps-ok
+	@rm -rf $(TEST_RESULTS) && mkdir -p $(TEST_RESULTS)
+	@for s in $(TEST_SUITES); do \
+		$(MAKE) --no-print-directory test-$$s || true; done
+	@EXPECTED_SUITES="$(TEST_SUITES)" tools/test-summary.sh $(TEST_RESULTS)
+
+compile_commands.json:
+	tools/compile-commands.sh > $@
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)
+
+FORCE:
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,148 @@
+/*
+ * The boot-info contract: one struct handed from any loader (the UEFI
+ * loader, the kernel's own PVH entry) to kmain, in rdi, SysV ABI.
+ *
+ * Rules that keep the layout identical on the loader's LLP64 target, the
+ * kernel's LP64 target and the host:
+ *   - only fixed-width fields, every 64-bit field 8-byte aligned;
+ *   - every address is a uint64_t *physical* address, never a pointer;
+ *   - the struct starts with magic, version and its own size, so a kernel
+ *     can refuse a loader it does not understand (kmain panics on any
+ *     mismatch).
+ * The static asserts at the bottom pin offsets and sizes; change them only
+ * together with BOOTINFO_VERSION.
+ */
+#ifndef COMMON_BOOTINFO_H
+#define COMMON_BOOTINFO_H
+
+#include "types.h"
+
+#define BOOTINFO_MAGIC 0x4f464e49544f4f42ull /* "BOOTINFO", little endian */
+#define BOOTINFO_VERSION 1u
+
+/* Memory-range types: the project's own vocabulary. Loaders translate the
+ * firmware's types (EFI, E820) into these; see memmap.h. */
+enum mem_type {
+	MEM_NONE = 0,
+	MEM_USABLE = 1,          /* free RAM */
+	MEM_RESERVED = 2,        /* never touch */
+	MEM_ACPI_RECLAIM = 3,    /* ACPI tables: usable once they are parsed */
+	MEM_ACPI_NVS = 4,        /* firmware keeps this across sleep */
+	MEM_BAD = 5,             /* defective RAM */
+	MEM_LOADER_RECLAIM = 6,  /* boot services, loader code/data, boot info:
+	                            free once the kernel runs on its own tables */
+	MEM_KERNEL = 7,          /* the kernel image's segments */
+	MEM_PAGE_TABLES = 8,     /* the loader's page tables (live at entry) */
+	MEM_FRAMEBUFFER = 9,     /* the GOP framebuffer */
+	MEM_FW_RUNTIME_CODE = 10,/* EFI runtime services code */
+	MEM_FW_RUNTIME_DATA = 11,/* EFI runtime services data */
+	MEM_TYPE_COUNT
+};
+
+/* One physical range. base and size are multiples of 4 KiB. */
+struct bi_mem_range {
+	uint64_t base;
+	uint64_t size;
+	uint32_t type; /* enum mem_type */
+	uint32_t reserved;
+};
+
+/* Segment flags, the same bits as ELF's p_flags. */
+#define BI_SEG_X 1u
+#define BI_SEG_W 2u
+#define BI_SEG_R 4u
+
+/* One loaded kernel segment. virt and phys are page aligned; size is the
+ * page-rounded memory size. */
+struct bi_segment {
+	uint64_t virt;
+	uint64_t phys;
+	uint64_t size;
+	uint32_t flags; /* BI_SEG_* */
+	uint32_t reserved;
+};
+
+/* The framebuffer, when there is one (base == 0 means none). Pixels are
+ * 32 bits; the masks say where each colour lives. */
+struct bi_framebuffer {
+	uint64_t base;
+	uint64_t size;
+	uint32_t width;
+	uint32_t height;
+	uint32_t pitch; /* bytes per scan line */
+	uint32_t bpp;   /* bits per pixel; only 32 is produced today */
+	uint32_t red_mask;
+	uint32_t green_mask;
+	uint32_t blue_mask;
+	uint32_t reserved_mask;
+};
+
+enum boot_source {
+	BOOT_SOURCE_UEFI = 1,
+	BOOT_SOURCE_PVH = 2,
+};
+
+#define BI_MAX_SEGMENTS 8
+#define BI_CMDLINE_MAX 1024
+
+struct boot_info {
+	uint64_t magic;   /* BOOTINFO_MAGIC */
+	uint32_t version; /* BOOTINFO_VERSION */
+	uint32_t size;    /* sizeof(struct boot_info) */
+
+	uint32_t source;  /* enum boot_source */
+	uint32_t segment_count;
+
+	/* Memory map: mmap_count entries of struct bi_mem_range at mmap_addr,
+	 * sorted by base, not overlapping, adjacent equal types merged. */
+	uint64_t mmap_addr;
+	uint32_t mmap_count;
+	uint32_t mmap_entry_size; /* sizeof(struct bi_mem_range) */
+
+	struct bi_framebuffer fb;
+
+	uint64_t rsdp;             /* ACPI RSDP, 0 when none */
+	uint64_t efi_system_table; /* 0 when not booted by UEFI */
+
+	/* NUL-terminated command line, cmdline_len bytes without the NUL. */
+	uint64_t cmdline_addr;
+	uint32_t cmdline_len;
+	uint32_t reserved0;
+
+	struct bi_segment segments[BI_MAX_SEGMENTS];
+
+	/* Page tables live at hand-off (the loader's PML4). */
+	uint64_t boot_pml4;
+
+	/* TSC readings: at loader entry, just before ExitBootServices, and
+	 * just before the jump to the kernel. tsc_hz is the loader's estimate
+	 * of the TSC frequency (0 when unknown). */
+	uint64_t tsc_loader_entry;
+	uint64_t tsc_before_exit;
+	uint64_t tsc_jump;
+	uint64_t tsc_hz;
+};
+
+_Static_assert(sizeof(struct bi_mem_range) == 24, "bi_mem_range layout");
+_Static_assert(sizeof(struct bi_segment) == 32, "bi_segment layout");
+_Static_assert(sizeof(struct bi_framebuffer) == 48, "bi_framebuffer layout");
+_Static_assert(__builtin_offsetof(struct boot_info, mmap_addr) == 24,
+	       "boot_info layout");
+_Static_assert(__builtin_offsetof(struct boot_info, fb) == 40,
+	       "boot_info layout");
+_Static_assert(__builtin_offsetof(struct boot_info, rsdp) == 88,
+	       "boot_info layout");
+_Static_assert(__builtin_offsetof(struct boot_info, segments) == 120,
+	       "boot_info layout");
+_Static_assert(__builtin_offsetof(struct boot_info, boot_pml4) == 376,
+	       "boot_info layout");
+_Static_assert(sizeof(struct boot_info) == 416, "boot_info layout");
+
+/* Name of a mem_type for messages ("usable", "acpi-nvs", ...). */
+const char *mem_type_name(uint32_t type);
+
+/* Checks magic, version and size. Returns NULL when bi is acceptable,
+ * else a static string naming the first mismatch. */
+const char *bootinfo_check(const struct boot_info *bi);
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * x86-64 4-level page tables: entry definitions, the validator, and one
+ * range walker that map, unmap, protect and translate share.
+ *
+ * The same code runs in the loader (tables reached by identity), the
+ * kernel (tables reached through the direct map) and the host tests
+ * (tables in malloc'd memory): the environment -- how to allocate a table
+ * page, how to reach a physical address, how to flush the TLB -- is passed
+ * in as struct pt_env.
+ *
+ * Entries are raw uint64_t with named bit masks (bitfield layout is the
+ * compiler's choice). Every entry this code writes goes through
+ * pt_entry_check first: bits above MAXPHYADDR, a level's reserved bits,
+ * NX without EFER.NXE and 1 GiB leaves without CPUID support are refused,
+ * because an emulator may accept them and a CPU will not.
+ *
+ * Nothing here flushes the TLB except through env->flush, which map never
+ * calls (a non-present entry is never cached) and unmap/protect call once
+ * per operation with the whole changed range.
+ */
+#ifndef COMMON_PAGING_H
+#define COMMON_PAGING_H
+
+#include "types.h"
+
+/* Levels, one vocabulary: 1 = PT (4 KiB leaves), 2 = PD (2 MiB leaves),
+ * 3 = PDPT (1 GiB leaves), 4 = PML4. */
+enum pt_level {
+	PT_L1 = 1,
+	PT_L2 = 2,
+	PT_L3 = 3,
+	PT_L4 = 4,
+};
+#define PT_LEVELS 4
+#define PT_ENTRIES 512u
+#define PT_INDEX_BITS 9
+
+#define PT_SHIFT(level) (PAGE_SHIFT + PT_INDEX_BITS * ((level)-1))
+#define PT_SIZE(level) (1ull << PT_SHIFT(level))
+#define PT_MASK(level) (~(PT_SIZE(level) - 1))
+#define PT_INDEX(va, level) \
+	((uint32_t)(((va) >> PT_SHIFT(level)) & (PT_ENTRIES - 1)))
+
+#define PAGE_SIZE_4K PT_SIZE(PT_L1)
+#define PAGE_SIZE_2M PT_SIZE(PT_L2)
+#define PAGE_SIZE_1G PT_SIZE(PT_L3)
+
+/* Entry bits (Intel SDM Vol. 3A, 4.5). */
+#define PTE_P (1ull << 0)      /* present */
+#define PTE_W (1ull << 1)      /* writable */
+#define PTE_U (1ull << 2)      /* user */
+#define PTE_PWT (1ull << 3)    /* write-through */
+#define PTE_PCD (1ull << 4)    /* cache disable */
+#define PTE_A (1ull << 5)      /* accessed */
+#define PTE_D (1ull << 6)      /* dirty (leaves) */
+#define PTE_PS (1ull << 7)     /* leaf at L2/L3; PAT bit at L1 */
+#define PTE_G (1ull << 8)      /* global (leaves) */
+#define PTE_PAT_LARGE (1ull << 12) /* PAT bit of 2 MiB / 1 GiB leaves */
+#define PTE_NX (1ull << 63)    /* no execute (needs EFER.NXE) */
+/* The architectural address field; env->phys_mask narrows it to
+ * MAXPHYADDR. */
+#define PTE_ADDR_MAX_MASK 0x000ffffffffff000ull
+
+/* The attribute bits callers pass to map/protect. Anything else is
+ * refused with -ERR_INVALID. */
+#define PTE_ATTR_MASK (PTE_W | PTE_U | PTE_PWT | PTE_PCD | PTE_G | PTE_NX)
+
+/* Canonical 48-bit addresses: bits 63..47 all equal. */
+static inline bool va_canonical(uint64_t va)
+{
+	uint64_t top = va >> 47;
+	return top == 0 || top == 0x1ffff;
+}
+
+struct pt_env {
+	/* Returns the physical address of a zeroed 4 KiB page, or 0 when
+	 * out of memory. */
+	uint64_t (*alloc)(void *ctx);
+	/* Returns a table page to the allocator; may be NULL (then emptied
+	 * tables are kept). */
+	void (*free)(void *ctx, uint64_t phys);
+	/* Returns a pointer through which the table page at phys can be
+	 * read and written. */
+	uint64_t *(*table)(void *ctx, uint64_t phys);
+	/* Invalidates TLB entries for [va, va+size); may be NULL. */
+	void (*flush)(void *ctx, uint64_t va, uint64_t size);
+	void *ctx;
+
+	uint64_t phys_mask; /* address bits the CPU has (cpu_phys_addr_mask) */
+	bool nx;            /* EFER.NXE is (or will be) on: PTE_NX allowed */
+	bool page1g;        /* CPUID allows 1 GiB leaves */
+
+	/* Set when a function returns -ERR_RANGE: why pt_entry_check
+	 * refused the entry (a static string). */
+	const char *last_error;
+
+	/* Statistics, updated by the functions below. tables_freed counts
+	 * pages handed to env->free. */
+	uint64_t tables_allocated;
+	uint64_t tables_freed;
+	uint64_t splits;
+};
+
+struct page_table {
+	struct pt_env *env;
+	uint64_t root; /* physical address of the PML4 */
+};
+
+/* Why pt_entry_check refused an entry (static strings). */
+const char *pt_entry_check(const struct pt_env *env, int level,
+			   uint64_t entry);
+
+/* Allocates an empty PML4. Returns 0 or -ERR_NOMEM. */
+int pt_init(struct page_table *pt, struct pt_env *env);
+
+/* Uses an existing PML4 (e.g. a copy of the firmware's). */
+void pt_attach(struct page_table *pt, struct pt_env *env, uint64_t root);
+
+/*
+ * Maps [va, va+size) to [pa, pa+size) with attributes attr (PTE_ATTR_MASK
+ * bits; PTE_P is implied). va, pa and size must be 4 KiB aligned and the
+ * range canonical. Uses the largest leaf up to max_level (PT_L1..PT_L3)
+ * that alignment and the remaining size allow. Walks each table once.
+ *
+ * Returns 0; -ERR_EXISTS when a page of the range is already mapped (a
+ * remap is a bug, so callers treat it as fatal); -ERR_NOMEM when a table
+ * allocation fails; -ERR_INVALID for bad arguments; -ERR_RANGE for an
+ * entry the validator refuses (env->last_error says why). On failure
+ * *fail_va (when not NULL) is the first address not mapped; the pages
+ * before it stay mapped.
+ */
+int pt_map(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
+	   uint64_t attr, int max_level, uint64_t *fail_va);
+
+/* Unmaps [va, va+size), splitting large leaves that are only partly
+ * covered. Pages already unmapped are skipped. Frees tables that become
+ * empty (when env->free is set). Flushes the range once. Returns 0,
+ * -ERR_NOMEM (a split needed a table) or -ERR_INVALID. */
+int pt_unmap(struct page_table *pt, uint64_t va, uint64_t size);
+
+/* Sets the attributes of every mapped page in [va, va+size) to attr,
+ * splitting large leaves only partly covered. Unmapped pages in the range
+ * are -ERR_NOTFOUND (nothing after them is changed). Flushes once. */
+int pt_protect(struct page_table *pt, uint64_t va, uint64_t size,
+	       uint64_t attr);
+
+/* Splits the large leaf covering va down to the next level, keeping the
+ * physical addresses and attributes of every page. No-op when va is not
+ * in a large leaf. */
+int pt_split(struct page_table *pt, uint64_t va);
+
+/* One level of a walk, for dumps. */
+struct pt_walk {
+	int levels;              /* entries filled, from PML4 down */
+	uint64_t entry[PT_LEVELS];
+	uint64_t table[PT_LEVELS]; /* physical address of each table */
+};
+
+/* Translates va. Returns 0 and fills *pa, *leaf_entry and *level (when
+ * not NULL) for a mapped address; -ERR_NOTFOUND otherwise. *walk (when
+ * not NULL) gets every entry visited, found or not. */
+int pt_translate(const struct page_table *pt, uint64_t va, uint64_t *pa,
+		 uint64_t *leaf_entry, int *level, struct pt_walk *walk);
+
+/* Calls fn once per present leaf, in address order, with the canonical
+ * virtual address, size, physical address, the leaf's own entry and the
+ * effective attributes (W and U only if every level has them, NX if any
+ * level has it). Stops and returns fn's value when it is nonzero. */
+struct pt_leaf {
+	uint64_t va;
+	uint64_t size;
+	uint64_t pa;
+	uint64_t entry;
+	uint64_t effective; /* PTE_W / PTE_U / PTE_NX as the CPU sees them */
+	int level;
+};
+typedef int (*pt_leaf_fn)(void *arg, const struct pt_leaf *leaf);
+int pt_for_each_leaf(const struct page_table *pt, pt_leaf_fn fn, void *arg);
+
+/* Frees every table below the root and the root itself (host tests,
+ * teardown); leaves are not touched. */
+void pt_destroy(struct page_table *pt);
+
+/* Text for a level: "PML4", "PDPT", "PD", "PT". */
+const char *pt_level_name(int level);
+
+#endif

@@ -1,0 +1,637 @@
+/*
+ * Host tests of common/paging.c over malloc-backed "physical memory".
+ *
+ * Physical memory is an arena of PHYS_PAGES pages standing at PHYS_BASE
+ * (above 4 GiB, so nothing assumes low addresses); table pages come from
+ * it through the same pt_env callbacks the loader and kernel use.
+ */
+#include "check.h"
+#include "common/paging.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A failed check with a formatted explanation. */
+#define CHECK_MSG(cond, ...)                                   \
+	do {                                                   \
+		if (!(cond)) {                                 \
+			check_fail_prefix(__FILE__, __LINE__); \
+			printf(__VA_ARGS__);                   \
+			printf("\n");                          \
+		}                                              \
+	} while (0)
+
+#define PHYS_BASE 0x0000000140000000ull
+#define PHYS_PAGES 8192u /* 32 MiB of tables */
+
+struct arena {
+	uint8_t *mem;
+	uint8_t used[PHYS_PAGES];
+	uint32_t next;
+	uint32_t in_use;
+	bool fail; /* make alloc return 0 */
+};
+
+static uint64_t arena_alloc(void *ctx)
+{
+	struct arena *a = ctx;
+	if (a->fail)
+		return 0;
+	for (uint32_t n = 0; n < PHYS_PAGES; n++) {
+		uint32_t i = (a->next + n) % PHYS_PAGES;
+		if (!a->used[i]) {
+			a->used[i] = 1;
+			a->next = i + 1;
+			a->in_use++;
+			memset(a->mem + (uint64_t)i * PAGE_SIZE, 0, PAGE_SIZE);
+			return PHYS_BASE + (uint64_t)i * PAGE_SIZE;
+		}
+	}
+	return 0;
+}
+
+static void arena_free(void *ctx, uint64_t phys)
+{
+	struct arena *a = ctx;
+	uint64_t i = (phys - PHYS_BASE) / PAGE_SIZE;
+	if (phys < PHYS_BASE || i >= PHYS_PAGES || !a->used[i]) {
+		fprintf(stderr, "bad free of %#llx\n", (unsigned long long)phys);
+		abort();
+	}
+	/* Poison, so a table used after its free shows up as garbage. */
+	memset(a->mem + i * PAGE_SIZE, 0xa5, PAGE_SIZE);
+	a->used[i] = 0;
+	a->in_use--;
+}
+
+static uint64_t *arena_table(void *ctx, uint64_t phys)
+{
+	struct arena *a = ctx;
+	uint64_t i = (phys - PHYS_BASE) / PAGE_SIZE;
+	if (phys < PHYS_BASE || i >= PHYS_PAGES || !a->used[i]) {
+		fprintf(stderr, "table at unallocated %#llx\n",
+			(unsigned long long)phys);
+		abort();
+	}
+	return (uint64_t *)(a->mem + (phys - PHYS_BASE));
+}
+
+struct flushes {
+	uint64_t calls;
+	uint64_t lo, hi; /* union of flushed ranges */
+};
+
+static void record_flush(void *ctx, uint64_t va, uint64_t size);
+
+struct fixture {
+	struct arena arena;
+	struct flushes fl;
+	struct pt_env env;
+	struct page_table pt;
+};
+
+static void record_flush(void *ctx, uint64_t va, uint64_t size)
+{
+	struct fixture *f = (struct fixture *)((char *)ctx -
+					       offsetof(struct fixture, arena));
+	if (!f->fl.calls || va < f->fl.lo)
+		f->fl.lo = va;
+	if (!f->fl.calls || va + size > f->fl.hi)
+		f->fl.hi = va + size;
+	f->fl.calls++;
+}
+
+static struct fixture *fixture_new(bool page1g, bool nx)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	f->arena.mem = aligned_alloc(PAGE_SIZE, (size_t)PHYS_PAGES * PAGE_SIZE);
+	f->env = (struct pt_env){
+		.alloc = arena_alloc,
+		.free = arena_free,
+		.table = arena_table,
+		.flush = record_flush,
+		.ctx = &f->arena,
+		.phys_mask = 0x000ffffffffff000ull & ((1ull << 46) - 1),
+		.nx = nx,
+		.page1g = page1g,
+	};
+	if (pt_init(&f->pt, &f->env) != 0)
+		abort();
+	return f;
+}
+
+static void fixture_free(struct fixture *f)
+{
+	pt_destroy(&f->pt);
+	free(f->arena.mem);
+	free(f);
+}
+
+#define KBASE 0xffffffff80000000ull
+#define DMAP 0xffff800000000000ull
+#define G1 PAGE_SIZE_1G
+#define M2 PAGE_SIZE_2M
+#define K4 PAGE_SIZE_4K
+
+/* ---- the entry validator ---- */
+
+struct check_case {
+	const char *name;
+	int level;
+	uint64_t entry;
+	bool nx, page1g;
+	bool ok;
+};
+
+static const struct check_case check_cases[] = {
+	{"non-present, any bits", PT_L1, 0xfffffffffffffffeull, false, false, true},
+	{"4K leaf RW", PT_L1, 0x1000 | PTE_P | PTE_W, false, false, true},
+	{"4K leaf with PAT bit 7", PT_L1, 0x1000 | PTE_P | PTE_PS, false, false, true},
+	{"NX without NXE", PT_L1, 0x1000 | PTE_P | PTE_NX, false, false, false},
+	{"NX with NXE", PT_L1, 0x1000 | PTE_P | PTE_NX, true, false, true},
+	{"address above MAXPHYADDR", PT_L1, (1ull << 46) | PTE_P, false, false, false},
+	{"highest address below MAXPHYADDR", PT_L1, ((1ull << 46) - K4) | PTE_P, false, false, true},
+	{"bit 52 set", PT_L1, (1ull << 52) | PTE_P, false, false, false},
+	{"PS in PML4", PT_L4, 0x1000 | PTE_P | PTE_PS, false, true, false},
+	{"PML4 table entry", PT_L4, 0x1000 | PTE_P | PTE_W, false, false, true},
+	{"1G leaf without Page1GB", PT_L3, G1 | PTE_P | PTE_PS, false, false, false},
+	{"1G leaf with Page1GB", PT_L3, G1 | PTE_P | PTE_PS, false, true, true},
+	{"1G leaf reserved bit 13", PT_L3, G1 | (1ull << 13) | PTE_P | PTE_PS, false, true, false},
+	{"1G leaf reserved bit 29", PT_L3, G1 | (1ull << 29) | PTE_P | PTE_PS, false, true, false},
+	{"1G leaf PAT bit 12", PT_L3, G1 | PTE_PAT_LARGE | PTE_P | PTE_PS, false, true, true},
+	{"PDPT table entry, unaligned to 1G", PT_L3, 0x5000 | PTE_P, false, false, true},
+	{"2M leaf", PT_L2, M2 | PTE_P | PTE_PS, false, false, true},
+	{"2M leaf reserved bit 20", PT_L2, M2 | (1ull << 20) | PTE_P | PTE_PS, false, false, false},
+	{"2M leaf PAT bit 12", PT_L2, M2 | PTE_PAT_LARGE | PTE_P | PTE_PS, false, false, true},
+	{"PD table entry", PT_L2, 0x3000 | PTE_P | PTE_W, false, false, true},
+};
+
+static void test_entry_check(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(check_cases); i++) {
+		const struct check_case *c = &check_cases[i];
+		struct pt_env env = {
+			.phys_mask = 0x000ffffffffff000ull & ((1ull << 46) - 1),
+			.nx = c->nx,
+			.page1g = c->page1g,
+		};
+		const char *why = pt_entry_check(&env, c->level, c->entry);
+		CHECK_MSG((why == NULL) == c->ok, "%s: %s", c->name,
+			  why ? why : "accepted");
+	}
+}
+
+/* ---- map / translate / unmap ---- */
+
+static void test_map_translate(void)
+{
+	struct fixture *f = fixture_new(true, true);
+	uint64_t pa, e;
+	int level;
+
+	CHECK_EQ(pt_map(&f->pt, KBASE, 0x200000, 3 * K4, PTE_W | PTE_G, PT_L1,
+			NULL),
+		 0);
+	CHECK_EQ(pt_translate(&f->pt, KBASE + K4 + 0x123, &pa, &e, &level,
+			      NULL),
+		 0);
+	CHECK_EQ(pa, 0x201123);
+	CHECK_EQ(level, PT_L1);
+	CHECK_EQ(e & PTE_ATTR_MASK, PTE_W | PTE_G);
+	CHECK_EQ(pt_translate(&f->pt, KBASE + 3 * K4, &pa, NULL, NULL, NULL),
+		 -ERR_NOTFOUND);
+	/* One PML4, one PDPT, one PD, one PT. */
+	CHECK_EQ(f->env.tables_allocated, 4);
+
+	/* 2 MiB and 1 GiB leaves where alignment allows. */
+	CHECK_EQ(pt_map(&f->pt, DMAP, 0, 2 * G1 + M2 + K4, PTE_W | PTE_NX,
+			PT_L3, NULL),
+		 0);
+	CHECK_EQ(pt_translate(&f->pt, DMAP + G1 + 5, &pa, NULL, &level, NULL),
+		 0);
+	CHECK_EQ(pa, G1 + 5);
+	CHECK_EQ(level, PT_L3);
+	CHECK_EQ(pt_translate(&f->pt, DMAP + 2 * G1 + 7, &pa, NULL, &level,
+			      NULL),
+		 0);
+	CHECK_EQ(level, PT_L2);
+	CHECK_EQ(pt_translate(&f->pt, DMAP + 2 * G1 + M2, &pa, NULL, &level,
+			      NULL),
+		 0);
+	CHECK_EQ(level, PT_L1);
+	CHECK_EQ(pa, 2 * G1 + M2);
+
+	/* Remapping a present page is refused and names the page. */
+	uint64_t fail = 0;
+	CHECK_EQ(pt_map(&f->pt, KBASE + 2 * K4, 0x900000, 2 * K4, 0, PT_L1,
+			&fail),
+		 -ERR_EXISTS);
+	CHECK_EQ(fail, KBASE + 2 * K4);
+	/* ... also when a large leaf covers it. */
+	CHECK_EQ(pt_map(&f->pt, DMAP + G1 + M2, 0, K4, 0, PT_L1, &fail),
+		 -ERR_EXISTS);
+	CHECK_EQ(fail, DMAP + G1 + M2);
+
+	/* Bad arguments. */
+	CHECK_EQ(pt_map(&f->pt, KBASE + 1, 0, K4, 0, PT_L1, NULL),
+		 -ERR_INVALID);
+	CHECK_EQ(pt_map(&f->pt, 0x0000800000000000ull, 0, K4, 0, PT_L1, NULL),
+		 -ERR_INVALID);
+	CHECK_EQ(pt_map(&f->pt, 0x00007ffffffff000ull, 0, 2 * K4, 0, PT_L1,
+			NULL),
+		 -ERR_INVALID); /* crosses into the non-canonical hole */
+	CHECK_EQ(pt_map(&f->pt, KBASE + G1, 0, K4, PTE_P | PTE_PS, PT_L1,
+			NULL),
+		 -ERR_INVALID);
+	/* An address beyond MAXPHYADDR is refused by the validator. */
+	CHECK_EQ(pt_map(&f->pt, KBASE + G1, 1ull << 46, K4, 0, PT_L1, NULL),
+		 -ERR_RANGE);
+	CHECK(f->env.last_error != NULL);
+	fixture_free(f);
+}
+
+static void test_no_1g_no_nx(void)
+{
+	struct fixture *f = fixture_new(false, false);
+	int level;
+	/* max_level PT_L3 falls back to 2 MiB leaves without Page1GB. */
+	CHECK_EQ(pt_map(&f->pt, DMAP, 0, G1, PTE_W, PT_L3, NULL), 0);
+	CHECK_EQ(pt_translate(&f->pt, DMAP + 12345, NULL, NULL, &level, NULL),
+		 0);
+	CHECK_EQ(level, PT_L2);
+	/* NX without NXE is refused, not silently dropped. */
+	CHECK_EQ(pt_map(&f->pt, KBASE, 0, K4, PTE_NX, PT_L1, NULL), -ERR_RANGE);
+	fixture_free(f);
+}
+
+static void test_split_keeps_neighbours(void)
+{
+	struct fixture *f = fixture_new(true, true);
+	uint64_t pa, e;
+	int level;
+	CHECK_EQ(pt_map(&f->pt, DMAP, 4 * M2, M2, PTE_W | PTE_NX | PTE_G,
+			PT_L2, NULL),
+		 0);
+	/* Protect one 4 KiB page in the middle of the 2 MiB leaf. */
+	CHECK_EQ(pt_protect(&f->pt, DMAP + 7 * K4, K4, PTE_NX | PTE_G), 0);
+	CHECK_EQ(f->env.splits, 1);
+	for (uint64_t i = 0; i < 512; i++) {
+		CHECK_EQ(pt_translate(&f->pt, DMAP + i * K4, &pa, &e, &level,
+				      NULL),
+			 0);
+		CHECK_EQ(level, PT_L1);
+		CHECK_EQ(pa, 4 * M2 + i * K4);
+		uint64_t want = i == 7 ? PTE_NX | PTE_G : PTE_W | PTE_NX | PTE_G;
+		if ((e & PTE_ATTR_MASK) != want) {
+			CHECK_EQ(e & PTE_ATTR_MASK, want);
+			break;
+		}
+	}
+	CHECK_EQ(f->fl.calls, 1);
+	CHECK_EQ(f->fl.lo, DMAP + 7 * K4);
+	CHECK_EQ(f->fl.hi, DMAP + 8 * K4);
+
+	/* The PAT bit moves from bit 12 of a 2 MiB leaf to bit 7 of a 4 KiB
+	 * leaf. */
+	CHECK_EQ(pt_map(&f->pt, DMAP + M2, 0, M2, PTE_W, PT_L2, NULL), 0);
+	struct pt_walk w;
+	CHECK_EQ(pt_translate(&f->pt, DMAP + M2, NULL, NULL, NULL, &w), 0);
+	uint64_t *pd = f->env.table(f->env.ctx, w.table[2]);
+	pd[PT_INDEX(DMAP + M2, PT_L2)] |= PTE_PAT_LARGE;
+	CHECK_EQ(pt_split(&f->pt, DMAP + M2), 0);
+	CHECK_EQ(pt_translate(&f->pt, DMAP + M2 + 3 * K4, &pa, &e, &level,
+			      NULL),
+		 0);
+	CHECK_EQ(level, PT_L1);
+	CHECK_EQ(pa, 3 * K4);
+	CHECK(e & PTE_PS); /* PAT, for a 4 KiB leaf */
+
+	/* A 1 GiB leaf splits into 2 MiB leaves that keep PAT. */
+	CHECK_EQ(pt_map(&f->pt, KBASE - G1, 3 * G1, G1, PTE_W | PTE_PWT,
+			PT_L3, NULL),
+		 0);
+	CHECK_EQ(pt_split(&f->pt, KBASE - G1 + 5 * M2), 0);
+	CHECK_EQ(pt_translate(&f->pt, KBASE - G1 + 5 * M2 + 9, &pa, &e, &level,
+			      NULL),
+		 0);
+	CHECK_EQ(level, PT_L2);
+	CHECK_EQ(pa, 3 * G1 + 5 * M2 + 9);
+	CHECK_EQ(e & PTE_ATTR_MASK, PTE_W | PTE_PWT);
+	fixture_free(f);
+}
+
+static void test_unmap_frees_tables(void)
+{
+	struct fixture *f = fixture_new(true, true);
+	CHECK_EQ(pt_map(&f->pt, KBASE, 0, 64 * K4, PTE_W, PT_L1, NULL), 0);
+	CHECK_EQ(pt_map(&f->pt, DMAP, 0, 4 * M2, PTE_W, PT_L2, NULL), 0);
+	/* Unmap part of a 2 MiB leaf: it is split, the rest stays. */
+	CHECK_EQ(pt_unmap(&f->pt, DMAP + M2 + K4, K4), 0);
+	CHECK_EQ(pt_translate(&f->pt, DMAP + M2 + K4, NULL, NULL, NULL, NULL),
+		 -ERR_NOTFOUND);
+	CHECK_EQ(pt_translate(&f->pt, DMAP + M2 + 2 * K4, NULL, NULL, NULL,
+			      NULL),
+		 0);
+	/* Protecting an unmapped page is an error. */
+	CHECK_EQ(pt_protect(&f->pt, DMAP + M2, 4 * K4, 0), -ERR_NOTFOUND);
+	CHECK_EQ(pt_unmap(&f->pt, KBASE, 64 * K4), 0);
+	CHECK_EQ(pt_unmap(&f->pt, DMAP, 4 * M2), 0);
+	/* Everything empty again: only the PML4 is left. */
+	CHECK_EQ(f->env.tables_allocated - f->env.tables_freed, 1);
+	CHECK_EQ(f->arena.in_use, 1);
+	fixture_free(f);
+}
+
+static void test_alloc_failure(void)
+{
+	struct fixture *f = fixture_new(true, true);
+	f->arena.fail = true;
+	uint64_t fail = 0;
+	CHECK_EQ(pt_map(&f->pt, KBASE, 0, K4, 0, PT_L1, &fail), -ERR_NOMEM);
+	CHECK_EQ(fail, KBASE);
+	f->arena.fail = false;
+	CHECK_EQ(pt_map(&f->pt, DMAP, 0, M2, 0, PT_L2, NULL), 0);
+	f->arena.fail = true;
+	CHECK_EQ(pt_unmap(&f->pt, DMAP, K4), -ERR_NOMEM); /* needs a split */
+	f->arena.fail = false;
+	fixture_free(f);
+}
+
+/* The fewest table pages that map [va, va+size) with leaves at level
+ * `leaf`: the PML4, plus at each level from PDPT down to the leaves' own
+ * level one table per entry of the level above that the range touches. */
+static uint64_t min_tables(uint64_t va, uint64_t size, int leaf)
+{
+	uint64_t n = 1; /* the PML4 */
+	for (int l = PT_L3; l >= leaf; l--) {
+		/* tables at level l = number of level-(l+1) entries used */
+		uint64_t span = PT_SIZE(l + 1);
+		n += ((va + size - 1) / span) - (va / span) + 1;
+	}
+	return n;
+}
+
+static void test_table_counts(void)
+{
+	static const struct {
+		uint64_t gib;
+		int leaf;
+	} cases[] = {{1, PT_L3}, {64, PT_L3}, {1024, PT_L3},
+		     {1, PT_L2}, {64, PT_L2}, {1024, PT_L2}};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct fixture *f = fixture_new(true, true);
+		uint64_t size = cases[i].gib * G1;
+		CHECK_EQ(pt_map(&f->pt, DMAP, 0, size, PTE_W | PTE_NX,
+				cases[i].leaf, NULL),
+			 0);
+		CHECK_MSG(f->env.tables_allocated ==
+				  min_tables(DMAP, size, cases[i].leaf),
+			  "%llu GiB with %s leaves: %llu tables, minimum %llu",
+			  (unsigned long long)cases[i].gib,
+			  pt_level_name(cases[i].leaf),
+			  (unsigned long long)f->env.tables_allocated,
+			  (unsigned long long)min_tables(DMAP, size,
+							 cases[i].leaf));
+		fixture_free(f);
+	}
+	/* 4 KiB leaves: 1 GiB needs PML4 + PDPT + PD + 512 PTs. */
+	struct fixture *f = fixture_new(true, true);
+	CHECK_EQ(pt_map(&f->pt, KBASE, 0, G1, PTE_W, PT_L1, NULL), 0);
+	CHECK_EQ(f->env.tables_allocated, 515);
+	CHECK_EQ(min_tables(KBASE, G1, PT_L1), 515);
+	fixture_free(f);
+}
+
+/* ---- randomised run against a reference model ---- */
+
+/* The model: four windows of WIN_PAGES pages in different PML4 slots and
+ * both halves; each page is unmapped (pa == 0 means unmapped: frame 0 is
+ * never used) or mapped to (pa, attr). */
+#define WINDOWS 4
+#define WIN_PAGES 4096u /* 16 MiB: eight 2 MiB-aligned regions */
+static const uint64_t win_base[WINDOWS] = {
+	0x0000000000400000ull, 0x00007fffff000000ull,
+	0xffff800000000000ull, 0xffffffff80000000ull,
+};
+
+struct model_page {
+	uint64_t pa;
+	uint64_t attr;
+};
+static struct model_page model[WINDOWS][WIN_PAGES];
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static const uint64_t attr_choices[] = {
+	0, PTE_W, PTE_W | PTE_NX, PTE_NX | PTE_G, PTE_W | PTE_G | PTE_NX,
+	PTE_U | PTE_W, PTE_PCD | PTE_NX,
+};
+
+static int model_verify_page(struct fixture *f, int w, uint32_t p)
+{
+	uint64_t pa, e;
+	int rc = pt_translate(&f->pt, win_base[w] + (uint64_t)p * K4, &pa, &e,
+			      NULL, NULL);
+	const struct model_page *m = &model[w][p];
+	if (!m->pa)
+		return rc == -ERR_NOTFOUND;
+	return rc == 0 && pa == m->pa && (e & PTE_ATTR_MASK) == m->attr;
+}
+
+struct leaf_count {
+	uint64_t pages;
+	bool bad;
+};
+
+static int count_leaf(void *arg, const struct pt_leaf *leaf)
+{
+	struct leaf_count *c = arg;
+	c->pages += leaf->size / K4;
+	return 0;
+}
+
+static void test_random_model(void)
+{
+	struct fixture *f = fixture_new(true, true);
+	const uint32_t ops = 100000;
+	uint32_t done = 0, mismatches = 0;
+	memset(model, 0, sizeof(model));
+
+	for (uint32_t op = 0; op < ops; op++) {
+		int w = (int)(rnd() % WINDOWS);
+		/* Mostly small ranges, sometimes 2 MiB-sized ones. */
+		uint32_t len = (rnd() % 4 == 0) ? 512 + (uint32_t)(rnd() % 600)
+					       : 1 + (uint32_t)(rnd() % 40);
+		uint32_t first = (uint32_t)(rnd() % WIN_PAGES);
+		if (rnd() % 3 == 0)
+			first &= ~511u; /* 2 MiB aligned */
+		if (first + len > WIN_PAGES)
+			len = WIN_PAGES - first;
+		uint64_t va = win_base[w] + (uint64_t)first * K4;
+		uint64_t attr = attr_choices[rnd() % ARRAY_SIZE(attr_choices)];
+		int kind = (int)(rnd() % 3);
+		int rc;
+
+		if (kind == 0) { /* map */
+			/* Physical address congruent to va modulo 2 MiB half
+			 * the time, so 2 MiB leaves happen. */
+			uint64_t pa = ((rnd() % 1024) + 1) * M2;
+			if (rnd() % 2)
+				pa += (va & (M2 - 1));
+			else
+				pa += ((rnd() % 511) + 1) * K4;
+			uint64_t fail = 0;
+			rc = pt_map(&f->pt, va, pa, (uint64_t)len * K4, attr,
+				    (int)(rnd() % 2) + PT_L1, &fail);
+			uint32_t stop = len;
+			for (uint32_t i = 0; i < len; i++)
+				if (model[w][first + i].pa) {
+					stop = i;
+					break;
+				}
+			/* The first page already mapped is exactly where
+			 * the map must stop; the pages before it are mapped. */
+			uint64_t conflict = va + (uint64_t)stop * K4;
+			if (stop == len ? rc != 0
+					: rc != -ERR_EXISTS || fail != conflict)
+				mismatches++;
+			uint32_t mapped = rc == 0 ? len
+					: (uint32_t)((fail - va) / K4);
+			for (uint32_t i = 0; i < mapped; i++)
+				model[w][first + i] = (struct model_page){
+					pa + (uint64_t)i * K4, attr};
+		} else if (kind == 1) { /* unmap */
+			rc = pt_unmap(&f->pt, va, (uint64_t)len * K4);
+			if (rc)
+				mismatches++;
+			for (uint32_t i = 0; i < len; i++)
+				model[w][first + i].pa = 0;
+		} else { /* protect */
+			rc = pt_protect(&f->pt, va, (uint64_t)len * K4, attr);
+			uint32_t stop = len;
+			for (uint32_t i = 0; i < len; i++)
+				if (!model[w][first + i].pa) {
+					stop = i;
+					break;
+				}
+			if ((stop == len) != (rc == 0) ||
+			    (rc && rc != -ERR_NOTFOUND))
+				mismatches++;
+			for (uint32_t i = 0; i < stop; i++)
+				model[w][first + i].attr = attr;
+		}
+		/* Check the pages the operation touched, and a few others. */
+		for (uint32_t i = 0; i < len; i++)
+			if (!model_verify_page(f, w, first + i)) {
+				mismatches++;
+				break;
+			}
+		for (int k = 0; k < 4; k++) {
+			int ww = (int)(rnd() % WINDOWS);
+			if (!model_verify_page(f, ww,
+					       (uint32_t)(rnd() % WIN_PAGES)))
+				mismatches++;
+		}
+		done++;
+		if (mismatches) {
+			CHECK_MSG(0, "model mismatch at op %u (kind %d)", op,
+				  kind);
+			break;
+		}
+	}
+	CHECK_EQ(done, ops);
+
+	/* Full comparison: every page, and the leaf count. */
+	uint64_t mapped = 0;
+	for (int w = 0; w < WINDOWS; w++)
+		for (uint32_t p = 0; p < WIN_PAGES; p++) {
+			mapped += model[w][p].pa != 0;
+			if (!model_verify_page(f, w, p)) {
+				CHECK_MSG(0, "final mismatch window %d page %u",
+					  w, p);
+				w = WINDOWS;
+				break;
+			}
+		}
+	struct leaf_count c = {0, false};
+	CHECK_EQ(pt_for_each_leaf(&f->pt, count_leaf, &c), 0);
+	CHECK_EQ(c.pages, mapped);
+
+	/* Unmapping everything returns every table but the root. */
+	for (int w = 0; w < WINDOWS; w++)
+		CHECK_EQ(pt_unmap(&f->pt, win_base[w], WIN_PAGES * K4), 0);
+	CHECK_EQ(f->env.tables_allocated - f->env.tables_freed, 1);
+	printf("  random: %u ops, %llu tables allocated, %llu splits\n", ops,
+	       (unsigned long long)f->env.tables_allocated,
+	       (unsigned long long)f->env.splits);
+	fixture_free(f);
+}
+
+/* Effective attributes: W and U only when every level has them. */
+struct eff_find {
+	uint64_t va;
+	uint64_t effective;
+	bool found;
+};
+
+static int find_leaf(void *arg, const struct pt_leaf *leaf)
+{
+	struct eff_find *q = arg;
+	if (q->va >= leaf->va && q->va - leaf->va < leaf->size) {
+		q->effective = leaf->effective;
+		q->found = true;
+		return 1;
+	}
+	return 0;
+}
+
+static void test_effective_attrs(void)
+{
+	struct fixture *f = fixture_new(true, true);
+	CHECK_EQ(pt_map(&f->pt, KBASE, 0x1000, K4, PTE_W | PTE_NX, PT_L1, NULL),
+		 0);
+	/* A supervisor page first, so the user page below goes into tables
+	 * that exist already: their entries must gain U. */
+	CHECK_EQ(pt_map(&f->pt, 0x401000, 0x3000, K4, PTE_W, PT_L1, NULL), 0);
+	CHECK_EQ(pt_map(&f->pt, 0x400000, 0x2000, K4, PTE_U | PTE_W, PT_L1,
+			NULL),
+		 0);
+	struct eff_find q = {KBASE, 0, false};
+	CHECK_EQ(pt_for_each_leaf(&f->pt, find_leaf, &q), 1);
+	CHECK(q.found);
+	CHECK_EQ(q.effective, PTE_W | PTE_NX);
+	q = (struct eff_find){0x400000, 0, false};
+	CHECK_EQ(pt_for_each_leaf(&f->pt, find_leaf, &q), 1);
+	CHECK_EQ(q.effective, PTE_W | PTE_U);
+	/* The walk records each level for dumps. */
+	struct pt_walk w;
+	CHECK_EQ(pt_translate(&f->pt, KBASE, NULL, NULL, NULL, &w), 0);
+	CHECK_EQ(w.levels, 4);
+	CHECK_EQ(w.table[0], f->pt.root);
+	CHECK_EQ(pt_translate(&f->pt, KBASE + G1, NULL, NULL, NULL, &w),
+		 -ERR_NOTFOUND);
+	CHECK_EQ(w.levels, 2); /* PML4, then the empty PDPT entry */
+	fixture_free(f);
+}
+
+int main(void)
+{
+	RUN(test_entry_check);
+	RUN(test_map_translate);
+	RUN(test_no_1g_no_nx);
+	RUN(test_split_keeps_neighbours);
+	RUN(test_unmap_frees_tables);
+	RUN(test_alloc_failure);
+	RUN(test_table_counts);
+	RUN(test_effective_attrs);
+	RUN(test_random_model);
+	return check_summary();
+}
