@@ -69,6 +69,7 @@ TEST_SUITES :=
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
 include tests/boot/boot.mk
+include tests/bench/bench.mk
 
 .PHONY: all help deps loader kernel image run run-kvm test usb clean \
 	compile_commands.json format
@@ -83,6 +84,7 @@ help:
 	@echo "make image      build/disk.img only (CMDLINE='...' sets the command line)"
 	@echo "make usb DEV=/dev/sdX   write build/disk.img to a USB stick"
 	@echo "make fuzz       run each fuzz target for FUZZ_SECONDS (default 60)"
+	@echo "make bench      page-table mapper: instructions per page, table pages"
 	@echo "make deps       install missing packages (tools/deps.sh)"
 	@echo "make compile_commands.json   for clangd and other editors"
 	@echo "variables: MEM=$(MEM) CPU=$(CPU) CMDLINE='$(CMDLINE)'"
