@@ -34,7 +34,7 @@ LOADER_CFLAGS := $(COMMON_CFLAGS) --target=x86_64-unknown-windows \
 	-ffreestanding -fshort-wchar -mno-red-zone -fno-stack-protector \
 	-mno-stack-arg-probe -fno-builtin -I$(EFI_INC) -I$(EFI_INC)/x86_64
 LOADER_LDFLAGS := -subsystem:efi_application -entry:efi_main -nodefaultlib \
-	-dll:no -machine:x64
+	-machine:x64
 
 # The kernel: ELF, higher half, kernel code model.
 KERNEL_CFLAGS := $(COMMON_CFLAGS) --target=x86_64-unknown-none-elf \

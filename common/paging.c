@@ -513,3 +513,25 @@ void pt_destroy(struct page_table *pt)
 		destroy(pt, pt->root, PT_L4);
 	pt->root = 0;
 }
+
+uint64_t pt_min_tables(const struct pt_range *r, uint32_t n)
+{
+	uint64_t tables = 1; /* the PML4 */
+	for (int level = PT_L3; level >= PT_L1; level--) {
+		int shift = PT_SHIFT(level + 1); /* one table's reach */
+		bool have_last = false;
+		uint64_t last = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			if (r[i].leaf > level || r[i].size == 0)
+				continue;
+			uint64_t first = r[i].va >> shift;
+			uint64_t end = (r[i].va + r[i].size - 1) >> shift;
+			tables += end - first + 1;
+			if (have_last && first == last)
+				tables--; /* shares a table with the range before */
+			last = end;
+			have_last = true;
+		}
+	}
+	return tables;
+}

@@ -177,6 +177,19 @@ struct pt_leaf {
 typedef int (*pt_leaf_fn)(void *arg, const struct pt_leaf *leaf);
 int pt_for_each_leaf(const struct page_table *pt, pt_leaf_fn fn, void *arg);
 
+/* A mapped range and the leaf level it uses, for pt_min_tables. */
+struct pt_range {
+	uint64_t va;
+	uint64_t size;
+	int leaf; /* PT_L1..PT_L3 */
+};
+
+/* The fewest table pages, the PML4 included, that can map the ranges
+ * (sorted by va, disjoint): at each level from PDPT down to a range's
+ * leaf level, one table per entry of the level above that some range
+ * touches. pt_map reaches it for ranges aligned to their leaf size. */
+uint64_t pt_min_tables(const struct pt_range *r, uint32_t n);
+
 /* Frees every table below the root and the root itself (host tests,
  * teardown); leaves are not touched. */
 void pt_destroy(struct page_table *pt);

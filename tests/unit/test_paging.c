@@ -395,6 +395,23 @@ static void test_table_counts(void)
 							 cases[i].leaf));
 		fixture_free(f);
 	}
+	/* pt_min_tables agrees with the arithmetic above, and ranges that
+	 * share tables share them in the count. */
+	struct pt_range one = {DMAP, 64 * G1, PT_L2};
+	CHECK_EQ(pt_min_tables(&one, 1), min_tables(DMAP, 64 * G1, PT_L2));
+	struct pt_range two[] = {{KBASE, 3 * K4, PT_L1},
+				 {KBASE + 5 * K4, 2 * K4, PT_L1}};
+	CHECK_EQ(pt_min_tables(two, 2), 4);
+	struct pt_range mixed[] = {{DMAP, 4 * G1, PT_L3},
+				   {KBASE + M2 - K4, 2 * K4, PT_L1}};
+	struct fixture *m = fixture_new(true, true);
+	CHECK_EQ(pt_map(&m->pt, DMAP, 0, 4 * G1, PTE_W, PT_L3, NULL), 0);
+	CHECK_EQ(pt_map(&m->pt, KBASE + M2 - K4, 0, 2 * K4, 0, PT_L1, NULL), 0);
+	/* PML4, 2 PDPTs, 1 PD, 2 PTs (the range crosses a 2 MiB line). */
+	CHECK_EQ(pt_min_tables(mixed, 2), 6);
+	CHECK_EQ(m->env.tables_allocated, 6);
+	fixture_free(m);
+
 	/* 4 KiB leaves: 1 GiB needs PML4 + PDPT + PD + 512 PTs. */
 	struct fixture *f = fixture_new(true, true);
 	CHECK_EQ(pt_map(&f->pt, KBASE, 0, G1, PTE_W, PT_L1, NULL), 0);

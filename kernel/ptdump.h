@@ -1,0 +1,27 @@
+/*
+ * Reading the live page tables: the dump `ptdump` on the command line
+ * asks for, the W^X check every boot runs, and the walk of one address
+ * that exception dumps print.
+ */
+#ifndef KERNEL_PTDUMP_H
+#define KERNEL_PTDUMP_H
+
+#include "common/paging.h"
+#include "common/types.h"
+
+/* Prints every mapping of pt as merged ranges: virtual range, physical
+ * start, size, page size, flags. */
+void ptdump_print(const struct page_table *pt);
+
+/* Walks pt and prints `kernel: W^X check: passed (N mappings)` or each
+ * range that is both writable and executable. Returns the number of
+ * offending ranges. Without NX every page is executable, so the check
+ * then only proves that code is not writable, and says so. */
+uint64_t wx_check(const struct page_table *pt, bool cpu_has_nx);
+
+/* Prints the walk of va through the tables at CR3 (each level's entry
+ * and its decoded flags), for exception dumps. Safe before the kernel's
+ * own tables exist. */
+void ptdump_walk(uint64_t va);
+
+#endif

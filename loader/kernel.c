@@ -1,0 +1,112 @@
+/*
+ * The kernel image: read the file, validate it (common/elf.c, the same
+ * code the host tests and the fuzzer run), and give each PT_LOAD segment
+ * pages of its own.
+ *
+ * Physical placement is the firmware's choice (AllocateAnyPages): p_paddr
+ * is ignored, because nothing says the addresses the kernel was linked
+ * for are free RAM on this machine. The pages get the memory type
+ * EFI_TYPE_LOADER_KERNEL so the kernel finds its own image in the map.
+ */
+#include "loader.h"
+
+#include "common/memmap.h"
+#include "common/string.h"
+
+static EFI_STATUS read_kernel(struct loader *l)
+{
+	struct kernel *k = &l->kernel;
+	const char *why;
+	EFI_STATUS s;
+
+	s = file_read_all(l, l->cfg.kernel, &k->file, &k->file_size, &why);
+	if (s == EFI_NOT_FOUND)
+		return loader_error(s, "kernel %s: not found", l->cfg.kernel);
+	if (EFI_ERROR(s))
+		return loader_error(s, "kernel %s: %s (%s)", l->cfg.kernel,
+				    why, efi_status_name(s));
+	if (k->file_size == 0)
+		return loader_error(EFI_LOAD_ERROR, "kernel %s: empty file",
+				    l->cfg.kernel);
+	return EFI_SUCCESS;
+}
+
+/* Copies one segment into freshly allocated pages: the bytes before
+ * p_vaddr in its first page and after p_filesz are zero (.bss). */
+static EFI_STATUS load_segment(struct loader *l, uint32_t i)
+{
+	struct kernel *k = &l->kernel;
+	const struct elf_load *e = &k->elf.loads[i];
+	struct bi_segment *seg = &k->seg[i];
+	uint64_t virt = ALIGN_DOWN(e->vaddr, PAGE_SIZE);
+	uint64_t size = ALIGN_UP(e->vaddr + e->memsz, PAGE_SIZE) - virt;
+	uint64_t head = e->vaddr - virt;
+	EFI_PHYSICAL_ADDRESS phys;
+	EFI_STATUS s;
+	uint8_t *dst;
+
+	s = efi_bs->AllocatePages(AllocateAnyPages,
+				  (EFI_MEMORY_TYPE)EFI_TYPE_LOADER_KERNEL,
+				  size / PAGE_SIZE, &phys);
+	if (EFI_ERROR(s))
+		return loader_error(s, "kernel %s: segment %u: cannot "
+				       "allocate %lu pages (%s)",
+				    l->cfg.kernel, i, size / PAGE_SIZE,
+				    efi_status_name(s));
+	/* The firmware identity-maps RAM: phys is usable as a pointer. */
+	dst = (uint8_t *)(uintptr_t)phys;
+	mem_set(dst, 0, head);
+	mem_copy(dst + head, (const uint8_t *)k->file + e->offset, e->filesz);
+	mem_set(dst + head + e->filesz, 0, size - head - e->filesz);
+
+	seg->virt = virt;
+	seg->phys = phys;
+	seg->size = size;
+	seg->flags = e->flags & (BI_SEG_R | BI_SEG_W | BI_SEG_X);
+	k->seg_count = i + 1;
+	return EFI_SUCCESS;
+}
+
+EFI_STATUS kernel_load(struct loader *l)
+{
+	struct kernel *k = &l->kernel;
+	struct elf_error err;
+	char why[128];
+	EFI_STATUS s;
+
+	s = read_kernel(l);
+	if (EFI_ERROR(s))
+		return s;
+	if (elf_validate(k->file, k->file_size, &k->elf, &err) != 0) {
+		elf_error_format(&err, why, sizeof(why));
+		return loader_error(EFI_LOAD_ERROR, "kernel %s: %s",
+				    l->cfg.kernel, why);
+	}
+	for (uint32_t i = 0; i < k->elf.load_count; i++) {
+		s = load_segment(l, i);
+		if (EFI_ERROR(s))
+			return s;
+	}
+	/* Everything needed is in the segments now (paging_build prints
+	 * the summary). */
+	kernel_free_file(k);
+	return EFI_SUCCESS;
+}
+
+void kernel_free_file(struct kernel *k)
+{
+	if (k->file) {
+		efi_bs->FreePool(k->file);
+		k->file = NULL;
+	}
+}
+
+void kernel_free(struct kernel *k)
+{
+	kernel_free_file(k);
+	for (uint32_t i = 0; i < k->seg_count; i++)
+		if (k->seg[i].phys)
+			efi_bs->FreePages(k->seg[i].phys,
+					  k->seg[i].size / PAGE_SIZE);
+	k->seg_count = 0;
+}

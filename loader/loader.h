@@ -1,0 +1,176 @@
+/*
+ * The UEFI loader's internal interfaces. One file per subsystem, called
+ * in this order by main.c:
+ *
+ *   console.c   "loader: " lines on ConOut, the error line, status names
+ *   cpu.c       CPUID, MSRs, control registers, TSC, the jump
+ *   file.c      the loader's own volume: open it, read a whole file
+ *   options.c   UEFI load options -> kernel command line
+ *   kernel.c    ELF segments -> pages of their own
+ *   paging.c    the writable PML4 copy and the kernel's mappings
+ *   firmware.c  GOP, RSDP, memory map, ExitBootServices
+ *   main.c      efi_main: the boot flow and the cleanup on failure
+ *
+ * Conventions: functions that can fail print their own one
+ * `loader: error:` line and return an EFI error status; the caller only
+ * cleans up and passes the status on. Everything the loader allocates is
+ * recorded in struct loader so one cleanup function can free it.
+ */
+#ifndef LOADER_LOADER_H
+#define LOADER_LOADER_H
+
+#include "uefi.h"
+
+#include "common/bootinfo.h"
+#include "common/config.h"
+#include "common/cpu.h"
+#include "common/elf.h"
+#include "common/paging.h"
+#include "common/types.h"
+
+#include <stdarg.h>
+
+#ifndef LOADER_NAME
+#define LOADER_NAME "BOOTX64.EFI"
+#endif
+
+/* The firmware's tables, set first thing by efi_main. */
+extern EFI_SYSTEM_TABLE *efi_st;
+extern EFI_BOOT_SERVICES *efi_bs;
+
+/* The kernel file and where its segments went. */
+struct kernel {
+	void *file;         /* the whole file (pool), NULL once freed */
+	uint64_t file_size;
+	struct elf_image elf;
+	/* One per PT_LOAD, in file order; phys 0 = not allocated. */
+	struct bi_segment seg[BI_MAX_SEGMENTS];
+	uint32_t seg_count;
+};
+
+/* The loader's page tables: a copy of the firmware's PML4 plus the
+ * higher-half tables below it that map the kernel. */
+struct boot_tables {
+	uint64_t fw_cr3;   /* CR3 as the firmware left it (PCID bits too) */
+	uint64_t pml4;     /* physical address of the copy, 0 = none */
+	bool active;       /* CR3 holds the copy */
+	bool nx;           /* PTE_NX is used (CPUID NX and EFER.NXE) */
+	uint64_t pages_mapped;
+	struct pt_env env;
+	struct page_table pt;
+};
+
+/* What is handed to the kernel, allocated before ExitBootServices. */
+struct handoff {
+	struct boot_info *bi;  /* the one EFI_TYPE_LOADER_BOOTINFO block */
+	uint64_t bi_pages;
+	struct bi_mem_range *ranges; /* memory-map storage inside it */
+	uint32_t range_cap;
+
+	/* GetMemoryMap's buffer (pool) and its last result. */
+	void *map;
+	uint64_t map_cap;   /* bytes */
+	uint64_t map_size;  /* bytes filled */
+	uint64_t map_key;
+	uint64_t desc_size;
+	uint32_t desc_version;
+	uint32_t desc_count; /* of the map sized for (before slack) */
+};
+
+struct loader {
+	EFI_HANDLE image_handle;
+	EFI_LOADED_IMAGE *image;
+	EFI_FILE_HANDLE root; /* the loader's volume, NULL when closed */
+
+	uint64_t tsc_entry;
+	uint64_t tsc_hz;
+	struct cpu_features cpu;
+
+	struct loader_config cfg;
+	bool config_found;         /* \boot\loader.conf exists */
+	bool cmdline_from_options; /* the load options replaced it */
+
+	struct kernel kernel;
+	struct boot_tables tables;
+	struct bi_framebuffer fb;
+	char fb_text[96];      /* the framebuffer, or why there is none */
+	uint64_t rsdp;         /* 0 = none */
+	struct handoff ho;
+	/* ExitBootServices was called: boot services must not be used
+	 * again, even when it failed. */
+	bool exit_called;
+};
+
+/* console.c */
+void con_print(const char *fmt, ...);
+/* Prints `loader: error: <fmt>` and returns status, so callers can write
+ * `return loader_error(EFI_LOAD_ERROR, "...", ...);`. */
+EFI_STATUS loader_error(EFI_STATUS status, const char *fmt, ...);
+/* "EFI_NOT_FOUND", ... or "EFI status 0x..." for codes it does not
+ * know (then in a static buffer, valid until the next call). */
+const char *efi_status_name(EFI_STATUS status);
+
+/* cpu.c */
+void cpu_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
+uint64_t cpu_rdtsc(void);
+uint64_t cpu_rdmsr(uint32_t msr);
+uint64_t cpu_read_cr3(void);
+void cpu_write_cr3(uint64_t value);
+uint64_t cpu_read_cr4(void);
+void cpu_flush_global_tlb(void);
+/* Estimates the TSC frequency (Hz). */
+uint64_t cpu_tsc_hz(void);
+/* Interrupts off, timestamp into *tsc_jump, then calls entry(arg) as
+ * SysV. Never returns. */
+__attribute__((noreturn)) void cpu_enter_kernel(uint64_t entry, uint64_t arg,
+						uint64_t *tsc_jump);
+
+#define MSR_EFER 0xc0000080u
+#define EFER_NXE (1ull << 11)
+#define CR4_PGE (1ull << 7)
+#define CR4_LA57 (1ull << 12)
+
+/* file.c */
+EFI_STATUS file_open_volume(struct loader *l);
+void file_close_volume(struct loader *l);
+/*
+ * Reads the whole file at path (ASCII, '\' or '/' separators) into a pool
+ * buffer of EfiLoaderData. On success *buf is the buffer (NULL when the
+ * file is empty) and *size its length. On failure returns the status and
+ * sets *why to a short static text ("not found", "read failed", ...);
+ * nothing is printed, so the caller can treat "not found" as it likes.
+ */
+EFI_STATUS file_read_all(struct loader *l, const char *path, void **buf,
+			 uint64_t *size, const char **why);
+
+/* options.c */
+/* Replaces l->cfg.cmdline with the load options when they hold text. */
+EFI_STATUS options_apply(struct loader *l);
+
+/* kernel.c */
+EFI_STATUS kernel_load(struct loader *l);
+void kernel_free_file(struct kernel *k);
+void kernel_free(struct kernel *k);
+
+/* paging.c */
+EFI_STATUS paging_build(struct loader *l);
+/* Loads CR3 with the copy. */
+void paging_activate(struct boot_tables *t);
+/* Restores the firmware's CR3, when switched. Needs no boot services. */
+void paging_deactivate(struct boot_tables *t);
+/* paging_deactivate, then frees every table the loader allocated. */
+void paging_teardown(struct boot_tables *t);
+
+/* firmware.c: GOP and RSDP record what they find (printed with the
+ * memory map, to keep the number of console lines down). */
+void firmware_gop(struct loader *l);
+void firmware_rsdp(struct loader *l);
+EFI_STATUS handoff_alloc(struct loader *l);
+void handoff_free(struct handoff *ho);
+/* Last call before the jump: prints the memory-map and timing lines,
+ * exits boot services (retrying as the spec requires) and fills the
+ * boot info's memory map. On failure with l->exit_called set, boot
+ * services must not be used again. */
+EFI_STATUS handoff_exit_boot_services(struct loader *l);
+
+#endif

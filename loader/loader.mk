@@ -1,0 +1,11 @@
+# The UEFI loader, BOOTX64.EFI. The top Makefile compiles each source with
+# LOADER_CFLAGS and links them with common/ through lld-link.
+LOADER_SRCS := \
+	loader/console.c \
+	loader/cpu.c \
+	loader/file.c \
+	loader/firmware.c \
+	loader/kernel.c \
+	loader/main.c \
+	loader/options.c \
+	loader/paging.c

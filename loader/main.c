@@ -1,0 +1,140 @@
+/*
+ * efi_main: the boot flow, in the order of DESIGN.md ("Boot flow"):
+ *
+ *   banner, watchdog off -> loader.conf and load options -> kernel file,
+ *   ELF validation, segments -> PML4 copy, mappings, CR3 -> GOP, RSDP ->
+ *   boot info -> memory map, ExitBootServices -> jump.
+ *
+ * The console is slow: OVMF draws every character on the framebuffer as
+ * well as sending it to the serial port, about 20 us a character under
+ * QEMU (TCG), so a 60-character line costs over a millisecond. The happy
+ * path therefore prints five short summary lines.
+ *
+ * Every step that fails has already printed its one `loader: error:`
+ * line; efi_main then frees what was allocated, puts the firmware's CR3
+ * back and returns the status, so the firmware can try the next boot
+ * option or show its menu. Nothing here hangs or resets.
+ */
+#include "loader.h"
+
+#include "common/string.h"
+
+EFI_SYSTEM_TABLE *efi_st;
+EFI_BOOT_SERVICES *efi_bs;
+
+static const EFI_GUID loaded_image_guid = EFI_LOADED_IMAGE_PROTOCOL_GUID;
+
+#define CONFIG_FILE "\\boot\\loader.conf"
+
+/* All of the loader's state; static so the firmware's stack holds none
+ * of it. */
+static struct loader loader;
+
+static EFI_STATUS read_config(struct loader *l)
+{
+	struct config_error err;
+	const char *why;
+	uint64_t size;
+	void *text;
+	EFI_STATUS s;
+	int rc;
+
+	config_defaults(&l->cfg);
+	s = file_read_all(l, CONFIG_FILE, &text, &size, &why);
+	if (s == EFI_NOT_FOUND)
+		return EFI_SUCCESS; /* the defaults stand */
+	if (EFI_ERROR(s))
+		return loader_error(s, "%s: %s (%s)", CONFIG_FILE, why,
+				    efi_status_name(s));
+	rc = config_parse(text, size, &l->cfg, &err);
+	if (text)
+		efi_bs->FreePool(text);
+	if (rc)
+		return loader_error(EFI_LOAD_ERROR, "%s line %u: %s (%s)",
+				    CONFIG_FILE, err.line, err.what,
+				    err.detail);
+	l->config_found = true;
+	return EFI_SUCCESS;
+}
+
+/* Returns only on failure; on success it ends in the kernel. */
+static EFI_STATUS boot(struct loader *l)
+{
+	EFI_STATUS s;
+
+	con_print("%s %s", LOADER_NAME, PROJECT_VERSION);
+	/* The firmware arms a 5-minute watchdog before starting a boot
+	 * option; a loader that takes over the machine disarms it. */
+	efi_bs->SetWatchdogTimer(0, 0, 0, NULL);
+	l->tsc_hz = cpu_tsc_hz();
+	cpu_features_probe(cpu_cpuid, &l->cpu);
+
+	s = efi_bs->HandleProtocol(l->image_handle,
+				   UEFI_GUID(loaded_image_guid),
+				   (void **)&l->image);
+	if (EFI_ERROR(s))
+		return loader_error(s, "no Loaded Image protocol (%s)",
+				    efi_status_name(s));
+	s = file_open_volume(l);
+	if (EFI_ERROR(s))
+		return s;
+	s = read_config(l);
+	if (EFI_ERROR(s))
+		return s;
+	s = options_apply(l);
+	if (EFI_ERROR(s))
+		return s;
+	con_print("kernel %s, cmdline \"%s\" (%s)", l->cfg.kernel,
+		  l->cfg.cmdline,
+		  l->cmdline_from_options ? "from load options"
+		  : l->config_found	  ? "from " CONFIG_FILE
+					  : "no " CONFIG_FILE ": defaults");
+
+	s = kernel_load(l);
+	if (EFI_ERROR(s))
+		return s;
+	file_close_volume(l);
+
+	s = paging_build(l);
+	if (EFI_ERROR(s))
+		return s;
+	paging_activate(&l->tables);
+
+	firmware_gop(l);
+	firmware_rsdp(l);
+	s = handoff_alloc(l);
+	if (EFI_ERROR(s))
+		return s;
+	s = handoff_exit_boot_services(l);
+	if (EFI_ERROR(s))
+		return s;
+
+	cpu_enter_kernel(l->kernel.elf.entry,
+			 (uint64_t)(uintptr_t)l->ho.bi, &l->ho.bi->tsc_jump);
+}
+
+static void cleanup(struct loader *l)
+{
+	paging_deactivate(&l->tables);
+	if (l->exit_called)
+		return; /* boot services are off limits: leak, don't call */
+	handoff_free(&l->ho);
+	paging_teardown(&l->tables);
+	kernel_free(&l->kernel);
+	file_close_volume(l);
+}
+
+EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
+{
+	EFI_STATUS s;
+
+	/* First thing: the firmware's time ends here. */
+	loader.tsc_entry = cpu_rdtsc();
+	efi_st = st;
+	efi_bs = st->BootServices;
+	loader.image_handle = image;
+
+	s = boot(&loader);
+	cleanup(&loader);
+	return s;
+}

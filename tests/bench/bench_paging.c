@@ -1,0 +1,379 @@
+/*
+ * Benchmark of common/paging.c's pt_map on the host.
+ *
+ *   bench_paging contig4k    map 1 GiB with 4 KiB leaves in one call
+ *   bench_paging scatter4k   map 262,144 single 4 KiB pages, one call each,
+ *                            at random distinct addresses in 512 GiB
+ *   bench_paging tables      count the table pages of direct maps with
+ *                            1 GiB and 2 MiB leaves against the minimum
+ *
+ * This program does not count anything itself in the map modes: it does
+ * the work, checks the result (outside pt_map) and prints the number of
+ * pages, and tools/bench.sh runs it under callgrind collecting only inside
+ * pt_map. So the environment is kept as cheap as the kernel's own:
+ *
+ *  - "Physical memory" for table pages is one anonymous mmap, which the
+ *    host kernel hands out zeroed, standing at PHYS_BASE. alloc is a bump
+ *    pointer and clears nothing, so the figures are the mapper's work plus
+ *    the call of an allocator, not the cost of clearing 4 KiB per table
+ *    (which depends on the allocator, not the mapper).
+ *  - table() is one addition, like a direct map (phys + offset). It does
+ *    not check its argument; a bad physical address would fault here, and
+ *    the checks after mapping would catch a wrong one.
+ *
+ * The tables mode needs no valgrind: it compares env->tables_allocated
+ * (which includes the PML4) with the arithmetic minimum and exits 1 when a
+ * count differs. Every mode exits 1 when pt_map fails or the mapping read
+ * back is not the one asked for.
+ */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS under -std=c11 */
+
+#include "common/paging.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+/* Table pages live at PHYS_BASE and up: above 4 GiB, so nothing can
+ * depend on low addresses, and far below the 46-bit limit. */
+#define PHYS_BASE 0x0000000100000000ull
+#define PHYS_MASK_46 (((1ull << 46) - 1) & PAGE_MASK)
+/* Frames the leaves point to; never touched, only written into entries. */
+#define DATA_BASE 0x0000001000000000ull
+
+#define DIRECT_MAP 0xffff800000000000ull
+/* The scattered window: one PML4 slot (512 GiB, aligned to it). */
+#define SCATTER_BASE 0xffff900000000000ull
+#define SCATTER_WINDOW_PAGES (1ull << 27) /* 512 GiB / 4 KiB */
+#define SCATTER_PAGES 262144u
+#define SCATTER_SEED 0x2545f4914f6cdd1dull
+
+#define GIB (1ull << 30)
+#define CONTIG_SIZE GIB
+
+struct arena {
+	uint8_t *mem;
+	uint64_t pages; /* capacity */
+	uint64_t used;
+	/* host address - physical address, so table() is one addition */
+	uint64_t offset;
+};
+
+static uint64_t arena_alloc(void *ctx)
+{
+	struct arena *a = ctx;
+	if (a->used == a->pages)
+		return 0;
+	return PHYS_BASE + a->used++ * PAGE_SIZE;
+}
+
+static uint64_t *arena_table(void *ctx, uint64_t phys)
+{
+	const struct arena *a = ctx;
+	return (uint64_t *)(uintptr_t)(phys + a->offset);
+}
+
+/* Reserves room for `pages` table pages; the host kernel backs (and
+ * zeroes) only those that are touched. */
+static void arena_init(struct arena *a, uint64_t pages)
+{
+	void *m = mmap(NULL, pages * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED) {
+		perror("bench_paging: mmap of the table arena");
+		exit(2);
+	}
+	a->mem = m;
+	a->pages = pages;
+	a->used = 0;
+	a->offset = (uint64_t)(uintptr_t)m - PHYS_BASE;
+}
+
+static void arena_fini(struct arena *a)
+{
+	munmap(a->mem, a->pages * PAGE_SIZE);
+	a->mem = NULL;
+}
+
+/* One page table over a fresh arena. free is NULL: pt_map never frees,
+ * and the arena goes away as a whole. */
+struct bench {
+	struct arena arena;
+	struct pt_env env;
+	struct page_table pt;
+};
+
+static void bench_init(struct bench *b, uint64_t arena_pages, bool page1g)
+{
+	arena_init(&b->arena, arena_pages);
+	b->env = (struct pt_env){
+		.alloc = arena_alloc,
+		.table = arena_table,
+		.ctx = &b->arena,
+		.phys_mask = PHYS_MASK_46,
+		.nx = true,
+		.page1g = page1g,
+	};
+	if (pt_init(&b->pt, &b->env) != 0) {
+		fprintf(stderr, "bench_paging: pt_init failed\n");
+		exit(2);
+	}
+}
+
+static void bench_fini(struct bench *b)
+{
+	arena_fini(&b->arena);
+}
+
+/* Reports a failed pt_map with everything paging.h says about it. */
+static void map_failed(const struct bench *b, const char *what, int rc,
+		       uint64_t fail_va)
+{
+	fprintf(stderr, "bench_paging: %s: pt_map returned %d at va %#llx",
+		what, rc, (unsigned long long)fail_va);
+	if (rc == -ERR_RANGE && b->env.last_error)
+		fprintf(stderr, " (%s)", b->env.last_error);
+	fprintf(stderr, "\n");
+}
+
+/* Checks that va translates to pa through a leaf at `level`. */
+static bool maps_to(const struct bench *b, uint64_t va, uint64_t pa,
+		    int level)
+{
+	uint64_t got;
+	int got_level;
+	if (pt_translate(&b->pt, va, &got, NULL, &got_level, NULL) != 0 ||
+	    got != pa || got_level != level) {
+		fprintf(stderr,
+			"bench_paging: va %#llx does not map to %#llx at "
+			"level %d\n",
+			(unsigned long long)va, (unsigned long long)pa, level);
+		return false;
+	}
+	return true;
+}
+
+/* Counts present leaves and their bytes, to prove nothing else got
+ * mapped. */
+struct leaf_count {
+	uint64_t leaves;
+	uint64_t bytes;
+	int level; /* the level all leaves should have */
+	bool wrong_level;
+};
+
+static int count_leaf(void *arg, const struct pt_leaf *leaf)
+{
+	struct leaf_count *c = arg;
+	c->leaves++;
+	c->bytes += leaf->size;
+	if (leaf->level != c->level)
+		c->wrong_level = true;
+	return 0;
+}
+
+static bool leaves_are(const struct bench *b, uint64_t leaves, int level)
+{
+	struct leaf_count c = {.level = level};
+	pt_for_each_leaf(&b->pt, count_leaf, &c);
+	if (c.leaves != leaves || c.wrong_level) {
+		fprintf(stderr,
+			"bench_paging: %llu leaves mapped (want %llu at "
+			"level %d)%s\n",
+			(unsigned long long)c.leaves,
+			(unsigned long long)leaves, level,
+			c.wrong_level ? ", some at another level" : "");
+		return false;
+	}
+	return true;
+}
+
+static int run_contig4k(void)
+{
+	const uint64_t pages = CONTIG_SIZE / PAGE_SIZE;
+	struct bench b;
+	/* PML4 + PDPT + PD + 512 PTs, and some slack. */
+	bench_init(&b, 1024, true);
+
+	uint64_t fail_va = 0;
+	int rc = pt_map(&b.pt, DIRECT_MAP, DATA_BASE, CONTIG_SIZE, PTE_W | PTE_NX,
+			PT_L1, &fail_va);
+	if (rc) {
+		map_failed(&b, "contig4k", rc, fail_va);
+		return 1;
+	}
+
+	bool ok = leaves_are(&b, pages, PT_L1);
+	for (uint64_t i = 0; ok && i < pages; i += 4099)
+		ok = maps_to(&b, DIRECT_MAP + i * PAGE_SIZE,
+			     DATA_BASE + i * PAGE_SIZE, PT_L1);
+	ok = ok && maps_to(&b, DIRECT_MAP + CONTIG_SIZE - PAGE_SIZE,
+			   DATA_BASE + CONTIG_SIZE - PAGE_SIZE, PT_L1);
+	printf("contig4k: pages=%llu calls=1 tables=%llu (minimum 515)%s\n",
+	       (unsigned long long)pages,
+	       (unsigned long long)b.env.tables_allocated,
+	       ok ? "" : " CHECK FAILED");
+	bench_fini(&b);
+	return ok ? 0 : 1;
+}
+
+/* splitmix64: a fixed seed gives the same addresses on every run. */
+static uint64_t next_random(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* SCATTER_PAGES distinct page indexes in the window, in random order.
+ * Duplicates are dropped here, so every pt_map call below succeeds. */
+static uint32_t *scatter_indexes(void)
+{
+	uint32_t *idx = malloc(SCATTER_PAGES * sizeof(*idx));
+	uint8_t *seen = calloc(SCATTER_WINDOW_PAGES / 8, 1);
+	if (!idx || !seen) {
+		fprintf(stderr, "bench_paging: out of memory\n");
+		exit(2);
+	}
+	uint64_t state = SCATTER_SEED;
+	for (uint32_t n = 0; n < SCATTER_PAGES;) {
+		uint32_t i = (uint32_t)(next_random(&state) &
+					(SCATTER_WINDOW_PAGES - 1));
+		if (seen[i / 8] & (1u << (i % 8)))
+			continue;
+		seen[i / 8] |= (uint8_t)(1u << (i % 8));
+		idx[n++] = i;
+	}
+	free(seen);
+	return idx;
+}
+
+static int run_scatter4k(void)
+{
+	uint32_t *idx = scatter_indexes();
+	struct bench b;
+	/* At worst one PT per page, plus the PDs, the PDPT and the PML4. */
+	bench_init(&b, SCATTER_PAGES + 1024, true);
+
+	for (uint32_t n = 0; n < SCATTER_PAGES; n++) {
+		uint64_t fail_va = 0;
+		int rc = pt_map(&b.pt, SCATTER_BASE + idx[n] * PAGE_SIZE,
+				DATA_BASE + n * PAGE_SIZE, PAGE_SIZE,
+				PTE_W | PTE_NX, PT_L1, &fail_va);
+		if (rc) {
+			map_failed(&b, "scatter4k", rc, fail_va);
+			return 1;
+		}
+	}
+
+	bool ok = leaves_are(&b, SCATTER_PAGES, PT_L1);
+	for (uint32_t n = 0; ok && n < SCATTER_PAGES; n++)
+		ok = maps_to(&b, SCATTER_BASE + idx[n] * PAGE_SIZE,
+			     DATA_BASE + n * PAGE_SIZE, PT_L1);
+	printf("scatter4k: pages=%u calls=%u tables=%llu window=512GiB%s\n",
+	       SCATTER_PAGES, SCATTER_PAGES,
+	       (unsigned long long)b.env.tables_allocated,
+	       ok ? "" : " CHECK FAILED");
+	bench_fini(&b);
+	free(idx);
+	return ok ? 0 : 1;
+}
+
+/* The fewest table pages a map of `gib` GiB from DIRECT_MAP (aligned to a
+ * PML4 slot) can use: the PML4, one PDPT per 512 GiB, and for 2 MiB leaves
+ * one PD per GiB. */
+static uint64_t min_tables(uint64_t gib, int leaf_level)
+{
+	uint64_t n = 1 + (gib + PT_ENTRIES - 1) / PT_ENTRIES;
+	if (leaf_level == PT_L2)
+		n += gib;
+	return n;
+}
+
+static int run_tables(void)
+{
+	static const uint64_t sizes[] = {1, 64, 1024};
+	static const int levels[] = {PT_L3, PT_L2};
+	int failed = 0, passed = 0;
+
+	printf("tables: direct map from %#llx, pa 0\n",
+	       (unsigned long long)DIRECT_MAP);
+	printf("tables: %-7s %9s %8s %8s  %s\n", "leaves", "size", "tables",
+	       "minimum", "result");
+	for (size_t l = 0; l < ARRAY_SIZE(levels); l++) {
+		int level = levels[l];
+		for (size_t s = 0; s < ARRAY_SIZE(sizes); s++) {
+			uint64_t gib = sizes[s];
+			uint64_t want = min_tables(gib, level);
+			struct bench b;
+			/* 1 GiB leaves are asked for with the CPU feature that
+			 * allows them; 2 MiB ones as on a CPU without it. */
+			bench_init(&b, 4 * want + 16, level == PT_L3);
+
+			uint64_t fail_va = 0;
+			int rc = pt_map(&b.pt, DIRECT_MAP, 0, gib * GIB,
+					PTE_W | PTE_NX, level, &fail_va);
+			bool ok = rc == 0;
+			if (!ok)
+				map_failed(&b, "tables", rc, fail_va);
+			ok = ok && leaves_are(&b, gib * GIB / PT_SIZE(level),
+					      level);
+			ok = ok && maps_to(&b, DIRECT_MAP + gib * GIB - 1,
+					   gib * GIB - 1, level);
+			uint64_t got = b.env.tables_allocated;
+			ok = ok && got == want;
+			printf("tables: %-7s %5llu GiB %8llu %8llu  %s\n",
+			       level == PT_L3 ? "1 GiB" : "2 MiB",
+			       (unsigned long long)gib,
+			       (unsigned long long)got,
+			       (unsigned long long)want, ok ? "PASS" : "FAIL");
+			if (ok)
+				passed++;
+			else
+				failed++;
+			bench_fini(&b);
+		}
+	}
+	printf("tables: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: bench_paging contig4k|scatter4k|tables\n"
+		"  contig4k   pt_map of 1 GiB with 4 KiB leaves (one call)\n"
+		"  scatter4k  pt_map of %u single 4 KiB pages at distinct "
+		"random\n"
+		"             addresses in a 512 GiB window (fixed seed)\n"
+		"  tables     table pages of 1/64/1024 GiB direct maps with "
+		"1 GiB\n"
+		"             and 2 MiB leaves against the minimum; exits 1 "
+		"on a\n"
+		"             difference\n"
+		"The map modes print pages=N; run them under tools/bench.sh "
+		"to count\ninstructions inside pt_map.\n",
+		SCATTER_PAGES);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "contig4k"))
+		return run_contig4k();
+	if (!strcmp(argv[1], "scatter4k"))
+		return run_scatter4k();
+	if (!strcmp(argv[1], "tables"))
+		return run_tables();
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
+}
