@@ -58,9 +58,12 @@ static int read_cmdline(pvh_read_fn read, void *ctx, uint64_t phys,
 	for (;; n++) {
 		const char *c;
 
-		if (add_overflows(phys, n) || !(c = read(ctx, phys + n, 1)))
+		if (add_overflows(phys, n) || !(c = read(ctx, phys + n, 1))) {
+			if (cap > 0)
+				cmdline[0] = '\0';
 			return fail(why, -ERR_INVALID,
-			            "command line not readable");
+				    "command line not readable");
+		}
 		if (*c == '\0')
 			break;
 		if (n + 1 >= cap) {

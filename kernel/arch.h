@@ -15,9 +15,9 @@
  * status 1 must also check the log ("kernel: ready"): QEMU's own start-up
  * errors exit 1 too.
  */
-#define QEMU_EXIT_PORT 0xf4
-#define QEMU_EXIT_PASS 0x00    /* `test` run finished: status 1 */
-#define QEMU_EXIT_PANIC 0x10   /* panic() in a `test` run: status 33 */
+#define QEMU_EXIT_PORT    0xf4
+#define QEMU_EXIT_PASS    0x00 /* `test` run finished: status 1 */
+#define QEMU_EXIT_PANIC   0x10 /* panic() in a `test` run: status 33 */
 #define QEMU_EXIT_PVH_CPU 0x20 /* PVH entry: CPU cannot run us: status 65 */
 
 #define COM1_PORT 0x3f8
@@ -28,16 +28,16 @@
 #else
 #define ARCH_BIT(n) (1u << (n))
 #endif
-#define CR0_PE ARCH_BIT(0)
-#define CR0_WP ARCH_BIT(16)
-#define CR0_PG ARCH_BIT(31)
-#define CR4_PAE ARCH_BIT(5)
-#define MSR_EFER 0xc0000080
-#define EFER_LME ARCH_BIT(8)
-#define EFER_NXE ARCH_BIT(11)
-#define EFLAGS_ID ARCH_BIT(21)
-#define CPUID_1_EDX_PAE ARCH_BIT(6)         /* leaf 1 */
-#define CPUID_80000001_EDX_NX ARCH_BIT(20)  /* leaf 0x80000001 */
+#define CR0_PE                ARCH_BIT(0)
+#define CR0_WP                ARCH_BIT(16)
+#define CR0_PG                ARCH_BIT(31)
+#define CR4_PAE               ARCH_BIT(5)
+#define MSR_EFER              0xc0000080
+#define EFER_LME              ARCH_BIT(8)
+#define EFER_NXE              ARCH_BIT(11)
+#define EFLAGS_ID             ARCH_BIT(21)
+#define CPUID_1_EDX_PAE       ARCH_BIT(6)  /* leaf 1 */
+#define CPUID_80000001_EDX_NX ARCH_BIT(20) /* leaf 0x80000001 */
 #define CPUID_80000001_EDX_LM ARCH_BIT(29)
 
 #ifndef __ASSEMBLER__
@@ -73,9 +73,9 @@ static inline uint64_t rdtsc(void)
 static inline void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
 {
 	__asm__ volatile("cpuid"
-			 : "=a"(regs[0]), "=b"(regs[1]), "=c"(regs[2]),
-			   "=d"(regs[3])
-			 : "a"(leaf), "c"(subleaf));
+	                 : "=a"(regs[0]), "=b"(regs[1]), "=c"(regs[2]),
+	                   "=d"(regs[3])
+	                 : "a"(leaf), "c"(subleaf));
 }
 
 static inline uint64_t rdmsr(uint32_t msr)
@@ -88,29 +88,60 @@ static inline uint64_t rdmsr(uint32_t msr)
 static inline void wrmsr(uint32_t msr, uint64_t v)
 {
 	__asm__ volatile("wrmsr"
-			 :
-			 : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
-			 : "memory");
+	                 :
+	                 : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
+	                 : "memory");
 }
 
 /* Control registers. The "memory" clobbers keep the compiler from moving
  * memory accesses across a change of translation or protection. */
-#define DEFINE_CR_ACCESSORS(n)                                               \
-	static inline uint64_t read_cr##n(void)                              \
-	{                                                                    \
-		uint64_t v;                                                  \
-		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));            \
-		return v;                                                    \
-	}                                                                    \
-	static inline void write_cr##n(uint64_t v)                           \
-	{                                                                    \
-		__asm__ volatile("mov %0, %%cr" #n : : "r"(v) : "memory");   \
-	}
-DEFINE_CR_ACCESSORS(0)
-DEFINE_CR_ACCESSORS(2)
-DEFINE_CR_ACCESSORS(3)
-DEFINE_CR_ACCESSORS(4)
-#undef DEFINE_CR_ACCESSORS
+static inline uint64_t read_cr0(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr0, %0" : "=r"(v) : : "memory");
+	return v;
+}
+
+static inline void write_cr0(uint64_t v)
+{
+	__asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory");
+}
+
+static inline uint64_t read_cr2(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr2, %0" : "=r"(v) : : "memory");
+	return v;
+}
+
+static inline void write_cr2(uint64_t v)
+{
+	__asm__ volatile("mov %0, %%cr2" : : "r"(v) : "memory");
+}
+
+static inline uint64_t read_cr3(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr3, %0" : "=r"(v) : : "memory");
+	return v;
+}
+
+static inline void write_cr3(uint64_t v)
+{
+	__asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory");
+}
+
+static inline uint64_t read_cr4(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr4, %0" : "=r"(v) : : "memory");
+	return v;
+}
+
+static inline void write_cr4(uint64_t v)
+{
+	__asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
+}
 
 static inline void invlpg(uint64_t va)
 {

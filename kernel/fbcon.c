@@ -61,16 +61,15 @@ static uint32_t mask_width(uint32_t mask)
 static uint32_t colour_field(uint32_t mask, uint8_t v)
 {
 	uint32_t bits = mask_width(mask);
-	uint32_t scaled = bits >= 8 ? (uint32_t)v << (bits - 8)
-				    : (uint32_t)v >> (8 - bits);
+	uint32_t scaled =
+	    bits >= 8 ? (uint32_t)v << (bits - 8) : (uint32_t)v >> (8 - bits);
 	return (scaled << lowest_set_bit(mask)) & mask;
 }
 
 static uint32_t make_colour(const struct bi_framebuffer *fb, uint8_t r,
-			    uint8_t g, uint8_t b)
+                            uint8_t g, uint8_t b)
 {
-	return colour_field(fb->red_mask, r) |
-	       colour_field(fb->green_mask, g) |
+	return colour_field(fb->red_mask, r) | colour_field(fb->green_mask, g) |
 	       colour_field(fb->blue_mask, b);
 }
 
@@ -195,8 +194,7 @@ const char *fbcon_init(const struct bi_framebuffer *fb, uint64_t virt_base)
 	why = check_framebuffer(fb);
 	if (why)
 		return why;
-	why = psf_parse(font_psf, (size_t)(font_psf_end - font_psf),
-			&con.font);
+	why = psf_parse(font_psf, (size_t)(font_psf_end - font_psf), &con.font);
 	if (why)
 		return why;
 	con.cols = fb->width / con.font.width;
@@ -228,7 +226,7 @@ bool fbcon_active(void)
 }
 
 void fbcon_geometry(uint32_t *cols, uint32_t *rows, uint32_t *font_w,
-		    uint32_t *font_h)
+                    uint32_t *font_h)
 {
 	*cols = con.cols;
 	*rows = con.rows;

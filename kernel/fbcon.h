@@ -25,7 +25,7 @@ bool fbcon_active(void);
 
 /* Text size in character cells, and the font's cell size in pixels. */
 void fbcon_geometry(uint32_t *cols, uint32_t *rows, uint32_t *font_w,
-		    uint32_t *font_h);
+                    uint32_t *font_h);
 
 /* Writes n bytes; each byte is a Latin-1 character. Handles \n, \r, \t. */
 void fbcon_write(const char *s, size_t n);

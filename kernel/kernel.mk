@@ -14,7 +14,10 @@ KERNEL_SRCS := \
 	kernel/serial.c \
 	kernel/fbcon.c \
 	kernel/psf.c \
-	kernel/panic.c
+	kernel/panic.c \
+	kernel/mm.c \
+	kernel/ptdump.c \
+	kernel/stack.S
 
 # The console font: $(FONT) (gzip'd or not) decompressed into the build
 # tree and embedded by kernel/font.S. font.name records which FONT was used,
@@ -56,12 +59,13 @@ KERNEL_DIRECT_QEMU = $(QEMU) -M microvm,isa-serial=on \
 
 # $(1): extra QEMU arguments.
 define kernel_run_direct
-	@echo "$(KERNEL_DIRECT_QEMU) $(1)"
+	@echo '$(KERNEL_DIRECT_QEMU) $(1)'
 	@$(KERNEL_DIRECT_QEMU) $(1); rc=$$?; \
 	case $$rc in \
 	1) echo "run-direct: kernel wrote exit code 0 (success)" ;; \
 	0) echo "run-direct: QEMU stopped without an exit code from the kernel (reset or quit)"; exit 1 ;; \
-	*) echo "run-direct: kernel wrote exit code $$(( (rc - 1) / 2 )) (QEMU status $$rc)"; exit 1 ;; \
+	*) printf 'run-direct: kernel wrote exit code 0x%x (QEMU status %d)\n' \
+		$$(( (rc - 1) / 2 )) $$rc; exit 1 ;; \
 	esac
 endef
 

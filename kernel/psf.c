@@ -6,22 +6,22 @@
  */
 #include "kernel/psf.h"
 
-#define PSF1_MAGIC0 0x36
-#define PSF1_MAGIC1 0x04
+#define PSF1_MAGIC0      0x36
+#define PSF1_MAGIC1      0x04
 #define PSF1_HEADER_SIZE 4
-#define PSF1_MODE512 0x01
-#define PSF1_MODEHASTAB 0x02
-#define PSF1_MODEHASSEQ 0x04
-#define PSF1_SEPARATOR 0xffff
-#define PSF1_STARTSEQ 0xfffe
+#define PSF1_MODE512     0x01
+#define PSF1_MODEHASTAB  0x02
+#define PSF1_MODEHASSEQ  0x04
+#define PSF1_SEPARATOR   0xffff
+#define PSF1_STARTSEQ    0xfffe
 
-#define PSF2_MAGIC 0x864ab572u
-#define PSF2_HEADER_SIZE 32
+#define PSF2_MAGIC             0x864ab572u
+#define PSF2_HEADER_SIZE       32
 #define PSF2_HAS_UNICODE_TABLE 0x01
-#define PSF2_SEPARATOR 0xff
-#define PSF2_STARTSEQ 0xfe
+#define PSF2_SEPARATOR         0xff
+#define PSF2_STARTSEQ          0xfe
 
-#define NO_GLYPH 0xffffu
+#define NO_GLYPH   0xffffu
 #define NOT_LATIN1 0x100u /* any code point the map cannot hold */
 
 static uint32_t le32(const uint8_t *p)
@@ -39,7 +39,7 @@ static void map_char(struct psf_font *f, uint32_t cp, uint32_t glyph)
 
 /* PSF1 table: per glyph, little-endian UCS-2 values up to 0xffff. */
 static void parse_table1(struct psf_font *f, const uint8_t *p,
-			 const uint8_t *end)
+                         const uint8_t *end)
 {
 	uint32_t glyph = 0;
 	bool in_sequence = false;
@@ -91,7 +91,7 @@ static size_t utf8_next(const uint8_t *p, const uint8_t *end, uint32_t *cp)
 
 /* PSF2 table: per glyph, UTF-8 characters up to 0xff. */
 static void parse_table2(struct psf_font *f, const uint8_t *p,
-			 const uint8_t *end)
+                         const uint8_t *end)
 {
 	uint32_t glyph = 0;
 	bool in_sequence = false;
@@ -135,8 +135,7 @@ static void fill_unmapped(struct psf_font *f)
 	}
 }
 
-static const char *parse_psf1(const uint8_t *d, size_t size,
-			      struct psf_font *f)
+static const char *parse_psf1(const uint8_t *d, size_t size, struct psf_font *f)
 {
 	uint8_t mode = d[2];
 
@@ -148,8 +147,8 @@ static const char *parse_psf1(const uint8_t *d, size_t size,
 	f->glyph_count = (mode & PSF1_MODE512) ? 512 : 256;
 	if (f->height == 0 || f->height > PSF_MAX_HEIGHT)
 		return "PSF1 glyph height out of range";
-	size_t table = PSF1_HEADER_SIZE +
-		       (size_t)f->glyph_count * f->glyph_bytes;
+	size_t table =
+	    PSF1_HEADER_SIZE + (size_t)f->glyph_count * f->glyph_bytes;
 	if (table > size)
 		return "PSF1 glyphs run past the end of the file";
 	f->glyphs = d + PSF1_HEADER_SIZE;
@@ -160,8 +159,7 @@ static const char *parse_psf1(const uint8_t *d, size_t size,
 	return NULL;
 }
 
-static const char *parse_psf2(const uint8_t *d, size_t size,
-			      struct psf_font *f)
+static const char *parse_psf2(const uint8_t *d, size_t size, struct psf_font *f)
 {
 	if (size < PSF2_HEADER_SIZE)
 		return "PSF2 header truncated";

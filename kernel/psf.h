@@ -17,17 +17,17 @@
 
 #include "common/types.h"
 
-#define PSF_MAX_WIDTH 32
+#define PSF_MAX_WIDTH  32
 #define PSF_MAX_HEIGHT 64
 
 struct psf_font {
 	const uint8_t *glyphs; /* glyph_count glyphs of glyph_bytes each */
 	uint32_t glyph_count;
 	uint32_t glyph_bytes;
-	uint32_t width;        /* pixels */
-	uint32_t height;       /* pixels, = rows */
-	uint32_t row_bytes;    /* bytes per glyph row, (width + 7) / 8 */
-	uint32_t version;      /* 1 or 2 */
+	uint32_t width;     /* pixels */
+	uint32_t height;    /* pixels, = rows */
+	uint32_t row_bytes; /* bytes per glyph row, (width + 7) / 8 */
+	uint32_t version;   /* 1 or 2 */
 	/* Glyph index for each Latin-1 character, from the Unicode table
 	 * when the font has one, else the identity; characters the font
 	 * lacks get the glyph of '?'. */
@@ -41,8 +41,7 @@ const char *psf_parse(const void *data, size_t size, struct psf_font *font);
 
 /* The bitmap of Latin-1 character c: font->height rows of row_bytes
  * bytes, most significant bit leftmost. */
-static inline const uint8_t *psf_glyph(const struct psf_font *font,
-				       uint8_t c)
+static inline const uint8_t *psf_glyph(const struct psf_font *font, uint8_t c)
 {
 	return font->glyphs + (size_t)font->glyph_of[c] * font->glyph_bytes;
 }

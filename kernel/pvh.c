@@ -62,18 +62,18 @@ static uint64_t image_phys(const void *p)
 }
 
 static void add_image_range(struct memmap *m, const char *start,
-			    const char *end, uint32_t type, const char *what)
+                            const char *end, uint32_t type, const char *what)
 {
-	int err = memmap_add(m, image_phys(start), (uint64_t)(end - start),
-			     type);
+	int err =
+	    memmap_add(m, image_phys(start), (uint64_t)(end - start), type);
 
 	if (err)
-		panic("pvh", "cannot add %s to the memory map (error %d)",
-		      what, err);
+		panic("pvh", "cannot add %s to the memory map (error %d)", what,
+		      err);
 }
 
 static void set_segment(uint32_t i, const char *start, const char *end,
-			uint32_t flags)
+                        uint32_t flags)
 {
 	struct bi_segment *s = &pvh_bi.segments[i];
 
@@ -94,7 +94,7 @@ static uint64_t read_start_info(uint64_t start_phys, struct memmap *m)
 
 	memmap_init(m, pvh_ranges, ARRAY_SIZE(pvh_ranges));
 	err = pvh_read(pvh_identity_read, &reader, start_phys, m, pvh_cmdline,
-		       sizeof(pvh_cmdline), &res, &why);
+	               sizeof(pvh_cmdline), &res, &why);
 	/*
 	 * A failed read leaves no command line to tell whether this is a
 	 * test run. PVH only exists inside virtual machines, where ending the
@@ -113,8 +113,8 @@ static uint64_t read_start_info(uint64_t start_phys, struct memmap *m)
 		      why, err);
 	if (res.cmdline_truncated)
 		kprintf("kernel: warning: PVH command line longer than %u "
-			"bytes, truncated\n",
-			(uint32_t)(sizeof(pvh_cmdline) - 1));
+		        "bytes, truncated\n",
+		        (uint32_t)(sizeof(pvh_cmdline) - 1));
 	return res.rsdp;
 }
 
@@ -129,9 +129,9 @@ void pvh_main(uint64_t start_info_phys)
 	 * usable: mark them so nothing ever hands them out. The tables are
 	 * reclaimable like a loader's once the kernel has its own. */
 	add_image_range(&m, __kernel_start, __boot_tables_start, MEM_KERNEL,
-			"the kernel image");
+	                "the kernel image");
 	add_image_range(&m, __boot_tables_start, __boot_tables_end,
-			MEM_PAGE_TABLES, "the boot page tables");
+	                MEM_PAGE_TABLES, "the boot page tables");
 
 	pvh_bi.magic = BOOTINFO_MAGIC;
 	pvh_bi.version = BOOTINFO_VERSION;
@@ -147,8 +147,7 @@ void pvh_main(uint64_t start_info_phys)
 	 * of the image the kernel maps for itself. */
 	set_segment(0, __text_start, __text_end, BI_SEG_R | BI_SEG_X);
 	set_segment(1, __rodata_start, __rodata_end, BI_SEG_R);
-	set_segment(2, __data_start, __boot_tables_start,
-		    BI_SEG_R | BI_SEG_W);
+	set_segment(2, __data_start, __boot_tables_start, BI_SEG_R | BI_SEG_W);
 	pvh_bi.segment_count = 3;
 	/* No framebuffer, no EFI, no loader timestamps: all zero. */
 

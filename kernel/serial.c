@@ -9,18 +9,18 @@
 #include "kernel/arch.h"
 
 #define UART_DATA 0 /* THR on write, RBR on read; DLL when DLAB=1 */
-#define UART_IER 1  /* interrupt enable; DLM when DLAB=1 */
-#define UART_FCR 2  /* FIFO control */
-#define UART_LCR 3  /* line control */
-#define UART_MCR 4  /* modem control */
-#define UART_LSR 5  /* line status */
+#define UART_IER  1 /* interrupt enable; DLM when DLAB=1 */
+#define UART_FCR  2 /* FIFO control */
+#define UART_LCR  3 /* line control */
+#define UART_MCR  4 /* modem control */
+#define UART_LSR  5 /* line status */
 
-#define LCR_8N1 0x03
-#define LCR_DLAB 0x80
+#define LCR_8N1          0x03
+#define LCR_DLAB         0x80
 #define FCR_ENABLE_CLEAR 0x07 /* enable FIFOs, clear both */
-#define MCR_DTR_RTS 0x03
-#define MCR_LOOPBACK 0x10
-#define LSR_THR_EMPTY 0x20
+#define MCR_DTR_RTS      0x03
+#define MCR_LOOPBACK     0x10
+#define LSR_THR_EMPTY    0x20
 
 #define UART_CLOCK_DIV 1 /* 115200 / 1 = 115200 baud */
 

@@ -87,7 +87,6 @@ struct loader {
 	struct cpu_features cpu;
 
 	struct loader_config cfg;
-	bool config_found;         /* \boot\loader.conf exists */
 	bool cmdline_from_options; /* the load options replaced it */
 
 	struct kernel kernel;

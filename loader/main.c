@@ -8,7 +8,8 @@
  * The console is slow: OVMF draws every character on the framebuffer as
  * well as sending it to the serial port, about 20 us a character under
  * QEMU (TCG), so a 60-character line costs over a millisecond. The happy
- * path therefore prints five short summary lines.
+ * path therefore prints a few short summary lines, and nothing that says
+ * only "as expected" (a config file that was found, an empty cmdline).
  *
  * Every step that fails has already printed its one `loader: error:`
  * line; efi_main then frees what was allocated, puts the firmware's CR3
@@ -41,8 +42,10 @@ static EFI_STATUS read_config(struct loader *l)
 
 	config_defaults(&l->cfg);
 	s = file_read_all(l, CONFIG_FILE, &text, &size, &why);
-	if (s == EFI_NOT_FOUND)
-		return EFI_SUCCESS; /* the defaults stand */
+	if (s == EFI_NOT_FOUND) {
+		con_print("no %s: defaults", CONFIG_FILE);
+		return EFI_SUCCESS;
+	}
 	if (EFI_ERROR(s))
 		return loader_error(s, "%s: %s (%s)", CONFIG_FILE, why,
 				    efi_status_name(s));
@@ -53,7 +56,6 @@ static EFI_STATUS read_config(struct loader *l)
 		return loader_error(EFI_LOAD_ERROR, "%s line %u: %s (%s)",
 				    CONFIG_FILE, err.line, err.what,
 				    err.detail);
-	l->config_found = true;
 	return EFI_SUCCESS;
 }
 
@@ -84,11 +86,9 @@ static EFI_STATUS boot(struct loader *l)
 	s = options_apply(l);
 	if (EFI_ERROR(s))
 		return s;
-	con_print("kernel %s, cmdline \"%s\" (%s)", l->cfg.kernel,
-		  l->cfg.cmdline,
-		  l->cmdline_from_options ? "from load options"
-		  : l->config_found	  ? "from " CONFIG_FILE
-					  : "no " CONFIG_FILE ": defaults");
+	if (l->cfg.cmdline[0])
+		con_print("cmdline \"%s\"%s", l->cfg.cmdline,
+			  l->cmdline_from_options ? " (load options)" : "");
 
 	s = kernel_load(l);
 	if (EFI_ERROR(s))

@@ -151,9 +151,9 @@ EFI_STATUS paging_build(struct loader *l)
 				l->cfg.kernel, i, fail_va, map_error_text(err));
 		t->pages_mapped += seg->size / PAGE_SIZE;
 	}
-	con_print("%u segments, %lu pages mapped, %lu table pages, NX %s",
-		  k->seg_count, t->pages_mapped, t->env.tables_allocated + 1,
-		  t->nx ? "on" : "off");
+	con_print("%s: %u segments, %lu pages mapped, %lu table pages, NX %s",
+		  l->cfg.kernel, k->seg_count, t->pages_mapped,
+		  t->env.tables_allocated + 1, t->nx ? "on" : "off");
 	return EFI_SUCCESS;
 }
 

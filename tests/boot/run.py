@@ -97,9 +97,9 @@ def starting(lines, prefix):
 def describe_status(status):
     return {
         0: "the kernel reported success",
-        124: "timed out",
+        124: f"timed out after {BOOT_TIMEOUT}s",
         125: "QEMU could not run (see .stderr)",
-        126: "QEMU stopped by itself: the guest reset or powered off",
+        126: "the guest reset or powered off, which ends QEMU under -no-reboot",
     }.get(status, f"the kernel reported failure (exit code {status})")
 
 
@@ -192,11 +192,21 @@ class Case:
 
     def run_good(self):
         start = time.monotonic()
-        status = self.boot(
-            lambda lines: start + BOOT_TIMEOUT + 20)  # run-qemu times out first
+        failed_at = None
+
+        # A loader error or a panic already decides the case: stop soon
+        # after it instead of waiting for the timeout.
+        def stop_when(lines):
+            nonlocal failed_at
+            if failed_at is None and (starting(lines, "loader: error:")
+                                      or starting(lines, "panic:")):
+                failed_at = time.monotonic()
+            if failed_at is not None:
+                return failed_at + GRACE
+            return start + BOOT_TIMEOUT
+
+        status = self.boot(stop_when)
         lines = log_lines(self.raw)
-        if status is None:
-            return "QEMU did not stop (run-qemu.sh's timeout failed)"
         if not starting(lines, "loader: "):
             return f"no 'loader: ' line ({describe_status(status)})"
         errors = starting(lines, "loader: error:")
@@ -205,6 +215,8 @@ class Case:
         panics = starting(lines, "panic:")
         if panics:
             return f"the kernel panicked: {panics[0]}"
+        if status is None:
+            status = 124  # stopped here, at BOOT_TIMEOUT
         if not starting(lines, "kernel: ready"):
             return f"no 'kernel: ready' line ({describe_status(status)})"
         if status != 0:
@@ -229,7 +241,7 @@ class Case:
         if kernel:
             return f"the kernel ran: {kernel[0]}"
         if status is not None:
-            return (f"QEMU exited by itself ({describe_status(status)})"
+            return (f"QEMU exited by itself: {describe_status(status)}"
                     + (f" after {errors[0]}" if errors else ""))
         if not errors:
             return f"no 'loader: error:' line within {ERROR_TIMEOUT}s"

@@ -1,0 +1,134 @@
+/*
+ * The boot-info contract: the layout (pinned again here, independently of
+ * the header's own asserts, from the numbers the loader and kernel rely
+ * on), mem_type_name and bootinfo_check.
+ */
+#include "common/bootinfo.h"
+#include "tests/unit/check.h"
+
+#include <stddef.h>
+
+/* The same layout as on the loader's LLP64 target: no field's offset may
+ * depend on sizeof(long) or on pointer size. */
+_Static_assert(offsetof(struct boot_info, magic) == 0, "magic");
+_Static_assert(offsetof(struct boot_info, version) == 8, "version");
+_Static_assert(offsetof(struct boot_info, size) == 12, "size");
+_Static_assert(offsetof(struct boot_info, source) == 16, "source");
+_Static_assert(offsetof(struct boot_info, segment_count) == 20, "segments");
+_Static_assert(offsetof(struct boot_info, mmap_addr) == 24, "mmap_addr");
+_Static_assert(offsetof(struct boot_info, mmap_count) == 32, "mmap_count");
+_Static_assert(offsetof(struct boot_info, mmap_entry_size) == 36, "entry");
+_Static_assert(offsetof(struct boot_info, fb) == 40, "fb");
+_Static_assert(offsetof(struct boot_info, rsdp) == 88, "rsdp");
+_Static_assert(offsetof(struct boot_info, efi_system_table) == 96, "efi");
+_Static_assert(offsetof(struct boot_info, cmdline_addr) == 104, "cmdline");
+_Static_assert(offsetof(struct boot_info, cmdline_len) == 112, "len");
+_Static_assert(offsetof(struct boot_info, segments) == 120, "segments");
+_Static_assert(offsetof(struct boot_info, boot_pml4) == 376, "pml4");
+_Static_assert(offsetof(struct boot_info, tsc_loader_entry) == 384, "tsc");
+_Static_assert(offsetof(struct boot_info, tsc_hz) == 408, "tsc_hz");
+_Static_assert(sizeof(struct boot_info) == 416, "boot_info");
+_Static_assert(sizeof(struct boot_info) % 8 == 0, "boot_info padding");
+_Static_assert(offsetof(struct bi_framebuffer, width) == 16, "fb width");
+_Static_assert(offsetof(struct bi_framebuffer, red_mask) == 32, "fb masks");
+_Static_assert(offsetof(struct bi_mem_range, type) == 16, "range type");
+_Static_assert(offsetof(struct bi_segment, flags) == 24, "segment flags");
+_Static_assert(BOOTINFO_MAGIC == 0x4f464e49544f4f42ull, "magic value");
+
+static void valid(struct boot_info *bi)
+{
+	memset(bi, 0, sizeof(*bi));
+	bi->magic = BOOTINFO_MAGIC;
+	bi->version = BOOTINFO_VERSION;
+	bi->size = sizeof(*bi);
+	bi->source = BOOT_SOURCE_UEFI;
+	bi->mmap_addr = 0x100000;
+	bi->mmap_count = 10;
+	bi->mmap_entry_size = sizeof(struct bi_mem_range);
+	bi->segment_count = 3;
+}
+
+static void test_magic_spells_bootinfo(void)
+{
+	uint64_t magic = BOOTINFO_MAGIC;
+
+	CHECK(memcmp(&magic, "BOOTINFO", 8) == 0);
+}
+
+static void test_check_valid(void)
+{
+	struct boot_info bi;
+
+	valid(&bi);
+	CHECK_STR(bootinfo_check(&bi), NULL);
+	bi.segment_count = BI_MAX_SEGMENTS;
+	CHECK_STR(bootinfo_check(&bi), NULL);
+}
+
+static void test_check_mismatches(void)
+{
+	struct boot_info bi;
+
+	CHECK_STR(bootinfo_check(NULL), "boot info pointer is null");
+	valid(&bi);
+	bi.magic ^= 1;
+	CHECK_STR(bootinfo_check(&bi), "bad magic (not BOOTINFO_MAGIC)");
+	valid(&bi);
+	bi.version = 2;
+	CHECK_STR(bootinfo_check(&bi),
+		  "unsupported version (not BOOTINFO_VERSION)");
+	valid(&bi);
+	bi.size = 408;
+	CHECK_STR(bootinfo_check(&bi), "size is not sizeof(struct boot_info)");
+	valid(&bi);
+	bi.segment_count = BI_MAX_SEGMENTS + 1;
+	CHECK_STR(bootinfo_check(&bi), "segment_count above BI_MAX_SEGMENTS");
+	valid(&bi);
+	bi.mmap_entry_size = 20;
+	CHECK_STR(bootinfo_check(&bi),
+		  "mmap_entry_size is not sizeof(struct bi_mem_range)");
+	valid(&bi);
+	bi.mmap_count = 0;
+	CHECK_STR(bootinfo_check(&bi), "no memory map");
+	valid(&bi);
+	bi.mmap_addr = 0;
+	CHECK_STR(bootinfo_check(&bi), "no memory map");
+	/* The first mismatch is the one named. */
+	valid(&bi);
+	bi.magic = 0;
+	bi.version = 0;
+	CHECK_STR(bootinfo_check(&bi), "bad magic (not BOOTINFO_MAGIC)");
+}
+
+static void test_type_names(void)
+{
+	CHECK_STR(mem_type_name(MEM_NONE), "none");
+	CHECK_STR(mem_type_name(MEM_USABLE), "usable");
+	CHECK_STR(mem_type_name(MEM_RESERVED), "reserved");
+	CHECK_STR(mem_type_name(MEM_ACPI_RECLAIM), "acpi-reclaim");
+	CHECK_STR(mem_type_name(MEM_ACPI_NVS), "acpi-nvs");
+	CHECK_STR(mem_type_name(MEM_BAD), "bad");
+	CHECK_STR(mem_type_name(MEM_LOADER_RECLAIM), "loader-reclaim");
+	CHECK_STR(mem_type_name(MEM_KERNEL), "kernel");
+	CHECK_STR(mem_type_name(MEM_PAGE_TABLES), "page-tables");
+	CHECK_STR(mem_type_name(MEM_FRAMEBUFFER), "framebuffer");
+	CHECK_STR(mem_type_name(MEM_FW_RUNTIME_CODE), "fw-runtime-code");
+	CHECK_STR(mem_type_name(MEM_FW_RUNTIME_DATA), "fw-runtime-data");
+	CHECK_STR(mem_type_name(MEM_TYPE_COUNT), "unknown");
+	CHECK_STR(mem_type_name(0xffffffffu), "unknown");
+	/* Every type has a name of its own. */
+	for (uint32_t t = 0; t < MEM_TYPE_COUNT; t++) {
+		CHECK(mem_type_name(t) != NULL);
+		for (uint32_t u = 0; u < t; u++)
+			CHECK(strcmp(mem_type_name(t), mem_type_name(u)) != 0);
+	}
+}
+
+int main(void)
+{
+	RUN(test_magic_spells_bootinfo);
+	RUN(test_check_valid);
+	RUN(test_check_mismatches);
+	RUN(test_type_names);
+	return check_summary();
+}
