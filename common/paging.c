@@ -222,7 +222,7 @@ int pt_map(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
 		uint32_t room = PT_ENTRIES - PT_INDEX(va, level);
 		uint64_t n = size / step < room ? size / step : room;
 		const char *why = pt_entry_check(pt->env, level, pa | bits);
-		if (!why)
+		if (!why && n > 1)
 			why = pt_entry_check(pt->env, level,
 					     (pa + (n - 1) * step) | bits);
 		if (why) {

@@ -37,19 +37,19 @@
 
 /* Table pages live at PHYS_BASE and up: above 4 GiB, so nothing can
  * depend on low addresses, and far below the 46-bit limit. */
-#define PHYS_BASE 0x0000000100000000ull
+#define PHYS_BASE    0x0000000100000000ull
 #define PHYS_MASK_46 (((1ull << 46) - 1) & PAGE_MASK)
 /* Frames the leaves point to; never touched, only written into entries. */
 #define DATA_BASE 0x0000001000000000ull
 
 #define DIRECT_MAP 0xffff800000000000ull
 /* The scattered window: one PML4 slot (512 GiB, aligned to it). */
-#define SCATTER_BASE 0xffff900000000000ull
+#define SCATTER_BASE         0xffff900000000000ull
 #define SCATTER_WINDOW_PAGES (1ull << 27) /* 512 GiB / 4 KiB */
-#define SCATTER_PAGES 262144u
-#define SCATTER_SEED 0x2545f4914f6cdd1dull
+#define SCATTER_PAGES        262144u
+#define SCATTER_SEED         0x2545f4914f6cdd1dull
 
-#define GIB (1ull << 30)
+#define GIB         (1ull << 30)
 #define CONTIG_SIZE GIB
 
 struct arena {
@@ -79,7 +79,7 @@ static uint64_t *arena_table(void *ctx, uint64_t phys)
 static void arena_init(struct arena *a, uint64_t pages)
 {
 	void *m = mmap(NULL, pages * PAGE_SIZE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m == MAP_FAILED) {
 		perror("bench_paging: mmap of the table arena");
 		exit(2);
@@ -108,12 +108,12 @@ static void bench_init(struct bench *b, uint64_t arena_pages, bool page1g)
 {
 	arena_init(&b->arena, arena_pages);
 	b->env = (struct pt_env){
-		.alloc = arena_alloc,
-		.table = arena_table,
-		.ctx = &b->arena,
-		.phys_mask = PHYS_MASK_46,
-		.nx = true,
-		.page1g = page1g,
+	    .alloc = arena_alloc,
+	    .table = arena_table,
+	    .ctx = &b->arena,
+	    .phys_mask = PHYS_MASK_46,
+	    .nx = true,
+	    .page1g = page1g,
 	};
 	if (pt_init(&b->pt, &b->env) != 0) {
 		fprintf(stderr, "bench_paging: pt_init failed\n");
@@ -128,27 +128,26 @@ static void bench_fini(struct bench *b)
 
 /* Reports a failed pt_map with everything paging.h says about it. */
 static void map_failed(const struct bench *b, const char *what, int rc,
-		       uint64_t fail_va)
+                       uint64_t fail_va)
 {
 	fprintf(stderr, "bench_paging: %s: pt_map returned %d at va %#llx",
-		what, rc, (unsigned long long)fail_va);
+	        what, rc, (unsigned long long)fail_va);
 	if (rc == -ERR_RANGE && b->env.last_error)
 		fprintf(stderr, " (%s)", b->env.last_error);
 	fprintf(stderr, "\n");
 }
 
 /* Checks that va translates to pa through a leaf at `level`. */
-static bool maps_to(const struct bench *b, uint64_t va, uint64_t pa,
-		    int level)
+static bool maps_to(const struct bench *b, uint64_t va, uint64_t pa, int level)
 {
 	uint64_t got;
 	int got_level;
 	if (pt_translate(&b->pt, va, &got, NULL, &got_level, NULL) != 0 ||
 	    got != pa || got_level != level) {
 		fprintf(stderr,
-			"bench_paging: va %#llx does not map to %#llx at "
-			"level %d\n",
-			(unsigned long long)va, (unsigned long long)pa, level);
+		        "bench_paging: va %#llx does not map to %#llx at "
+		        "level %d\n",
+		        (unsigned long long)va, (unsigned long long)pa, level);
 		return false;
 	}
 	return true;
@@ -179,11 +178,11 @@ static bool leaves_are(const struct bench *b, uint64_t leaves, int level)
 	pt_for_each_leaf(&b->pt, count_leaf, &c);
 	if (c.leaves != leaves || c.wrong_level) {
 		fprintf(stderr,
-			"bench_paging: %llu leaves mapped (want %llu at "
-			"level %d)%s\n",
-			(unsigned long long)c.leaves,
-			(unsigned long long)leaves, level,
-			c.wrong_level ? ", some at another level" : "");
+		        "bench_paging: %llu leaves mapped (want %llu at "
+		        "level %d)%s\n",
+		        (unsigned long long)c.leaves,
+		        (unsigned long long)leaves, level,
+		        c.wrong_level ? ", some at another level" : "");
 		return false;
 	}
 	return true;
@@ -197,8 +196,8 @@ static int run_contig4k(void)
 	bench_init(&b, 1024, true);
 
 	uint64_t fail_va = 0;
-	int rc = pt_map(&b.pt, DIRECT_MAP, DATA_BASE, CONTIG_SIZE, PTE_W | PTE_NX,
-			PT_L1, &fail_va);
+	int rc = pt_map(&b.pt, DIRECT_MAP, DATA_BASE, CONTIG_SIZE,
+	                PTE_W | PTE_NX, PT_L1, &fail_va);
 	if (rc) {
 		map_failed(&b, "contig4k", rc, fail_va);
 		return 1;
@@ -207,9 +206,9 @@ static int run_contig4k(void)
 	bool ok = leaves_are(&b, pages, PT_L1);
 	for (uint64_t i = 0; ok && i < pages; i += 4099)
 		ok = maps_to(&b, DIRECT_MAP + i * PAGE_SIZE,
-			     DATA_BASE + i * PAGE_SIZE, PT_L1);
+		             DATA_BASE + i * PAGE_SIZE, PT_L1);
 	ok = ok && maps_to(&b, DIRECT_MAP + CONTIG_SIZE - PAGE_SIZE,
-			   DATA_BASE + CONTIG_SIZE - PAGE_SIZE, PT_L1);
+	                   DATA_BASE + CONTIG_SIZE - PAGE_SIZE, PT_L1);
 	printf("contig4k: pages=%llu calls=1 tables=%llu (minimum 515)%s\n",
 	       (unsigned long long)pages,
 	       (unsigned long long)b.env.tables_allocated,
@@ -240,7 +239,7 @@ static uint32_t *scatter_indexes(void)
 	uint64_t state = SCATTER_SEED;
 	for (uint32_t n = 0; n < SCATTER_PAGES;) {
 		uint32_t i = (uint32_t)(next_random(&state) &
-					(SCATTER_WINDOW_PAGES - 1));
+		                        (SCATTER_WINDOW_PAGES - 1));
 		if (seen[i / 8] & (1u << (i % 8)))
 			continue;
 		seen[i / 8] |= (uint8_t)(1u << (i % 8));
@@ -260,8 +259,8 @@ static int run_scatter4k(void)
 	for (uint32_t n = 0; n < SCATTER_PAGES; n++) {
 		uint64_t fail_va = 0;
 		int rc = pt_map(&b.pt, SCATTER_BASE + idx[n] * PAGE_SIZE,
-				DATA_BASE + n * PAGE_SIZE, PAGE_SIZE,
-				PTE_W | PTE_NX, PT_L1, &fail_va);
+		                DATA_BASE + n * PAGE_SIZE, PAGE_SIZE,
+		                PTE_W | PTE_NX, PT_L1, &fail_va);
 		if (rc) {
 			map_failed(&b, "scatter4k", rc, fail_va);
 			return 1;
@@ -271,7 +270,7 @@ static int run_scatter4k(void)
 	bool ok = leaves_are(&b, SCATTER_PAGES, PT_L1);
 	for (uint32_t n = 0; ok && n < SCATTER_PAGES; n++)
 		ok = maps_to(&b, SCATTER_BASE + idx[n] * PAGE_SIZE,
-			     DATA_BASE + n * PAGE_SIZE, PT_L1);
+		             DATA_BASE + n * PAGE_SIZE, PT_L1);
 	printf("scatter4k: pages=%u calls=%u tables=%llu window=512GiB%s\n",
 	       SCATTER_PAGES, SCATTER_PAGES,
 	       (unsigned long long)b.env.tables_allocated,
@@ -314,20 +313,19 @@ static int run_tables(void)
 
 			uint64_t fail_va = 0;
 			int rc = pt_map(&b.pt, DIRECT_MAP, 0, gib * GIB,
-					PTE_W | PTE_NX, level, &fail_va);
+			                PTE_W | PTE_NX, level, &fail_va);
 			bool ok = rc == 0;
 			if (!ok)
 				map_failed(&b, "tables", rc, fail_va);
-			ok = ok && leaves_are(&b, gib * GIB / PT_SIZE(level),
-					      level);
+			ok = ok &&
+			     leaves_are(&b, gib * GIB / PT_SIZE(level), level);
 			ok = ok && maps_to(&b, DIRECT_MAP + gib * GIB - 1,
-					   gib * GIB - 1, level);
+			                   gib * GIB - 1, level);
 			uint64_t got = b.env.tables_allocated;
 			ok = ok && got == want;
 			printf("tables: %-7s %5llu GiB %8llu %8llu  %s\n",
 			       level == PT_L3 ? "1 GiB" : "2 MiB",
-			       (unsigned long long)gib,
-			       (unsigned long long)got,
+			       (unsigned long long)gib, (unsigned long long)got,
 			       (unsigned long long)want, ok ? "PASS" : "FAIL");
 			if (ok)
 				passed++;
@@ -343,19 +341,19 @@ static int run_tables(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: bench_paging contig4k|scatter4k|tables\n"
-		"  contig4k   pt_map of 1 GiB with 4 KiB leaves (one call)\n"
-		"  scatter4k  pt_map of %u single 4 KiB pages at distinct "
-		"random\n"
-		"             addresses in a 512 GiB window (fixed seed)\n"
-		"  tables     table pages of 1/64/1024 GiB direct maps with "
-		"1 GiB\n"
-		"             and 2 MiB leaves against the minimum; exits 1 "
-		"on a\n"
-		"             difference\n"
-		"The map modes print pages=N; run them under tools/bench.sh "
-		"to count\ninstructions inside pt_map.\n",
-		SCATTER_PAGES);
+	        "usage: bench_paging contig4k|scatter4k|tables\n"
+	        "  contig4k   pt_map of 1 GiB with 4 KiB leaves (one call)\n"
+	        "  scatter4k  pt_map of %u single 4 KiB pages at distinct "
+	        "random\n"
+	        "             addresses in a 512 GiB window (fixed seed)\n"
+	        "  tables     table pages of 1/64/1024 GiB direct maps with "
+	        "1 GiB\n"
+	        "             and 2 MiB leaves against the minimum; exits 1 "
+	        "on a\n"
+	        "             difference\n"
+	        "The map modes print pages=N; run them under tools/bench.sh "
+	        "to count\ninstructions inside pt_map.\n",
+	        SCATTER_PAGES);
 }
 
 int main(int argc, char **argv)

@@ -26,7 +26,7 @@ for bin in "$@"; do
 		f=${f%% failed*}
 	fi
 	if [ -z "$summary" ] || { [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; }; then
-		log+=$'\n'"CRASH: $name exited with status $rc before reporting"
+		log+=$'\n'"CRASH: exited with status $rc without reporting a failure (counted as one)"
 		f=$((f + 1))
 	fi
 	printf '%s\n' "$log" | grep -vE '^[0-9]+ passed, [0-9]+ failed$' |

@@ -1,0 +1,89 @@
+/*
+ * memmap_add_efi / memmap_add_e820 on arbitrary descriptors.
+ *
+ * Input: byte 0 picks the format (bit 0: 0 EFI, 1 E820) and, for EFI, the
+ * descriptor size (40 + 8 * bits 1..3, so 40..96 bytes); byte 1 is the
+ * map's capacity (0 means 4096); the rest are the descriptors.
+ *
+ * Beyond the map's invariants, two properties of painting by rank catch
+ * wrong merges and splits: adding the same input again changes nothing,
+ * and adding it in reverse order gives the same map.
+ */
+#include "common/memmap.h"
+#include "tests/fuzz/fuzz_check.h"
+
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+enum { STORAGE = 4096 };
+static struct bi_mem_range a[STORAGE], b[STORAGE];
+
+/* Adds entry k of the input to m. */
+static int add_one(struct memmap *m, bool e820, const uint8_t *p,
+		   uint64_t desc_size, uint32_t k)
+{
+	if (e820) {
+		struct e820_entry e;
+
+		memcpy(&e, p + k * sizeof(e), sizeof(e));
+		return memmap_add_e820(m, &e, 1);
+	}
+	return memmap_add_efi(m, p + k * desc_size, desc_size, desc_size);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct memmap m, r;
+	const uint8_t *body;
+	uint64_t desc_size, body_size;
+	uint32_t cap, n;
+	bool e820;
+	int rc;
+
+	if (size < 2)
+		return 0;
+	e820 = data[0] & 1;
+	desc_size = e820 ? sizeof(struct e820_entry)
+			 : 40 + 8 * (uint64_t)((data[0] >> 1) & 7);
+	cap = data[1] ? data[1] : STORAGE;
+	body_size = size - 2;
+	/* A copy of exactly the body, so ASan sees any overread. */
+	body = memcpy(malloc(body_size ? body_size : 1), data + 2, body_size);
+	n = (uint32_t)(body_size / desc_size);
+
+	memmap_init(&m, a, cap);
+	if (e820) {
+		struct e820_entry *e = malloc(n * sizeof(*e) + 1);
+
+		memcpy(e, body, n * sizeof(*e));
+		rc = memmap_add_e820(&m, e, n);
+		free(e);
+	} else {
+		rc = memmap_add_efi(&m, body, body_size, desc_size);
+	}
+	FUZZ_ASSERT(rc == 0 || rc == -ERR_TOOBIG);
+	fuzz_check_memmap(&m);
+
+	if (rc == 0) {
+		static struct bi_mem_range before[STORAGE];
+		uint32_t count = m.count;
+
+		/* Idempotent: everything is already painted. */
+		memcpy(before, a, count * sizeof(a[0]));
+		for (uint32_t k = 0; k < n; k++)
+			FUZZ_ASSERT(add_one(&m, e820, body, desc_size, k) == 0);
+		FUZZ_ASSERT(m.count == count);
+		FUZZ_ASSERT(memcmp(before, a, count * sizeof(a[0])) == 0);
+		/* Order does not matter. The other order passes through
+		 * other intermediate maps, so it gets all the room there is
+		 * (n is far below STORAGE / 2 at libFuzzer's input sizes). */
+		memmap_init(&r, b, STORAGE);
+		for (uint32_t k = n; k-- > 0;)
+			FUZZ_ASSERT(add_one(&r, e820, body, desc_size, k) == 0);
+		FUZZ_ASSERT(r.count == m.count);
+		FUZZ_ASSERT(memcmp(a, b, m.count * sizeof(a[0])) == 0);
+	}
+	free((void *)body);
+	return 0;
+}
