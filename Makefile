@@ -70,6 +70,7 @@ include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
 include tests/boot/boot.mk
 include tests/bench/bench.mk
+include tests/matrix/matrix.mk
 
 .PHONY: all help deps loader kernel image run run-kvm test usb clean \
 	compile_commands.json format
@@ -84,6 +85,8 @@ help:
 	@echo "make image      build/disk.img only (CMDLINE='...' sets the command line)"
 	@echo "make usb DEV=/dev/sdX   write build/disk.img to a USB stick"
 	@echo "make fuzz       run each fuzz target for FUZZ_SECONDS (default 60)"
+	@echo "make matrix     direct (PVH) boots across CPUs, memory sizes, TCG/KVM"
+	@echo "make run-direct boot the kernel directly (PVH, no firmware)"
 	@echo "make bench      page-table mapper: instructions per page, table pages"
 	@echo "make deps       install missing packages (tools/deps.sh)"
 	@echo "make compile_commands.json   for clangd and other editors"

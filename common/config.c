@@ -15,8 +15,8 @@ static const char utf8_bom[3] = {'\xef', '\xbb', '\xbf'};
 enum key_id { KEY_KERNEL, KEY_CMDLINE, KEY_COUNT };
 
 static const char *const key_names[KEY_COUNT] = {
-    [KEY_KERNEL] = "kernel",
-    [KEY_CMDLINE] = "cmdline",
+	[KEY_KERNEL] = "kernel",
+	[KEY_CMDLINE] = "cmdline",
 };
 
 struct slice {
@@ -70,7 +70,7 @@ static void set_detail(struct config_error *err, struct slice s)
 }
 
 static int fail(struct config_error *err, int code, uint32_t line,
-                const char *what, struct slice detail)
+		const char *what, struct slice detail)
 {
 	err->line = line;
 	err->what = what;
@@ -104,7 +104,7 @@ static bool store_cmdline(struct loader_config *cfg, struct slice v)
 
 /* Parses one line without its line end. */
 static int parse_line(struct slice line, uint32_t lineno, bool seen[KEY_COUNT],
-                      struct loader_config *cfg, struct config_error *err)
+		      struct loader_config *cfg, struct config_error *err)
 {
 	struct slice key, value;
 	uint64_t eq = 0;
@@ -121,7 +121,7 @@ static int parse_line(struct slice line, uint32_t lineno, bool seen[KEY_COUNT],
 	value = trim((struct slice){line.p + eq + 1, line.len - eq - 1});
 	if (key.len == 0)
 		return fail(err, -ERR_INVALID, lineno, "missing key before '='",
-		            line);
+			    line);
 
 	for (id = 0; id < KEY_COUNT; id++) {
 		if (slice_is(key, key_names[id]))
@@ -136,20 +136,20 @@ static int parse_line(struct slice line, uint32_t lineno, bool seen[KEY_COUNT],
 	if (id == KEY_KERNEL) {
 		if (value.len == 0)
 			return fail(err, -ERR_INVALID, lineno,
-			            "empty kernel path", key);
+				    "empty kernel path", key);
 		if (!store_kernel(cfg, value))
 			return fail(err, -ERR_TOOBIG, lineno,
-			            "kernel path too long", key);
+				    "kernel path too long", key);
 	} else {
 		if (!store_cmdline(cfg, value))
 			return fail(err, -ERR_TOOBIG, lineno,
-			            "cmdline too long", key);
+				    "cmdline too long", key);
 	}
 	return 0;
 }
 
 int config_parse(const char *text, uint64_t size, struct loader_config *cfg,
-                 struct config_error *err)
+		 struct config_error *err)
 {
 	bool seen[KEY_COUNT] = {false};
 	uint64_t pos = 0;
@@ -171,7 +171,7 @@ int config_parse(const char *text, uint64_t size, struct loader_config *cfg,
 		while (pos < size && text[pos] != '\n') {
 			if (text[pos] == '\0')
 				return fail(err, -ERR_INVALID, lineno,
-				            "NUL byte", line);
+					    "NUL byte", line);
 			pos++;
 			line.len++;
 		}

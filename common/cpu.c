@@ -54,7 +54,7 @@ static void read_brand(cpuid_fn cpuid, char brand[49])
 		cpuid(leaf, 0, r);
 		for (int i = 0; i < 4; i++)
 			put_reg(&raw[(leaf - LEAF_BRAND_FIRST) * 16 + i * 4],
-			        r[i]);
+				r[i]);
 	}
 	raw[48] = '\0';
 	end = str_len(raw);

@@ -42,27 +42,27 @@ static const struct {
 	const char *field; /* names the value; NULL: see above */
 	bool decimal;
 } refusals[] = {
-    [R_TOO_SMALL] = {"file too small for an ELF header", "size", true},
-    [R_MAGIC] = {"not an ELF file (bad magic)", NULL, false},
-    [R_CLASS] = {"not 64-bit (EI_CLASS)", NULL, true},
-    [R_DATA] = {"not little endian", "EI_DATA", true},
-    [R_MACHINE] = {"not x86-64 (e_machine)", NULL, true},
-    [R_TYPE] = {"not an executable (e_type)", NULL, true},
-    [R_PHENTSIZE] = {"e_phentsize is not 56", "e_phentsize", true},
-    [R_PHDRS_OUTSIDE] = {"program headers outside the file", "e_phoff", false},
-    [R_NO_LOAD] = {"no PT_LOAD segment", "e_phnum", true},
-    [R_TOO_MANY_LOADS] = {"too many PT_LOAD segments", "PT_LOAD count", true},
-    [R_DATA_OUTSIDE] = {"segment data outside the file", "p_offset", false},
-    [R_FILESZ] = {"p_filesz larger than p_memsz", "p_filesz", false},
-    [R_EMPTY] = {"segment has p_memsz 0", "p_memsz", false},
-    [R_LOWER_HALF] = {"segment not in the higher half", "p_vaddr", false},
-    [R_WRAPS] = {"segment wraps the address space", "p_vaddr", false},
-    [R_CONGRUENCE] = {"p_offset and p_vaddr differ modulo the page size",
-                      "p_offset", false},
-    [R_WX] = {"writable and executable", "p_flags", false},
-    [R_OVERLAP] = {"segments overlap", "p_vaddr", false},
-    [R_TOO_LARGE] = {"image too large", "bytes", false},
-    [R_ENTRY] = {"entry point not in an executable segment", "e_entry", false},
+	[R_TOO_SMALL] = {"file too small for an ELF header", "size", true},
+	[R_MAGIC] = {"not an ELF file (bad magic)", NULL, false},
+	[R_CLASS] = {"not 64-bit (EI_CLASS)", NULL, true},
+	[R_DATA] = {"not little endian", "EI_DATA", true},
+	[R_MACHINE] = {"not x86-64 (e_machine)", NULL, true},
+	[R_TYPE] = {"not an executable (e_type)", NULL, true},
+	[R_PHENTSIZE] = {"e_phentsize is not 56", "e_phentsize", true},
+	[R_PHDRS_OUTSIDE] = {"program headers outside the file", "e_phoff", false},
+	[R_NO_LOAD] = {"no PT_LOAD segment", "e_phnum", true},
+	[R_TOO_MANY_LOADS] = {"too many PT_LOAD segments", "PT_LOAD count", true},
+	[R_DATA_OUTSIDE] = {"segment data outside the file", "p_offset", false},
+	[R_FILESZ] = {"p_filesz larger than p_memsz", "p_filesz", false},
+	[R_EMPTY] = {"segment has p_memsz 0", "p_memsz", false},
+	[R_LOWER_HALF] = {"segment not in the higher half", "p_vaddr", false},
+	[R_WRAPS] = {"segment wraps the address space", "p_vaddr", false},
+	[R_CONGRUENCE] = {"p_offset and p_vaddr differ modulo the page size",
+		      "p_offset", false},
+	[R_WX] = {"writable and executable", "p_flags", false},
+	[R_OVERLAP] = {"segments overlap", "p_vaddr", false},
+	[R_TOO_LARGE] = {"image too large", "bytes", false},
+	[R_ENTRY] = {"entry point not in an executable segment", "e_entry", false},
 };
 
 /* The top page of the address space is never part of a segment, so that
@@ -70,7 +70,7 @@ static const struct {
 #define VADDR_LIMIT (0ull - PAGE_SIZE)
 
 static int refuse(struct elf_error *err, enum refusal r, uint64_t value,
-                  int32_t segment)
+		  int32_t segment)
 {
 	err->what = refusals[r].what;
 	err->value = value;
@@ -79,7 +79,7 @@ static int refuse(struct elf_error *err, enum refusal r, uint64_t value,
 }
 
 static int check_header(const struct elf64_ehdr *eh, uint64_t size,
-                        struct elf_error *err)
+			struct elf_error *err)
 {
 	static const uint8_t magic[4] = {0x7f, 'E', 'L', 'F'};
 	uint64_t table;
@@ -109,7 +109,7 @@ static int check_header(const struct elf64_ehdr *eh, uint64_t size,
 
 /* Checks one PT_LOAD on its own; overlap needs the others. */
 static int check_load(const struct elf64_phdr *ph, uint64_t size, int32_t index,
-                      struct elf_error *err)
+		      struct elf_error *err)
 {
 	if (ph->p_offset > size || ph->p_filesz > size - ph->p_offset)
 		return refuse(err, R_DATA_OUTSIDE, ph->p_offset, index);
@@ -147,7 +147,7 @@ static uint64_t load_end(const struct elf_load *l)
  * on success.
  */
 int elf_validate(const void *file, uint64_t size, struct elf_image *img,
-                 struct elf_error *err)
+		 struct elf_error *err)
 {
 	const uint8_t *bytes = file;
 	struct elf64_ehdr eh;
@@ -176,7 +176,7 @@ int elf_validate(const void *file, uint64_t size, struct elf_image *img,
 			continue;
 		if (out.load_count == ELF_MAX_LOADS)
 			return refuse(err, R_TOO_MANY_LOADS, out.load_count + 1,
-			              (int32_t)i);
+				      (int32_t)i);
 		rc = check_load(&ph, size, (int32_t)i, err);
 		if (rc)
 			return rc;
@@ -194,7 +194,7 @@ int elf_validate(const void *file, uint64_t size, struct elf_image *img,
 			if (load_start(l) < load_end(o) &&
 			    load_start(o) < load_end(l))
 				return refuse(err, R_OVERLAP, ph.p_vaddr,
-				              (int32_t)i);
+					      (int32_t)i);
 		}
 		/* Each segment is below 2^64 and there are at most 8, but
 		 * their sum is checked as it grows anyway. */

@@ -36,7 +36,7 @@ struct spec {
 /* Writes s (len bytes) padded to the field width. Zero padding goes
  * after a sign or "0x" prefix, which is prefix_len bytes of s. */
 static void put_field(struct out *o, const struct spec *sp, const char *s,
-                      size_t len, size_t prefix_len)
+		      size_t len, size_t prefix_len)
 {
 	size_t pad = sp->width > len ? sp->width - len : 0;
 
@@ -62,7 +62,7 @@ static void put_field(struct out *o, const struct spec *sp, const char *s,
 /* Formats v in base 10 or 16 into tmp (at least 24 bytes), with a '-'
  * when negative is set. Returns the length. */
 static size_t format_number(char *tmp, uint64_t v, unsigned int base,
-                            bool negative)
+			    bool negative)
 {
 	static const char digits[] = "0123456789abcdef";
 	char rev[20];
@@ -80,7 +80,7 @@ static size_t format_number(char *tmp, uint64_t v, unsigned int base,
 }
 
 static void put_int(struct out *o, const struct spec *sp, uint64_t v,
-                    unsigned int base, bool is_signed)
+		    unsigned int base, bool is_signed)
 {
 	char tmp[24];
 	bool negative = is_signed && (int64_t)v < 0;
@@ -145,18 +145,18 @@ size_t fmt_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
 		case 'd':
 			if (is_long)
 				put_int(&o, &sp, (uint64_t)va_arg(ap, int64_t),
-				        10, true);
+					10, true);
 			else
 				put_int(&o, &sp,
-				        (uint64_t)(int64_t)va_arg(ap, int), 10,
-				        true);
+					(uint64_t)(int64_t)va_arg(ap, int), 10,
+					true);
 			break;
 		case 'u':
 		case 'x':
 			put_int(&o, &sp,
-			        is_long ? va_arg(ap, uint64_t)
-			                : va_arg(ap, unsigned int),
-			        *p == 'u' ? 10 : 16, false);
+				is_long ? va_arg(ap, uint64_t)
+					: va_arg(ap, unsigned int),
+				*p == 'u' ? 10 : 16, false);
 			break;
 		case 'p':
 			put_pointer(&o, &sp, va_arg(ap, uint64_t));
@@ -210,7 +210,7 @@ size_t fmt_snprintf(char *buf, size_t cap, const char *fmt, ...)
 size_t fmt_size(char *buf, size_t cap, uint64_t bytes)
 {
 	static const char *const units[] = {"KiB", "MiB", "GiB",
-	                                    "TiB", "PiB", "EiB"};
+					    "TiB", "PiB", "EiB"};
 	unsigned int u = 0;
 
 	if (bytes < 1024)

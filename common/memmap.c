@@ -32,18 +32,18 @@
 
 /* Ranks, low to high: the more a range must be left alone, the higher. */
 static const uint8_t ranks[MEM_TYPE_COUNT] = {
-    [MEM_NONE] = 0,
-    [MEM_USABLE] = 1,
-    [MEM_LOADER_RECLAIM] = 2,
-    [MEM_ACPI_RECLAIM] = 3,
-    [MEM_PAGE_TABLES] = 4,
-    [MEM_KERNEL] = 5,
-    [MEM_FRAMEBUFFER] = 6,
-    [MEM_ACPI_NVS] = 7,
-    [MEM_FW_RUNTIME_CODE] = 8,
-    [MEM_FW_RUNTIME_DATA] = 9,
-    [MEM_RESERVED] = 10,
-    [MEM_BAD] = 11,
+	[MEM_NONE] = 0,
+	[MEM_USABLE] = 1,
+	[MEM_LOADER_RECLAIM] = 2,
+	[MEM_ACPI_RECLAIM] = 3,
+	[MEM_PAGE_TABLES] = 4,
+	[MEM_KERNEL] = 5,
+	[MEM_FRAMEBUFFER] = 6,
+	[MEM_ACPI_NVS] = 7,
+	[MEM_FW_RUNTIME_CODE] = 8,
+	[MEM_FW_RUNTIME_DATA] = 9,
+	[MEM_RESERVED] = 10,
+	[MEM_BAD] = 11,
 };
 
 uint32_t mem_type_rank(uint32_t type)
@@ -80,7 +80,7 @@ static void store(struct bi_mem_range *r, const struct span *sp)
 /* What the run's range r keeps when [s, e) is painted with type t.
  * Returns false when nothing is kept. */
 static bool kept(const struct bi_mem_range *r, uint64_t s, uint64_t e,
-                 uint32_t t, struct span *out)
+		 uint32_t t, struct span *out)
 {
 	out->base = r->base;
 	out->end = range_end(r);
@@ -107,7 +107,7 @@ static bool kept(const struct bi_mem_range *r, uint64_t s, uint64_t e,
  * ranges (both merge into one).
  */
 static uint32_t painted_count(const struct memmap *m, uint32_t i, uint32_t j,
-                              uint64_t s, uint64_t e, uint32_t t)
+			      uint64_t s, uint64_t e, uint32_t t)
 {
 	uint32_t n = 0, fills = 0, merges = 0;
 	struct span prev = {0, 0, 0}, cur;
@@ -140,7 +140,7 @@ static uint32_t painted_count(const struct memmap *m, uint32_t i, uint32_t j,
 static void move_tail(struct memmap *m, uint32_t from, uint32_t to)
 {
 	mem_copy(&m->ranges[to], &m->ranges[from],
-	         (size_t)(m->count - from) * sizeof(m->ranges[0]));
+		 (size_t)(m->count - from) * sizeof(m->ranges[0]));
 	m->count = m->count - from + to;
 }
 
@@ -151,7 +151,7 @@ static void move_tail(struct memmap *m, uint32_t from, uint32_t to)
  * range produces at most one. Returns the run's new length.
  */
 static uint32_t shrink_run(struct memmap *m, uint32_t i, uint32_t j, uint64_t s,
-                           uint64_t e, uint32_t t)
+			   uint64_t e, uint32_t t)
 {
 	uint32_t w = i; /* next entry to write */
 	struct span cur;
@@ -187,7 +187,7 @@ static uint32_t shrink_run(struct memmap *m, uint32_t i, uint32_t j, uint64_t s,
  * Writes never fall behind reads: the tail moves up first by the number of
  * insertions. */
 static void fill_run(struct memmap *m, uint32_t i, uint32_t n, uint64_t s,
-                     uint64_t e, uint32_t t)
+		     uint64_t e, uint32_t t)
 {
 	uint32_t fills = 0, w;
 	uint64_t cursor = s;
@@ -248,8 +248,8 @@ int memmap_add(struct memmap *m, uint64_t base, uint64_t size, uint32_t type)
 	if (size == 0 || base >= ADDR_LIMIT)
 		return 0;
 	e = (add_overflows(base, size) || base + size > ADDR_LIMIT)
-	        ? ADDR_LIMIT
-	        : base + size;
+		? ADDR_LIMIT
+		: base + size;
 	/* A page is usable only if all of it is; anything else claims every
 	 * page it touches. */
 	if (type == MEM_USABLE) {
@@ -273,7 +273,7 @@ int memmap_add(struct memmap *m, uint64_t base, uint64_t size, uint32_t type)
 		struct span left = {m->ranges[i].base, s, m->ranges[i].type};
 		struct span mid = {s, e, type};
 		struct span right = {e, range_end(&m->ranges[i]),
-		                     m->ranges[i].type};
+				     m->ranges[i].type};
 
 		if (m->cap - m->count < 2)
 			return -ERR_TOOBIG;
@@ -354,7 +354,7 @@ uint32_t mem_type_from_e820(uint32_t e820_type)
  * ignored. Stops at the first descriptor that does not fit; those before
  * it stay in the map. */
 int memmap_add_efi(struct memmap *m, const void *buf, uint64_t map_size,
-                   uint64_t desc_size)
+		   uint64_t desc_size)
 {
 	const uint8_t *p = buf;
 
@@ -370,9 +370,9 @@ int memmap_add_efi(struct memmap *m, const void *buf, uint64_t map_size,
 		/* pages * 4 KiB past 2^64 is a range that wraps: memmap_add
 		 * clips it. */
 		size = d.pages > (~0ull >> PAGE_SHIFT) ? ~0ull
-		                                       : d.pages << PAGE_SHIFT;
+						       : d.pages << PAGE_SHIFT;
 		rc = memmap_add(m, d.phys_start, size,
-		                mem_type_from_efi(d.type));
+				mem_type_from_efi(d.type));
 		if (rc)
 			return rc;
 	}
@@ -381,11 +381,11 @@ int memmap_add_efi(struct memmap *m, const void *buf, uint64_t map_size,
 
 /* Stops at the first entry that does not fit, like memmap_add_efi. */
 int memmap_add_e820(struct memmap *m, const struct e820_entry *e,
-                    uint32_t count)
+		    uint32_t count)
 {
 	for (uint32_t k = 0; k < count; k++) {
 		int rc = memmap_add(m, e[k].addr, e[k].size,
-		                    mem_type_from_e820(e[k].type));
+				    mem_type_from_e820(e[k].type));
 		if (rc)
 			return rc;
 	}
@@ -393,7 +393,7 @@ int memmap_add_e820(struct memmap *m, const struct e820_entry *e,
 }
 
 void memmap_summarise(const struct bi_mem_range *r, uint32_t count,
-                      struct memmap_summary *s)
+		      struct memmap_summary *s)
 {
 	s->usable_bytes = 0;
 	s->highest_end = 0;

@@ -18,18 +18,18 @@ static int fail(const char **why, int code, const char *what)
  * so a map that is readable only in part fails on the first bad entry,
  * not on a length computed from an untrusted count). */
 static int read_memmap(pvh_read_fn read, void *ctx,
-                       const struct hvm_start_info *si, struct memmap *m,
-                       const char **why)
+		       const struct hvm_start_info *si, struct memmap *m,
+		       const char **why)
 {
 	if (si->memmap_entries == 0)
 		return fail(why, -ERR_INVALID,
-		            "start info has an empty memory map");
+			    "start info has an empty memory map");
 	if (si->memmap_entries > PVH_MEMMAP_MAX)
 		return fail(why, -ERR_TOOBIG,
-		            "start info memory map has too many entries");
+			    "start info memory map has too many entries");
 	for (uint32_t k = 0; k < si->memmap_entries; k++) {
 		uint64_t at = si->memmap_paddr +
-		              (uint64_t)k * sizeof(struct hvm_memmap_entry);
+			      (uint64_t)k * sizeof(struct hvm_memmap_entry);
 		struct hvm_memmap_entry e;
 		const void *p;
 		int rc;
@@ -37,7 +37,7 @@ static int read_memmap(pvh_read_fn read, void *ctx,
 		if (add_overflows(si->memmap_paddr, (uint64_t)k * sizeof(e)) ||
 		    !(p = read(ctx, at, sizeof(e))))
 			return fail(why, -ERR_INVALID,
-			            "start info memory map not readable");
+				    "start info memory map not readable");
 		mem_copy(&e, p, sizeof(e));
 		rc = memmap_add(m, e.addr, e.size, mem_type_from_e820(e.type));
 		if (rc)
@@ -50,8 +50,8 @@ static int read_memmap(pvh_read_fn read, void *ctx,
  * length is unknown, and it may end right at the edge of what is
  * readable. */
 static int read_cmdline(pvh_read_fn read, void *ctx, uint64_t phys,
-                        char *cmdline, size_t cap, struct pvh_result *res,
-                        const char **why)
+			char *cmdline, size_t cap, struct pvh_result *res,
+			const char **why)
 {
 	size_t n = 0;
 
@@ -81,8 +81,8 @@ static int read_cmdline(pvh_read_fn read, void *ctx, uint64_t phys,
 }
 
 int pvh_read(pvh_read_fn read, void *ctx, uint64_t start_phys, struct memmap *m,
-             char *cmdline, size_t cap, struct pvh_result *res,
-             const char **why)
+	     char *cmdline, size_t cap, struct pvh_result *res,
+	     const char **why)
 {
 	struct hvm_start_info si;
 	const void *p;
@@ -104,14 +104,14 @@ int pvh_read(pvh_read_fn read, void *ctx, uint64_t start_phys, struct memmap *m,
 	/* Later versions only add fields, so they are read as version 1. */
 	if (si.version < 1)
 		return fail(why, -ERR_INVALID,
-		            "start info version 0 has no memory map");
+			    "start info version 0 has no memory map");
 
 	rc = read_memmap(read, ctx, &si, m, why);
 	if (rc)
 		return rc;
 	if (si.cmdline_paddr != 0) {
 		rc = read_cmdline(read, ctx, si.cmdline_paddr, cmdline, cap,
-		                  res, why);
+				  res, why);
 		if (rc)
 			return rc;
 	}

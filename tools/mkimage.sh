@@ -38,7 +38,7 @@ step() {
 }
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-out= loader= kernel= no_kernel=0 cmdline= config= size_mib=64
+out='' loader='' kernel='' no_kernel=0 cmdline='' config='' size_mib=64
 esp_dir=$root/esp
 
 while [ $# -gt 0 ]; do
@@ -64,8 +64,9 @@ if [ $no_kernel -eq 0 ]; then
 	[ -f "$kernel" ] || die "kernel '$kernel' not found (build it with 'make kernel')"
 fi
 [ -z "$config" ] || [ -f "$config" ] || die "config file '$config' not found"
-[[ $size_mib =~ ^[0-9]+$ ]] && [ "$size_mib" -ge 40 ] ||
+if ! [[ $size_mib =~ ^[0-9]+$ ]] || [ "$size_mib" -lt 40 ]; then
 	die "--size must be a whole number of MiB, at least 40 (FAT32 needs 65525 clusters)"
+fi
 case $cmdline in
 *$'\n'* | *$'\r'*) die "the command line must be one line" ;;
 esac
@@ -123,8 +124,7 @@ else
 		echo "# Boot loader configuration, written by tools/mkimage.sh."
 		echo "# One key=value per line: kernel = path of the kernel ELF on"
 		echo "# this partition, cmdline = the kernel's command line."
-		echo "kernel=\\boot\\kernel.elf"
-		echo "cmdline=$cmdline"
+		printf '%s\n' 'kernel=\boot\kernel.elf' "cmdline=$cmdline"
 	} >"$conf"
 fi
 mcopy -i "$fat" "$conf" ::/boot/loader.conf || die "mcopy of loader.conf failed"

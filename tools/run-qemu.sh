@@ -47,7 +47,7 @@ die() {
 	exit 125
 }
 
-image= direct= append= mem=256 cpu= kvm=0 timeout_s= log= headless=0
+image='' direct='' append='' mem=256 cpu='' kvm=0 timeout_s='' log='' headless=0
 extra=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -140,6 +140,7 @@ if [ -n "$image" ]; then
 	what="$image under OVMF"
 else
 	[ -f "$direct" ] || die "kernel '$direct' not found (build it with 'make kernel')"
+	# shellcheck disable=SC2054 # the commas belong to QEMU's options
 	qemu+=(-M microvm,isa-serial=on -kernel "$direct" -append "$append")
 	what="$direct directly (PVH)"
 fi
@@ -164,6 +165,7 @@ if [ -n "$log" ]; then
 else
 	qemu+=(-serial stdio)
 fi
+# shellcheck disable=SC2054
 qemu+=(-no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4 -net none
 	-pidfile "$tmpdir/qemu.pid" "${extra[@]}")
 
@@ -173,9 +175,9 @@ qemu+=(-no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4 -net none
 # status 1 on a start-up error, the same status as a kernel's success.
 marker=$tmpdir/marker
 stop_qemu() {
-	local i
+	local _
 	# QEMU writes its pid file during start-up; the error can come first.
-	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+	for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
 		if [ -s "$tmpdir/qemu.pid" ]; then
 			kill "$(cat "$tmpdir/qemu.pid")" 2>/dev/null
 			return

@@ -28,7 +28,7 @@ refuse() {
 	exit 1
 }
 
-image= device= yes=0
+image='' device='' yes=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--image) image=${2-}; shift 2 || refuse "--image needs a value" ;;
@@ -86,8 +86,8 @@ while read -r src _; do
 		[ "$d" != "$name" ] || refuse "$src is in use as swap (swapoff $src first)"
 	done
 done < <(tail -n +2 /proc/swaps)
-mounted=$(lsblk -nro MOUNTPOINT "$dev" 2>/dev/null | grep -v '^$' || true)
-[ -z "$mounted" ] || refuse "$dev has mounted filesystems ($(echo $mounted)); unmount them first"
+mounted=$(lsblk -nro MOUNTPOINT "$dev" 2>/dev/null | grep -v '^$' | tr '\n' ' ' || true)
+[ -z "$mounted" ] || refuse "$dev has mounted filesystems (${mounted% }); unmount them first"
 
 # Removable media or USB only: internal disks are never the target.
 removable=$(cat "/sys/block/$name/removable" 2>/dev/null || echo 0)
@@ -102,7 +102,7 @@ image_bytes=$(stat -c %s "$image")
 [ "$disk_bytes" -ge "$image_bytes" ] ||
 	refuse "$dev holds $disk_bytes bytes, the image needs $image_bytes"
 
-model=$(echo $(lsblk -dno VENDOR "$dev" 2>/dev/null) $(lsblk -dno MODEL "$dev" 2>/dev/null))
+model=$(lsblk -dno VENDOR,MODEL "$dev" 2>/dev/null | tr -s ' ' | sed 's/^ //; s/ $//' || true)
 size=$(lsblk -dnro SIZE "$dev")
 echo "usb: $dev: ${model:-unknown model}, $size, transport ${tran:-unknown}"
 lsblk -o NAME,SIZE,FSTYPE,LABEL "$dev" | sed 's/^/usb:   /'

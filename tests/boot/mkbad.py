@@ -135,7 +135,8 @@ def v_entry_outside(elf):
 
 VARIANTS = {
     "empty": lambda elf: b"",
-    "not-elf": lambda elf: b"This is a text file, not a kernel.\n",
+    # Longer than an ELF header, so it is the magic that gives it away.
+    "not-elf": lambda elf: (b"This is a text file, not a kernel.\n" * 4),
     "truncated": v_truncated,
     "elf32": v_elf32,
     "wrong-machine": v_wrong_machine,

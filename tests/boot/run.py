@@ -263,7 +263,12 @@ class Case:
         return why, time.monotonic() - start
 
     def tail(self, n=15):
+        """The log from the loader's first line on, else its last lines."""
         lines = [line for line in log_lines(self.raw) if line]
+        first = next((i for i, line in enumerate(lines)
+                      if line.startswith("loader: ")), None)
+        if first is not None:
+            lines = lines[first:first + n]
         err = self.err.decode(errors="replace").splitlines()
         out = ["    | " + line for line in lines[-n:]]
         out += ["    ! " + line for line in err[-5:]]

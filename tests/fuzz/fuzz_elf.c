@@ -35,9 +35,9 @@ static void check_image(const struct elf_image *img, uint64_t size)
 		for (uint32_t j = 0; j < i; j++) {
 			const struct elf_load *o = &img->loads[j];
 
-			FUZZ_ASSERT(end <= ALIGN_DOWN(o->vaddr, PAGE_SIZE) ||
-				    start >= ALIGN_UP(o->vaddr + o->memsz,
-						      PAGE_SIZE));
+			FUZZ_ASSERT(
+			    end <= ALIGN_DOWN(o->vaddr, PAGE_SIZE) ||
+			    start >= ALIGN_UP(o->vaddr + o->memsz, PAGE_SIZE));
 		}
 		if ((l->flags & ELF_PF_X) && img->entry >= l->vaddr &&
 		    img->entry - l->vaddr < l->memsz)

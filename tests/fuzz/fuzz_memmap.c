@@ -76,13 +76,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(m.count == count);
 		FUZZ_ASSERT(memcmp(before, a, count * sizeof(a[0])) == 0);
 		/* Order does not matter. The other order passes through
-		 * other intermediate maps, so it gets all the room there is
-		 * (n is far below STORAGE / 2 at libFuzzer's input sizes). */
-		memmap_init(&r, b, STORAGE);
-		for (uint32_t k = n; k-- > 0;)
-			FUZZ_ASSERT(add_one(&r, e820, body, desc_size, k) == 0);
-		FUZZ_ASSERT(r.count == m.count);
-		FUZZ_ASSERT(memcmp(a, b, m.count * sizeof(a[0])) == 0);
+		 * other intermediate maps, so it gets all the room there is:
+		 * n entries never make more than 2n + 1 ranges. */
+		if (n < STORAGE / 2) {
+			memmap_init(&r, b, STORAGE);
+			for (uint32_t k = n; k-- > 0;)
+				FUZZ_ASSERT(
+				    add_one(&r, e820, body, desc_size, k) == 0);
+			FUZZ_ASSERT(r.count == m.count);
+			FUZZ_ASSERT(memcmp(a, b, m.count * sizeof(a[0])) == 0);
+		}
 	}
 	free((void *)body);
 	return 0;

@@ -47,50 +47,50 @@ static inline void check_fail_prefix(const char *file, int line)
 }
 
 #define CASE_BEGIN(name) check_case_begin(name)
-#define CASE_END() check_case_end()
+#define CASE_END()       check_case_end()
 
-#define RUN(fn)                        \
-	do {                           \
-		check_case_begin(#fn); \
-		fn();                  \
-		check_case_end();      \
+#define RUN(fn)                                                                \
+	do {                                                                   \
+		check_case_begin(#fn);                                         \
+		fn();                                                          \
+		check_case_end();                                              \
 	} while (0)
 
-#define CHECK(cond)                                           \
-	do {                                                  \
-		if (!(cond)) {                                \
-			check_fail_prefix(__FILE__, __LINE__); \
-			printf("%s\n", #cond);                \
-		}                                             \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			check_fail_prefix(__FILE__, __LINE__);                 \
+			printf("%s\n", #cond);                                 \
+		}                                                              \
 	} while (0)
 
 /* Integers of any width, compared and printed as 64-bit values. */
-#define CHECK_EQ(got, want)                                                  \
-	do {                                                                 \
-		uint64_t check_g_ = (uint64_t)(got);                         \
-		uint64_t check_w_ = (uint64_t)(want);                        \
-		if (check_g_ != check_w_) {                                  \
-			check_fail_prefix(__FILE__, __LINE__);               \
-			printf("%s: got %" PRId64 " (0x%" PRIx64             \
-			       "), expected %" PRId64 " (0x%" PRIx64 ")\n", \
-			       #got, (int64_t)check_g_, check_g_,            \
-			       (int64_t)check_w_, check_w_);                 \
-		}                                                            \
+#define CHECK_EQ(got, want)                                                    \
+	do {                                                                   \
+		uint64_t check_g_ = (uint64_t)(got);                           \
+		uint64_t check_w_ = (uint64_t)(want);                          \
+		if (check_g_ != check_w_) {                                    \
+			check_fail_prefix(__FILE__, __LINE__);                 \
+			printf("%s: got %" PRId64 " (0x%" PRIx64               \
+			       "), expected %" PRId64 " (0x%" PRIx64 ")\n",    \
+			       #got, (int64_t)check_g_, check_g_,              \
+			       (int64_t)check_w_, check_w_);                   \
+		}                                                              \
 	} while (0)
 
 /* Strings; NULL is a value of its own. */
-#define CHECK_STR(got, want)                                               \
-	do {                                                               \
-		const char *check_g_ = (got);                              \
-		const char *check_w_ = (want);                             \
-		if (!(check_g_ == check_w_ ||                              \
-		      (check_g_ && check_w_ &&                             \
-		       strcmp(check_g_, check_w_) == 0))) {                \
-			check_fail_prefix(__FILE__, __LINE__);             \
-			printf("%s: got \"%s\", expected \"%s\"\n", #got, \
-			       check_g_ ? check_g_ : "(NULL)",             \
-			       check_w_ ? check_w_ : "(NULL)");            \
-		}                                                          \
+#define CHECK_STR(got, want)                                                   \
+	do {                                                                   \
+		const char *check_g_ = (got);                                  \
+		const char *check_w_ = (want);                                 \
+		if (!(check_g_ == check_w_ ||                                  \
+		      (check_g_ && check_w_ &&                                 \
+		       strcmp(check_g_, check_w_) == 0))) {                    \
+			check_fail_prefix(__FILE__, __LINE__);                 \
+			printf("%s: got \"%s\", expected \"%s\"\n", #got,      \
+			       check_g_ ? check_g_ : "(NULL)",                 \
+			       check_w_ ? check_w_ : "(NULL)");                \
+		}                                                              \
 	} while (0)
 
 /* Prints the summary line; returns the process exit status. */

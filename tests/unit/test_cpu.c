@@ -71,27 +71,26 @@ static uint32_t str4(const char *s)
 static void test_modern_intel(void)
 {
 	/* "      Intel(R) Core(TM) i7 CPU" right-justified, 48 bytes. */
-	static const char brand[49] = "      Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz";
+	static const char brand[49] =
+	    "      Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz";
 	struct leaf t[] = {
-		{ 0x0, { 0x16, str4("Genu"), str4("ntel"), str4("ineI") } },
-		{ 0x1,
-		  { 0x806ea, 0,
-		    B(17) | B(21) | B(31),
-		    B(3) | B(4) | B(6) | B(13) | B(16) } },
-		{ 0x7, { 0, B(7) | B(20), B(2) | B(16), 0 } },
-		{ 0x80000000u, { 0x80000008u, 0, 0, 0 } },
-		{ 0x80000001u, { 0, 0, 0, B(20) | B(26) | B(29) } },
-		{ 0x80000002u,
-		  { str4(brand), str4(brand + 4), str4(brand + 8),
-		    str4(brand + 12) } },
-		{ 0x80000003u,
-		  { str4(brand + 16), str4(brand + 20), str4(brand + 24),
-		    str4(brand + 28) } },
-		{ 0x80000004u,
-		  { str4(brand + 32), str4(brand + 36), str4(brand + 40),
-		    str4(brand + 44) } },
-		{ 0x80000007u, { 0, 0, 0, B(8) } },
-		{ 0x80000008u, { 0x3027, 0, 0, 0 } },
+	    {0x0, {0x16, str4("Genu"), str4("ntel"), str4("ineI")}},
+	    {0x1,
+	     {0x806ea, 0, B(17) | B(21) | B(31),
+	      B(3) | B(4) | B(6) | B(13) | B(16)}},
+	    {0x7, {0, B(7) | B(20), B(2) | B(16), 0}},
+	    {0x80000000u, {0x80000008u, 0, 0, 0}},
+	    {0x80000001u, {0, 0, 0, B(20) | B(26) | B(29)}},
+	    {0x80000002u,
+	     {str4(brand), str4(brand + 4), str4(brand + 8), str4(brand + 12)}},
+	    {0x80000003u,
+	     {str4(brand + 16), str4(brand + 20), str4(brand + 24),
+	      str4(brand + 28)}},
+	    {0x80000004u,
+	     {str4(brand + 32), str4(brand + 36), str4(brand + 40),
+	      str4(brand + 44)}},
+	    {0x80000007u, {0, 0, 0, B(8)}},
+	    {0x80000008u, {0x3027, 0, 0, 0}},
 	};
 	struct cpu_features f;
 
@@ -116,22 +115,21 @@ static void test_qemu64(void)
 {
 	static const char brand[49] = "QEMU Virtual CPU version 2.5+";
 	struct leaf t[] = {
-		{ 0x0, { 0xd, str4("Auth"), str4("cAMD"), str4("enti") } },
-		{ 0x1, { 0x663, 0, B(31), B(3) | B(4) | B(6) | B(13) | B(16) } },
-		{ 0x7, { 0, 0, 0, 0 } },
-		{ 0x80000000u, { 0x8000000au, 0, 0, 0 } },
-		{ 0x80000001u, { 0, 0, 0, B(20) | B(29) } },
-		{ 0x80000002u,
-		  { str4(brand), str4(brand + 4), str4(brand + 8),
-		    str4(brand + 12) } },
-		{ 0x80000003u,
-		  { str4(brand + 16), str4(brand + 20), str4(brand + 24),
-		    str4(brand + 28) } },
-		{ 0x80000004u,
-		  { str4(brand + 32), str4(brand + 36), str4(brand + 40),
-		    str4(brand + 44) } },
-		{ 0x80000007u, { 0, 0, 0, 0 } },
-		{ 0x80000008u, { 0x3028, 0, 0, 0 } },
+	    {0x0, {0xd, str4("Auth"), str4("cAMD"), str4("enti")}},
+	    {0x1, {0x663, 0, B(31), B(3) | B(4) | B(6) | B(13) | B(16)}},
+	    {0x7, {0, 0, 0, 0}},
+	    {0x80000000u, {0x8000000au, 0, 0, 0}},
+	    {0x80000001u, {0, 0, 0, B(20) | B(29)}},
+	    {0x80000002u,
+	     {str4(brand), str4(brand + 4), str4(brand + 8), str4(brand + 12)}},
+	    {0x80000003u,
+	     {str4(brand + 16), str4(brand + 20), str4(brand + 24),
+	      str4(brand + 28)}},
+	    {0x80000004u,
+	     {str4(brand + 32), str4(brand + 36), str4(brand + 40),
+	      str4(brand + 44)}},
+	    {0x80000007u, {0, 0, 0, 0}},
+	    {0x80000008u, {0x3028, 0, 0, 0}},
 	};
 	struct cpu_features f;
 
@@ -155,8 +153,8 @@ static void test_qemu64(void)
 static void test_old_cpu(void)
 {
 	struct leaf t[] = {
-		{ 0x0, { 0x1, str4("Genu"), str4("ntel"), str4("ineI") } },
-		{ 0x1, { 0xffffffffu, 0xffffffffu, 0xffffffffu, B(6) } },
+	    {0x0, {0x1, str4("Genu"), str4("ntel"), str4("ineI")}},
+	    {0x1, {0xffffffffu, 0xffffffffu, 0xffffffffu, B(6)}},
 	};
 	struct cpu_features f;
 
@@ -176,9 +174,9 @@ static void test_old_cpu(void)
 static void test_partial_leaves(void)
 {
 	struct leaf t[] = {
-		{ 0x0, { 0x0, str4("Hygo"), str4("uine"), str4("nGen") } },
-		{ 0x80000000u, { 0x80000001u, 0, 0, 0 } },
-		{ 0x80000001u, { 0, 0, 0, B(29) } },
+	    {0x0, {0x0, str4("Hygo"), str4("uine"), str4("nGen")}},
+	    {0x80000000u, {0x80000001u, 0, 0, 0}},
+	    {0x80000001u, {0, 0, 0, B(29)}},
 	};
 	struct cpu_features f;
 
@@ -193,13 +191,13 @@ static void test_partial_leaves(void)
 /* Implausible address sizes keep the defaults. */
 static void test_bogus_address_sizes(void)
 {
-	static const uint32_t eax[] = { 0x0, 0x63, 0x1f1f, 0xff40 };
+	static const uint32_t eax[] = {0x0, 0x63, 0x1f1f, 0xff40};
 
 	for (size_t i = 0; i < ARRAY_SIZE(eax); i++) {
 		struct leaf t[] = {
-			{ 0x0, { 0x1, 0, 0, 0 } },
-			{ 0x80000000u, { 0x80000008u, 0, 0, 0 } },
-			{ 0x80000008u, { eax[i], 0, 0, 0 } },
+		    {0x0, {0x1, 0, 0, 0}},
+		    {0x80000000u, {0x80000008u, 0, 0, 0}},
+		    {0x80000008u, {eax[i], 0, 0, 0}},
 		};
 		struct cpu_features f;
 
@@ -210,9 +208,9 @@ static void test_bogus_address_sizes(void)
 	/* 52 and 57 are valid. */
 	{
 		struct leaf t[] = {
-			{ 0x0, { 0x1, 0, 0, 0 } },
-			{ 0x80000000u, { 0x80000008u, 0, 0, 0 } },
-			{ 0x80000008u, { 0x3934, 0, 0, 0 } },
+		    {0x0, {0x1, 0, 0, 0}},
+		    {0x80000000u, {0x80000008u, 0, 0, 0}},
+		    {0x80000008u, {0x3934, 0, 0, 0}},
 		};
 		struct cpu_features f;
 

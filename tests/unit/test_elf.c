@@ -28,7 +28,7 @@ static struct elf64_phdr *phdr(struct image *im, int i)
 }
 
 static void set_load(struct image *im, int i, uint32_t flags, uint64_t off,
-                     uint64_t vaddr, uint64_t filesz, uint64_t memsz)
+		     uint64_t vaddr, uint64_t filesz, uint64_t memsz)
 {
 	struct elf64_phdr *ph = phdr(im, i);
 
@@ -72,7 +72,7 @@ static void build(struct image *im)
 	set_load(im, 0, ELF_PF_R | ELF_PF_X, 0x1000, KBASE, 0x1000, 0x1000);
 	set_load(im, 1, ELF_PF_R, 0x2000, KBASE + 0x1000, 0x800, 0x800);
 	set_load(im, 2, ELF_PF_R | ELF_PF_W, 0x3000, KBASE + 0x2000, 0x100,
-	         0x3000);
+		 0x3000);
 	note = phdr(im, 3);
 	note->p_type = ELF_PT_NOTE;
 	note->p_flags = ELF_PF_R;
@@ -83,7 +83,7 @@ static void build(struct image *im)
 /* Validates a copy of exactly im->size bytes (at an offset `shift` into
  * a buffer, to test unaligned input). */
 static int validate(struct image *im, size_t shift, struct elf_image *img,
-                    struct elf_error *err)
+		    struct elf_error *err)
 {
 	uint8_t *copy = malloc(im->size + shift + 1);
 	int rc;
@@ -175,7 +175,7 @@ static void too_many_loads(struct image *im)
 	ehdr(im)->e_phnum = ELF_MAX_LOADS + 1;
 	for (int i = 0; i < ELF_MAX_LOADS + 1; i++)
 		set_load(im, i, i == 0 ? ELF_PF_R | ELF_PF_X : ELF_PF_R, 0x1000,
-		         KBASE + 0x1000 * (uint64_t)i, 0x10, 0x10);
+			 KBASE + 0x1000 * (uint64_t)i, 0x10, 0x10);
 }
 
 static void data_past_end(struct image *im)
@@ -285,52 +285,52 @@ static void entry_zero(struct image *im)
 }
 
 static const struct bad_case bad_cases[] = {
-    {"too small", too_small, "file too small for an ELF header", 63, -1},
-    {"empty file", empty, "file too small for an ELF header", 0, -1},
-    {"bad magic", bad_magic, "not an ELF file (bad magic)", 0x464c454d, -1},
-    {"32-bit", class32, "not 64-bit (EI_CLASS)", 1, -1},
-    {"big endian", big_endian, "not little endian", 2, -1},
-    {"aarch64", not_x86, "not x86-64 (e_machine)", 183, -1},
-    {"ET_DYN", shared_object, "not an executable (e_type)", 3, -1},
-    {"e_phentsize", phentsize, "e_phentsize is not 56", 32, -1},
-    {"phdrs past the end", phdrs_past_end, "program headers outside the file",
-     FILE_SIZE - 100, -1},
-    {"e_phoff overflow", phoff_overflow, "program headers outside the file",
-     0xffffffffffffffc0ull, -1},
-    {"e_phnum 65535", phnum_huge, "program headers outside the file", 64, -1},
-    {"e_phnum 0", no_phdrs, "no PT_LOAD segment", 0, -1},
-    {"only PT_NOTE", no_loads, "no PT_LOAD segment", 4, -1},
-    {"9 PT_LOADs", too_many_loads, "too many PT_LOAD segments",
-     ELF_MAX_LOADS + 1, ELF_MAX_LOADS},
-    {"data past the end", data_past_end, "segment data outside the file",
-     0x3f00, 1},
-    {"p_offset overflow", data_offset_overflow, "segment data outside the file",
-     0xffffffffffffff00ull, 1},
-    {"filesz > memsz", filesz_over_memsz, "p_filesz larger than p_memsz", 0x100,
-     2},
-    {"memsz 0", empty_segment, "segment has p_memsz 0", 0, 1},
-    {"lower half", lower_half, "segment not in the higher half", 0x100000, 0},
-    {"non-canonical", non_canonical, "segment not in the higher half",
-     0x0000800000001000ull, 1},
-    {"wraps", wraps, "segment wraps the address space", 0xfffffffffffff000ull,
-     2},
-    {"ends in the top page", ends_in_top_page,
-     "segment wraps the address space", 0xffffffffffffe000ull, 2},
-    {"huge p_memsz", huge_memsz, "segment wraps the address space",
-     KBASE + 0x2000, 2},
-    {"offset/vaddr not congruent", not_congruent,
-     "p_offset and p_vaddr differ modulo the page size", 0x2000, 1},
-    {"W+X", writable_text, "writable and executable", 7, 0},
-    {"overlap", overlap, "segments overlap", KBASE + 0x800, 1},
-    {"overlap in one page", overlap_same_page, "segments overlap",
-     KBASE + 0x900, 1},
-    {"overlap, later first", overlap_reversed, "segments overlap", KBASE, 2},
-    {"too large", too_large, "image too large", 0x2000 + ELF_MAX_IMAGE, 2},
-    {"entry in rodata", entry_in_rodata,
-     "entry point not in an executable segment", KBASE + 0x1000, -1},
-    {"entry just past text", entry_past_text,
-     "entry point not in an executable segment", KBASE + 0x1000, -1},
-    {"entry 0", entry_zero, "entry point not in an executable segment", 0, -1},
+	{"too small", too_small, "file too small for an ELF header", 63, -1},
+	{"empty file", empty, "file too small for an ELF header", 0, -1},
+	{"bad magic", bad_magic, "not an ELF file (bad magic)", 0x464c454d, -1},
+	{"32-bit", class32, "not 64-bit (EI_CLASS)", 1, -1},
+	{"big endian", big_endian, "not little endian", 2, -1},
+	{"aarch64", not_x86, "not x86-64 (e_machine)", 183, -1},
+	{"ET_DYN", shared_object, "not an executable (e_type)", 3, -1},
+	{"e_phentsize", phentsize, "e_phentsize is not 56", 32, -1},
+	{"phdrs past the end", phdrs_past_end, "program headers outside the file",
+	  FILE_SIZE - 100, -1},
+	{"e_phoff overflow", phoff_overflow, "program headers outside the file",
+	  0xffffffffffffffc0ull, -1},
+	{"e_phnum 65535", phnum_huge, "program headers outside the file", 64, -1},
+	{"e_phnum 0", no_phdrs, "no PT_LOAD segment", 0, -1},
+	{"only PT_NOTE", no_loads, "no PT_LOAD segment", 4, -1},
+	{"9 PT_LOADs", too_many_loads, "too many PT_LOAD segments",
+	  ELF_MAX_LOADS + 1, ELF_MAX_LOADS},
+	{"data past the end", data_past_end, "segment data outside the file",
+	  0x3f00, 1},
+	{"p_offset overflow", data_offset_overflow, "segment data outside the file",
+	  0xffffffffffffff00ull, 1},
+	{"filesz > memsz", filesz_over_memsz, "p_filesz larger than p_memsz", 0x100,
+	  2},
+	{"memsz 0", empty_segment, "segment has p_memsz 0", 0, 1},
+	{"lower half", lower_half, "segment not in the higher half", 0x100000, 0},
+	{"non-canonical", non_canonical, "segment not in the higher half",
+	  0x0000800000001000ull, 1},
+	{"wraps", wraps, "segment wraps the address space", 0xfffffffffffff000ull,
+	  2},
+	{"ends in the top page", ends_in_top_page,
+	  "segment wraps the address space", 0xffffffffffffe000ull, 2},
+	{"huge p_memsz", huge_memsz, "segment wraps the address space",
+	  KBASE + 0x2000, 2},
+	{"offset/vaddr not congruent", not_congruent,
+	  "p_offset and p_vaddr differ modulo the page size", 0x2000, 1},
+	{"W+X", writable_text, "writable and executable", 7, 0},
+	{"overlap", overlap, "segments overlap", KBASE + 0x800, 1},
+	{"overlap in one page", overlap_same_page, "segments overlap",
+	  KBASE + 0x900, 1},
+	{"overlap, later first", overlap_reversed, "segments overlap", KBASE, 2},
+	{"too large", too_large, "image too large", 0x2000 + ELF_MAX_IMAGE, 2},
+	{"entry in rodata", entry_in_rodata,
+	  "entry point not in an executable segment", KBASE + 0x1000, -1},
+	{"entry just past text", entry_past_text,
+	  "entry point not in an executable segment", KBASE + 0x1000, -1},
+	{"entry 0", entry_zero, "entry point not in an executable segment", 0, -1},
 };
 
 static void run_bad_cases(void)
@@ -426,7 +426,7 @@ static void test_valid_max_loads(void)
 	ehdr(&im)->e_entry = KBASE;
 	for (int i = 0; i < ELF_MAX_LOADS; i++)
 		set_load(&im, i, i == 0 ? ELF_PF_R | ELF_PF_X : ELF_PF_R,
-		         0x1000, KBASE + 0x1000 * (uint64_t)i, 0x10, 0x10);
+			 0x1000, KBASE + 0x1000 * (uint64_t)i, 0x10, 0x10);
 	CHECK_EQ(validate(&im, 0, &img, &err), 0);
 	CHECK_EQ(img.load_count, ELF_MAX_LOADS);
 	CHECK_EQ(img.total_pages, ELF_MAX_LOADS);
@@ -453,7 +453,7 @@ static void test_valid_unordered(void)
 
 	build(&im);
 	set_load(&im, 0, ELF_PF_R | ELF_PF_W, 0x3010, KBASE + 0x8010, 0x10,
-	         0x20);
+		 0x20);
 	set_load(&im, 2, ELF_PF_R | ELF_PF_X, 0x1000, KBASE, 0x1000, 0x1000);
 	CHECK_EQ(validate(&im, 0, &img, &err), 0);
 	CHECK_EQ(img.lowest_vaddr, KBASE);
@@ -505,7 +505,7 @@ static void test_format(void)
 	validate(&im, 0, &img, &err);
 	elf_error_format(&err, buf, sizeof(buf));
 	CHECK_STR(buf,
-	          "segment 1: segment data outside the file (p_offset 0x3f00)");
+		  "segment 1: segment data outside the file (p_offset 0x3f00)");
 
 	build(&im);
 	not_x86(&im);

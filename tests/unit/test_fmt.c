@@ -6,12 +6,12 @@
 #include "common/fmt.h"
 #include "tests/unit/check.h"
 
-#define CHECK_FMT(want, ...)                                           \
-	do {                                                           \
-		char buf_[128];                                        \
-		size_t n_ = fmt_snprintf(buf_, sizeof(buf_), __VA_ARGS__); \
-		CHECK_STR(buf_, want);                                 \
-		CHECK_EQ(n_, strlen(want));                            \
+#define CHECK_FMT(want, ...)                                                   \
+	do {                                                                   \
+		char buf_[128];                                                \
+		size_t n_ = fmt_snprintf(buf_, sizeof(buf_), __VA_ARGS__);     \
+		CHECK_STR(buf_, want);                                         \
+		CHECK_EQ(n_, strlen(want));                                    \
 	} while (0)
 
 static void test_plain(void)
@@ -55,10 +55,10 @@ static void test_pointer(void)
 static void test_width_against_libc(void)
 {
 	static const char *const formats[] = {
-		"%5d",  "%-5d|", "%05d", "%08x", "%-8x|", "%1d",
-		"%05u", "%3x",   "%010d", "%-010d|",
+	    "%5d", "%-5d|", "%05d", "%08x",  "%-8x|",
+	    "%1d", "%05u",  "%3x",  "%010d", "%-010d|",
 	};
-	static const int values[] = { 0, 7, -7, 12345, -123456, 0x7fffffff };
+	static const int values[] = {0, 7, -7, 12345, -123456, 0x7fffffff};
 
 	for (size_t f = 0; f < ARRAY_SIZE(formats); f++) {
 		for (size_t v = 0; v < ARRAY_SIZE(values); v++) {
@@ -137,17 +137,17 @@ static void test_size(void)
 		uint64_t bytes;
 		const char *want;
 	} rows[] = {
-		{ 0, "0 B" },
-		{ 1023, "1023 B" },
-		{ 1024, "1 KiB" },
-		{ 1536, "1 KiB" },
-		{ 512ull << 10, "512 KiB" },
-		{ (1ull << 20) - 1, "1023 KiB" },
-		{ 3ull << 20, "3 MiB" },
-		{ 6ull << 30, "6 GiB" },
-		{ 5ull << 40, "5 TiB" },
-		{ 1ull << 50, "1 PiB" },
-		{ UINT64_MAX, "15 EiB" },
+	    {0, "0 B"},
+	    {1023, "1023 B"},
+	    {1024, "1 KiB"},
+	    {1536, "1 KiB"},
+	    {512ull << 10, "512 KiB"},
+	    {(1ull << 20) - 1, "1023 KiB"},
+	    {3ull << 20, "3 MiB"},
+	    {6ull << 30, "6 GiB"},
+	    {5ull << 40, "5 TiB"},
+	    {1ull << 50, "1 PiB"},
+	    {UINT64_MAX, "15 EiB"},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {

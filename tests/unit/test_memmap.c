@@ -54,10 +54,10 @@ static void check_map(const struct memmap *m, const struct expect *want,
 	}
 }
 
-#define CHECK_MAP(m, ...)                                              \
-	do {                                                           \
-		static const struct expect want_[] = { __VA_ARGS__ };  \
-		check_map(m, want_, ARRAY_SIZE(want_));                \
+#define CHECK_MAP(m, ...)                                                      \
+	do {                                                                   \
+		static const struct expect want_[] = {__VA_ARGS__};            \
+		check_map(m, want_, ARRAY_SIZE(want_));                        \
 	} while (0)
 
 static struct bi_mem_range storage[4096];
@@ -93,14 +93,14 @@ static void test_rounding(void)
 
 	fresh(&m, 8);
 	memmap_add(&m, 0x1800, 0x2000, MEM_USABLE);
-	CHECK_MAP(&m, { 0x2000, 0x1000, MEM_USABLE });
+	CHECK_MAP(&m, {0x2000, 0x1000, MEM_USABLE});
 	memmap_add(&m, 0x10010, 0x10, MEM_ACPI_NVS);
-	CHECK_MAP(&m, { 0x2000, 0x1000, MEM_USABLE },
-		  { 0x10000, 0x1000, MEM_ACPI_NVS });
+	CHECK_MAP(&m, {0x2000, 0x1000, MEM_USABLE},
+		  {0x10000, 0x1000, MEM_ACPI_NVS});
 	/* A reserved byte inside a usable page takes the whole page. */
 	memmap_add(&m, 0x2fff, 1, MEM_RESERVED);
-	CHECK_MAP(&m, { 0x2000, 0x1000, MEM_RESERVED },
-		  { 0x10000, 0x1000, MEM_ACPI_NVS });
+	CHECK_MAP(&m, {0x2000, 0x1000, MEM_RESERVED},
+		  {0x10000, 0x1000, MEM_ACPI_NVS});
 }
 
 static void test_split_in_three(void)
@@ -110,17 +110,15 @@ static void test_split_in_three(void)
 	fresh(&m, 8);
 	memmap_add(&m, 0, 16 * MiB, MEM_USABLE);
 	memmap_add(&m, 1 * MiB, 1 * MiB, MEM_KERNEL);
-	CHECK_MAP(&m, { 0, 1 * MiB, MEM_USABLE },
-		  { 1 * MiB, 1 * MiB, MEM_KERNEL },
-		  { 2 * MiB, 14 * MiB, MEM_USABLE });
+	CHECK_MAP(&m, {0, 1 * MiB, MEM_USABLE}, {1 * MiB, 1 * MiB, MEM_KERNEL},
+		  {2 * MiB, 14 * MiB, MEM_USABLE});
 	/* Lower rank added later does not override. */
 	memmap_add(&m, 0, 16 * MiB, MEM_USABLE);
-	CHECK_MAP(&m, { 0, 1 * MiB, MEM_USABLE },
-		  { 1 * MiB, 1 * MiB, MEM_KERNEL },
-		  { 2 * MiB, 14 * MiB, MEM_USABLE });
+	CHECK_MAP(&m, {0, 1 * MiB, MEM_USABLE}, {1 * MiB, 1 * MiB, MEM_KERNEL},
+		  {2 * MiB, 14 * MiB, MEM_USABLE});
 	/* Higher rank over everything replaces it all. */
 	memmap_add(&m, 0, 16 * MiB, MEM_BAD);
-	CHECK_MAP(&m, { 0, 16 * MiB, MEM_BAD });
+	CHECK_MAP(&m, {0, 16 * MiB, MEM_BAD});
 }
 
 static void test_merge_adjacent(void)
@@ -131,16 +129,15 @@ static void test_merge_adjacent(void)
 	memmap_add(&m, 0x3000, 0x1000, MEM_USABLE);
 	memmap_add(&m, 0x1000, 0x1000, MEM_USABLE);
 	memmap_add(&m, 0x2000, 0x1000, MEM_USABLE);
-	CHECK_MAP(&m, { 0x1000, 0x3000, MEM_USABLE });
+	CHECK_MAP(&m, {0x1000, 0x3000, MEM_USABLE});
 	memmap_add(&m, 0x4000, 0x1000, MEM_RESERVED);
 	memmap_add(&m, 0x5000, 0x1000, MEM_USABLE);
-	CHECK_MAP(&m, { 0x1000, 0x3000, MEM_USABLE },
-		  { 0x4000, 0x1000, MEM_RESERVED },
-		  { 0x5000, 0x1000, MEM_USABLE });
+	CHECK_MAP(&m, {0x1000, 0x3000, MEM_USABLE},
+		  {0x4000, 0x1000, MEM_RESERVED}, {0x5000, 0x1000, MEM_USABLE});
 	/* Painting the middle usable joins all three. */
 	memmap_add(&m, 0x4000, 0x1000, MEM_BAD);
 	memmap_add(&m, 0, 0x10000, MEM_BAD);
-	CHECK_MAP(&m, { 0, 0x10000, MEM_BAD });
+	CHECK_MAP(&m, {0, 0x10000, MEM_BAD});
 }
 
 /* A low-ranked range over several higher ones fills only the holes, and
@@ -155,11 +152,9 @@ static void test_fill_holes(void)
 	memmap_add(&m, 0x5000, 0x1000, MEM_ACPI_NVS);
 	memmap_add(&m, 0x7000, 0x1000, MEM_USABLE);
 	memmap_add(&m, 0x0, 0xa000, MEM_USABLE);
-	CHECK_MAP(&m, { 0x0, 0x1000, MEM_USABLE },
-		  { 0x1000, 0x1000, MEM_RESERVED },
-		  { 0x2000, 0x3000, MEM_USABLE },
-		  { 0x5000, 0x1000, MEM_ACPI_NVS },
-		  { 0x6000, 0x4000, MEM_USABLE });
+	CHECK_MAP(&m, {0x0, 0x1000, MEM_USABLE}, {0x1000, 0x1000, MEM_RESERVED},
+		  {0x2000, 0x3000, MEM_USABLE}, {0x5000, 0x1000, MEM_ACPI_NVS},
+		  {0x6000, 0x4000, MEM_USABLE});
 }
 
 /* Holes between ranges stay holes. */
@@ -174,11 +169,11 @@ static void test_holes_and_high_memory(void)
 	memmap_add(&m, 0x100000, 0xbff00000ull, MEM_USABLE);
 	memmap_add(&m, 0x800000000000ull, 16 * MiB, MEM_FRAMEBUFFER);
 	memmap_add(&m, 0xfd00000000ull, 0x300000000ull, MEM_RESERVED);
-	CHECK_MAP(&m, { 0, 0x9f000, MEM_USABLE },
-		  { 0x100000, 0xbff00000ull, MEM_USABLE },
-		  { 0x100000000ull, 4 * GiB, MEM_USABLE },
-		  { 0xfd00000000ull, 0x300000000ull, MEM_RESERVED },
-		  { 0x800000000000ull, 16 * MiB, MEM_FRAMEBUFFER });
+	CHECK_MAP(&m, {0, 0x9f000, MEM_USABLE},
+		  {0x100000, 0xbff00000ull, MEM_USABLE},
+		  {0x100000000ull, 4 * GiB, MEM_USABLE},
+		  {0xfd00000000ull, 0x300000000ull, MEM_RESERVED},
+		  {0x800000000000ull, 16 * MiB, MEM_FRAMEBUFFER});
 	memmap_summarise(m.ranges, m.count, &s);
 	CHECK_EQ(s.usable_bytes, 0x9f000 + 0xbff00000ull + 4 * GiB);
 	CHECK_EQ(s.highest_usable_end, 0x200000000ull);
@@ -190,20 +185,20 @@ static void test_wrap(void)
 	struct memmap m;
 
 	fresh(&m, 8);
-	CHECK_EQ(memmap_add(&m, 0xffffffff00000000ull, 0x200000000ull,
-			    MEM_RESERVED),
-		 0);
-	CHECK_MAP(&m, { 0xffffffff00000000ull, TOP - 0xffffffff00000000ull,
-			MEM_RESERVED });
+	CHECK_EQ(
+	    memmap_add(&m, 0xffffffff00000000ull, 0x200000000ull, MEM_RESERVED),
+	    0);
+	CHECK_MAP(&m, {0xffffffff00000000ull, TOP - 0xffffffff00000000ull,
+		       MEM_RESERVED});
 	/* Not wrapping, but ending in the last page. */
 	fresh(&m, 8);
 	memmap_add(&m, TOP - 0x1000, 0x1fff, MEM_USABLE);
-	CHECK_MAP(&m, { TOP - 0x1000, 0x1000, MEM_USABLE });
+	CHECK_MAP(&m, {TOP - 0x1000, 0x1000, MEM_USABLE});
 	fresh(&m, 8);
 	memmap_add(&m, 0x1000, UINT64_MAX, MEM_USABLE);
-	CHECK_MAP(&m, { 0x1000, TOP - 0x1000, MEM_USABLE });
+	CHECK_MAP(&m, {0x1000, TOP - 0x1000, MEM_USABLE});
 	memmap_add(&m, 0, UINT64_MAX, MEM_BAD);
-	CHECK_MAP(&m, { 0, TOP, MEM_BAD });
+	CHECK_MAP(&m, {0, TOP, MEM_BAD});
 }
 
 /* On -ERR_TOOBIG the map is exactly as before. */
@@ -222,8 +217,8 @@ static void test_capacity(void)
 	CHECK(memcmp(before, storage, sizeof(before)) == 0);
 	/* Filling the hole merges into one neighbour: fits. */
 	CHECK_EQ(memmap_add(&m, 0x10000, 0x10000, MEM_USABLE), 0);
-	CHECK_MAP(&m, { 0, 0x20000, MEM_USABLE },
-		  { 0x20000, 0x1000, MEM_RESERVED });
+	CHECK_MAP(&m, {0, 0x20000, MEM_USABLE},
+		  {0x20000, 0x1000, MEM_RESERVED});
 	/* Two holes need two entries: too many. */
 	memmap_add(&m, 0x30000, 0x1000, MEM_RESERVED);
 	memcpy(before, storage, sizeof(before));
@@ -250,9 +245,8 @@ static void test_capacity_exact_fit(void)
 	CHECK_EQ(m.count, 5);
 	/* Paint [0, 0x8000) acpi-nvs: reserved stays, the rest merges. */
 	CHECK_EQ(memmap_add(&m, 0, 0x8000, MEM_ACPI_NVS), 0);
-	CHECK_MAP(&m, { 0, 0x1000, MEM_ACPI_NVS },
-		  { 0x1000, 0x1000, MEM_RESERVED },
-		  { 0x2000, 0x6000, MEM_ACPI_NVS });
+	CHECK_MAP(&m, {0, 0x1000, MEM_ACPI_NVS}, {0x1000, 0x1000, MEM_RESERVED},
+		  {0x2000, 0x6000, MEM_ACPI_NVS});
 
 	/* One gap merges two usable ranges (-1), another needs a new
 	 * entry (+1): the map stays exactly full. */
@@ -262,21 +256,19 @@ static void test_capacity_exact_fit(void)
 	memmap_add(&m, 0x4000, 0x1000, MEM_RESERVED);
 	memmap_add(&m, 0x6000, 0x1000, MEM_RESERVED);
 	CHECK_EQ(memmap_add(&m, 0, 0x7000, MEM_USABLE), 0);
-	CHECK_MAP(&m, { 0x0, 0x4000, MEM_USABLE },
-		  { 0x4000, 0x1000, MEM_RESERVED },
-		  { 0x5000, 0x1000, MEM_USABLE },
-		  { 0x6000, 0x1000, MEM_RESERVED });
+	CHECK_MAP(&m, {0x0, 0x4000, MEM_USABLE}, {0x4000, 0x1000, MEM_RESERVED},
+		  {0x5000, 0x1000, MEM_USABLE}, {0x6000, 0x1000, MEM_RESERVED});
 }
 
 static void test_unsorted_same_result(void)
 {
 	static const struct expect in[] = {
-		{ 0x9000, 0x3000, MEM_USABLE },
-		{ 0x0, 0x4000, MEM_USABLE },
-		{ 0x3000, 0x2000, MEM_ACPI_RECLAIM },
-		{ 0x20000, 0x1000, MEM_RESERVED },
-		{ 0x6000, 0x8000, MEM_LOADER_RECLAIM },
-		{ 0x1f000, 0x3000, MEM_USABLE },
+	    {0x9000, 0x3000, MEM_USABLE},
+	    {0x0, 0x4000, MEM_USABLE},
+	    {0x3000, 0x2000, MEM_ACPI_RECLAIM},
+	    {0x20000, 0x1000, MEM_RESERVED},
+	    {0x6000, 0x8000, MEM_LOADER_RECLAIM},
+	    {0x1f000, 0x3000, MEM_USABLE},
 	};
 	struct bi_mem_range first[16];
 	uint32_t first_count;
@@ -336,12 +328,12 @@ static void test_many_entries(void)
 static void test_efi_types(void)
 {
 	static const uint32_t want[] = {
-		MEM_RESERVED,        MEM_LOADER_RECLAIM,  MEM_LOADER_RECLAIM,
-		MEM_LOADER_RECLAIM,  MEM_LOADER_RECLAIM,  MEM_FW_RUNTIME_CODE,
-		MEM_FW_RUNTIME_DATA, MEM_USABLE,          MEM_BAD,
-		MEM_ACPI_RECLAIM,    MEM_ACPI_NVS,        MEM_RESERVED,
-		MEM_RESERVED,        MEM_RESERVED,        MEM_RESERVED,
-		MEM_RESERVED,
+	    MEM_RESERVED,        MEM_LOADER_RECLAIM, MEM_LOADER_RECLAIM,
+	    MEM_LOADER_RECLAIM,  MEM_LOADER_RECLAIM, MEM_FW_RUNTIME_CODE,
+	    MEM_FW_RUNTIME_DATA, MEM_USABLE,         MEM_BAD,
+	    MEM_ACPI_RECLAIM,    MEM_ACPI_NVS,       MEM_RESERVED,
+	    MEM_RESERVED,        MEM_RESERVED,       MEM_RESERVED,
+	    MEM_RESERVED,
 	};
 
 	for (uint32_t t = 0; t < ARRAY_SIZE(want); t++)
@@ -367,10 +359,17 @@ static void test_efi_types(void)
 static void test_ranks(void)
 {
 	static const uint32_t low_to_high[] = {
-		MEM_USABLE,       MEM_LOADER_RECLAIM,  MEM_ACPI_RECLAIM,
-		MEM_PAGE_TABLES,  MEM_KERNEL,          MEM_FRAMEBUFFER,
-		MEM_ACPI_NVS,     MEM_FW_RUNTIME_CODE, MEM_FW_RUNTIME_DATA,
-		MEM_RESERVED,     MEM_BAD,
+	    MEM_USABLE,
+	    MEM_LOADER_RECLAIM,
+	    MEM_ACPI_RECLAIM,
+	    MEM_PAGE_TABLES,
+	    MEM_KERNEL,
+	    MEM_FRAMEBUFFER,
+	    MEM_ACPI_NVS,
+	    MEM_FW_RUNTIME_CODE,
+	    MEM_FW_RUNTIME_DATA,
+	    MEM_RESERVED,
+	    MEM_BAD,
 	};
 
 	for (size_t i = 1; i < ARRAY_SIZE(low_to_high); i++)
@@ -381,17 +380,16 @@ static void test_ranks(void)
 }
 
 /* Writes an EFI descriptor at p (desc_size apart from the previous). */
-static void put_desc(uint8_t *p, uint32_t type, uint64_t start,
-		     uint64_t pages)
+static void put_desc(uint8_t *p, uint32_t type, uint64_t start, uint64_t pages)
 {
-	struct efi_mem_desc d = { type, 0, start, 0, pages, 0xf };
+	struct efi_mem_desc d = {type, 0, start, 0, pages, 0xf};
 
 	memcpy(p, &d, sizeof(d));
 }
 
 static void test_efi_descriptor_size(void)
 {
-	static const uint64_t sizes[] = { 40, 48, 56, 80 };
+	static const uint64_t sizes[] = {40, 48, 56, 80};
 
 	for (size_t k = 0; k < ARRAY_SIZE(sizes); k++) {
 		uint64_t ds = sizes[k];
@@ -407,17 +405,17 @@ static void test_efi_descriptor_size(void)
 		put_desc(buf + 2 * ds, EFI_TYPE_LOADER_KERNEL, 0x180000, 0x10);
 		fresh(&m, 16);
 		CHECK_EQ(memmap_add_efi(&m, buf, size, ds), 0);
-		CHECK_MAP(&m, { 0x100000, 0x80000, MEM_USABLE },
-			  { 0x180000, 0x10000, MEM_KERNEL },
-			  { 0x190000, 0x70000, MEM_USABLE },
-			  { 0x200000, 0x10000, MEM_LOADER_RECLAIM });
+		CHECK_MAP(&m, {0x100000, 0x80000, MEM_USABLE},
+			  {0x180000, 0x10000, MEM_KERNEL},
+			  {0x190000, 0x70000, MEM_USABLE},
+			  {0x200000, 0x10000, MEM_LOADER_RECLAIM});
 		free(buf);
 	}
 }
 
 static void test_efi_bad_args(void)
 {
-	uint8_t buf[128] = { 0 };
+	uint8_t buf[128] = {0};
 	struct memmap m;
 
 	fresh(&m, 16);
@@ -430,7 +428,7 @@ static void test_efi_bad_args(void)
 	/* Page counts past 2^52 wrap: clipped at the top. */
 	put_desc(buf, 0, 0x1000, 1ull << 60);
 	CHECK_EQ(memmap_add_efi(&m, buf, 40, 40), 0);
-	CHECK_MAP(&m, { 0x1000, TOP - 0x1000, MEM_RESERVED });
+	CHECK_MAP(&m, {0x1000, TOP - 0x1000, MEM_RESERVED});
 	/* A full map stops the walk with -ERR_TOOBIG. */
 	fresh(&m, 1);
 	put_desc(buf, 7, 0x0, 1);
@@ -442,23 +440,22 @@ static void test_efi_bad_args(void)
 static void test_e820(void)
 {
 	static const struct e820_entry e[] = {
-		{ 0, 0x9fc00, E820_RAM, 0 },
-		{ 0x9fc00, 0x400, E820_RESERVED, 0 },
-		{ 0xf0000, 0x10000, E820_RESERVED, 0 },
-		{ 0x100000, 0x7ee0000, E820_RAM, 0 },
-		{ 0x7fe0000, 0x20000, E820_ACPI, 0 },
-		{ 0xfffc0000, 0x40000, E820_RESERVED, 0 },
+	    {0, 0x9fc00, E820_RAM, 0},
+	    {0x9fc00, 0x400, E820_RESERVED, 0},
+	    {0xf0000, 0x10000, E820_RESERVED, 0},
+	    {0x100000, 0x7ee0000, E820_RAM, 0},
+	    {0x7fe0000, 0x20000, E820_ACPI, 0},
+	    {0xfffc0000, 0x40000, E820_RESERVED, 0},
 	};
 	struct memmap m;
 
 	fresh(&m, 16);
 	CHECK_EQ(memmap_add_e820(&m, e, ARRAY_SIZE(e)), 0);
-	CHECK_MAP(&m, { 0, 0x9f000, MEM_USABLE },
-		  { 0x9f000, 0x1000, MEM_RESERVED },
-		  { 0xf0000, 0x10000, MEM_RESERVED },
-		  { 0x100000, 0x7ee0000, MEM_USABLE },
-		  { 0x7fe0000, 0x20000, MEM_ACPI_RECLAIM },
-		  { 0xfffc0000, 0x40000, MEM_RESERVED });
+	CHECK_MAP(&m, {0, 0x9f000, MEM_USABLE}, {0x9f000, 0x1000, MEM_RESERVED},
+		  {0xf0000, 0x10000, MEM_RESERVED},
+		  {0x100000, 0x7ee0000, MEM_USABLE},
+		  {0x7fe0000, 0x20000, MEM_ACPI_RECLAIM},
+		  {0xfffc0000, 0x40000, MEM_RESERVED});
 	fresh(&m, 2);
 	CHECK_EQ(memmap_add_e820(&m, e, ARRAY_SIZE(e)), -ERR_TOOBIG);
 }
@@ -491,7 +488,7 @@ static void model_add(uint32_t *pages, uint64_t base, uint64_t size,
 
 static void model_compare(const struct memmap *m, const uint32_t *pages)
 {
-	uint32_t from_map[MODEL_PAGES] = { 0 };
+	uint32_t from_map[MODEL_PAGES] = {0};
 
 	for (uint32_t i = 0; i < m->count; i++) {
 		for (uint64_t a = m->ranges[i].base;
@@ -519,7 +516,7 @@ static void test_against_model(void)
 {
 	srand(12345);
 	for (int round = 0; round < 3000; round++) {
-		uint32_t pages[MODEL_PAGES] = { 0 };
+		uint32_t pages[MODEL_PAGES] = {0};
 		struct memmap m;
 		int adds = 1 + rand() % 24;
 
@@ -527,11 +524,11 @@ static void test_against_model(void)
 		for (int k = 0; k < adds; k++) {
 			/* Mostly whole pages (more touching ends), sometimes
 			 * byte-granular. */
-			uint64_t base = (uint64_t)(rand() % (MODEL_PAGES - 8)) *
-					0x1000;
+			uint64_t base =
+			    (uint64_t)(rand() % (MODEL_PAGES - 8)) * 0x1000;
 			uint64_t size = (uint64_t)(rand() % 12) * 0x1000;
-			uint32_t type = 1 + (uint32_t)rand() %
-						    (MEM_TYPE_COUNT - 1);
+			uint32_t type =
+			    1 + (uint32_t)rand() % (MEM_TYPE_COUNT - 1);
 
 			if (rand() % 4 == 0) {
 				base += (uint64_t)(rand() % 0x1000);
@@ -557,7 +554,7 @@ static void test_against_model_small_cap(void)
 {
 	srand(777);
 	for (int round = 0; round < 3000 && check_case_ok; round++) {
-		uint32_t pages[MODEL_PAGES] = { 0 };
+		uint32_t pages[MODEL_PAGES] = {0};
 		struct memmap m;
 		uint32_t cap = 1 + (uint32_t)rand() % 6;
 
@@ -567,8 +564,8 @@ static void test_against_model_small_cap(void)
 			uint32_t before_count = m.count;
 			uint64_t base = (uint64_t)(rand() % 40) * 0x1000;
 			uint64_t size = (uint64_t)(1 + rand() % 16) * 0x1000;
-			uint32_t type = 1 + (uint32_t)rand() %
-						    (MEM_TYPE_COUNT - 1);
+			uint32_t type =
+			    1 + (uint32_t)rand() % (MEM_TYPE_COUNT - 1);
 			int rc;
 
 			uint32_t painted[MODEL_PAGES];
@@ -584,8 +581,8 @@ static void test_against_model_small_cap(void)
 				CHECK(model_count(painted) > cap);
 				CHECK_EQ(rc, -ERR_TOOBIG);
 				CHECK_EQ(m.count, before_count);
-				CHECK(memcmp(before, storage,
-					     sizeof(before)) == 0);
+				CHECK(memcmp(before, storage, sizeof(before)) ==
+				      0);
 			}
 			check_invariants(&m);
 			model_compare(&m, pages);
@@ -625,9 +622,9 @@ static void test_fuzz_regressions(void)
 	memmap_add(&m, 0x0, 0x1000, MEM_LOADER_RECLAIM);
 	memmap_add(&m, 0x2000, 0x1000, MEM_LOADER_RECLAIM);
 	memmap_add(&m, 0x1000, 0x1000, MEM_USABLE);
-	CHECK_MAP(&m, { 0x0, 0x1000, MEM_LOADER_RECLAIM },
-		  { 0x1000, 0x1000, MEM_USABLE },
-		  { 0x2000, 0x1000, MEM_LOADER_RECLAIM });
+	CHECK_MAP(&m, {0x0, 0x1000, MEM_LOADER_RECLAIM},
+		  {0x1000, 0x1000, MEM_USABLE},
+		  {0x2000, 0x1000, MEM_LOADER_RECLAIM});
 }
 
 int main(void)

@@ -75,7 +75,8 @@ static void test_mem_copy(void)
 				memmove(want + dst, want + src, n);
 				mem_copy(got + dst, got + src, n);
 				if (memcmp(want, got, W) != 0) {
-					CHECK_EQ(n * 10000 + src * 100 + dst, 0);
+					CHECK_EQ(n * 10000 + src * 100 + dst,
+						 0);
 					return;
 				}
 			}
@@ -105,7 +106,7 @@ static void test_mem_set(void)
 			mem_set(buf + off, 0x1ab, n); /* only the low byte */
 			for (size_t i = 0; i < sizeof(buf); i++) {
 				uint8_t want =
-					(i >= off && i < off + n) ? 0xab : 0x11;
+				    (i >= off && i < off + n) ? 0xab : 0x11;
 				if (buf[i] != want) {
 					CHECK_EQ(off * 1000 + n, 0);
 					return;

@@ -1,0 +1,63 @@
+/*
+ * The CPU report and protections. See cpu.h.
+ */
+#include "kernel/cpu.h"
+
+#include "common/fmt.h"
+#include "kernel/arch.h"
+#include "kernel/console.h"
+#include "kernel/panic.h"
+
+void cpu_report(const struct cpu_features *cpu)
+{
+	kprintf("kernel: cpu: %s \"%s\", MAXPHYADDR %u, MAXLINADDR %u, 1 GiB "
+		"pages: %s%s\n",
+		cpu->vendor, cpu->brand[0] ? cpu->brand : "no brand string",
+		(uint32_t)cpu->maxphyaddr, (uint32_t)cpu->maxlinaddr,
+		cpu->page1g ? "yes" : "no",
+		cpu->hypervisor ? ", under a hypervisor" : "");
+}
+
+/* Adds name to the "on" or the "missing" list. */
+static void note(char *on, char *missing, size_t cap, bool have,
+		 const char *name)
+{
+	char *list = have ? on : missing;
+	size_t len = 0;
+	while (list[len])
+		len++;
+	fmt_snprintf(list + len, cap - len, " %s", name);
+}
+
+void cpu_protect(const struct cpu_features *cpu)
+{
+	char on[64] = "", missing[64] = "";
+	uint64_t cr4 = read_cr4();
+
+	write_cr0(read_cr0() | CR0_WP);
+	note(on, missing, sizeof(on), true, "WP");
+
+	bool nxe = (rdmsr(MSR_EFER) & EFER_NXE) != 0;
+	if (nxe != cpu->nx)
+		panic("cpu", "EFER.NXE is %s but CPUID %s NX (mm_init sets "
+		      "it)",
+		      nxe ? "on" : "off", cpu->nx ? "has" : "lacks");
+	note(on, missing, sizeof(on), nxe, "NXE");
+
+	if (cpu->pge)
+		cr4 |= CR4_PGE;
+	note(on, missing, sizeof(on), cpu->pge, "PGE");
+	if (cpu->smep)
+		cr4 |= CR4_SMEP;
+	note(on, missing, sizeof(on), cpu->smep, "SMEP");
+	if (cpu->smap)
+		cr4 |= CR4_SMAP;
+	note(on, missing, sizeof(on), cpu->smap, "SMAP");
+	if (cpu->umip)
+		cr4 |= CR4_UMIP;
+	note(on, missing, sizeof(on), cpu->umip, "UMIP");
+	write_cr4(cr4);
+
+	kprintf("kernel: cpu: on:%s; missing:%s\n", on[0] ? on : " none",
+		missing[0] ? missing : " none");
+}

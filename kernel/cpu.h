@@ -1,0 +1,54 @@
+/*
+ * The CPU's protections: what the kernel turns on once it runs on its own
+ * tables, each only after CPUID says the CPU has it (a bit a CPU does not
+ * know makes the MOV to CR4 raise #GP; hypervisors differ in what they
+ * pass through, so nothing is assumed from the CPU model).
+ *
+ *   CR0.WP     ring 0 cannot write read-only pages (every x86-64 CPU)
+ *   EFER.NXE   NX bits are honoured; set by mm_init, which needs it before
+ *              its tables (which use NX) go live: here it is only checked
+ *   CR4.PGE    global pages survive CR3 writes (the kernel's are global)
+ *   CR4.SMEP   ring 0 cannot execute user pages
+ *   CR4.SMAP   ring 0 cannot touch user pages unless RFLAGS.AC is set
+ *              (stac/clac); the kernel maps no user pages, so nothing it
+ *              does needs AC
+ *   CR4.UMIP   ring 3 cannot run SGDT/SIDT/SLDT/SMSW/STR
+ */
+#ifndef KERNEL_CPU_H
+#define KERNEL_CPU_H
+
+#include "common/cpu.h"
+#include "common/types.h"
+
+#define CR4_PGE  (1ull << 7)
+#define CR4_UMIP (1ull << 11)
+#define CR4_SMEP (1ull << 20)
+#define CR4_SMAP (1ull << 21)
+
+/* Prints one line: vendor, brand, MAXPHYADDR, MAXLINADDR, 1 GiB pages. */
+void cpu_report(const struct cpu_features *cpu);
+
+/*
+ * Turns on WP, PGE, SMEP, SMAP and UMIP where the CPU has them, checks
+ * that EFER.NXE matches NX, and prints one line
+ * "kernel: cpu: on: ...; missing: ..." naming each protection once.
+ * Call after mm_init (the kernel's tables are live, the loader's and
+ * their possible user pages are gone). Panics when EFER.NXE disagrees
+ * with CPUID: mm_init broke its contract.
+ */
+void cpu_protect(const struct cpu_features *cpu);
+
+/* cpu_stac sets RFLAGS.AC, letting ring 0 touch user pages under SMAP;
+ * cpu_clac clears it again. Only on CPUs with SMAP (the instructions are
+ * #UD otherwise). */
+static inline void cpu_stac(void)
+{
+	__asm__ volatile("stac" : : : "memory", "cc");
+}
+
+static inline void cpu_clac(void)
+{
+	__asm__ volatile("clac" : : : "memory", "cc");
+}
+
+#endif

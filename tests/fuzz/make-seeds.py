@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora in tests/fuzz/corpus/<target>/.
+
+The seeds are small, valid (or nearly valid) inputs that get the fuzzer
+past the magic numbers quickly; their layout follows the input formats
+described at the top of each tests/fuzz/fuzz_<target>.c. Crashing inputs
+found later are added next to them by hand (as crash-<name>) and, as a
+case, to the unit tests. Run from anywhere: python3 tests/fuzz/make-seeds.py
+"""
+import os
+import struct
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+KBASE = 0xFFFFFFFF80100000
+
+PT_LOAD, PT_NOTE = 1, 4
+PF_X, PF_W, PF_R = 1, 2, 4
+
+
+def write(target, name, data):
+    d = os.path.join(ROOT, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def elf(segments, entry, size):
+    """An ELF64 x86-64 executable with the given program headers
+    (type, flags, offset, vaddr, filesz, memsz), zero-filled to size."""
+    ehdr = struct.pack(
+        "<4sBBBBB7sHHIQQQIHHHHHH",
+        b"\x7fELF", 2, 1, 1, 0, 0, b"\0" * 7,  # e_ident
+        2, 62, 1,  # ET_EXEC, EM_X86_64, EV_CURRENT
+        entry, 64, 0,  # e_entry, e_phoff, e_shoff
+        0, 64, 56, len(segments), 0, 0, 0,
+    )
+    phdrs = b"".join(
+        struct.pack("<IIQQQQQQ", t, fl, off, va,
+                    max(va - 0xFFFFFFFF80000000, 0), fs, ms, 0x1000)
+        for (t, fl, off, va, fs, ms) in segments)
+    data = bytearray(ehdr + phdrs)
+    data += b"\0" * (size - len(data))
+    for i in range(64 + len(phdrs), size):  # recognisable segment bytes
+        data[i] = i & 0xFF
+    return bytes(data)
+
+
+def elf_seeds():
+    # Offsets are congruent to the addresses modulo 4 KiB, so the
+    # segments fit in a few hundred bytes of file.
+    text = (PT_LOAD, PF_R | PF_X, 0x200, KBASE + 0x200, 0x40, 0x40)
+    rodata = (PT_LOAD, PF_R, 0x240, KBASE + 0x1240, 0x20, 0x20)
+    data = (PT_LOAD, PF_R | PF_W, 0x260, KBASE + 0x2260, 0x10, 0x2000)
+    note = (PT_NOTE, PF_R, 0x270, 0, 0x10, 0x10)
+    write("elf", "three-segments", elf([text, rodata, data, note],
+                                       KBASE + 0x200, 0x280))
+    write("elf", "one-segment", elf([text], KBASE + 0x210, 0x240))
+    wx = (PT_LOAD, PF_R | PF_W | PF_X, 0x200, KBASE + 0x200, 0x40, 0x40)
+    write("elf", "writable-text", elf([wx], KBASE + 0x200, 0x240))
+    write("elf", "header-only", elf([], 0, 64)[:64])
+
+
+def config_seeds():
+    write("config", "typical",
+          b"# loader configuration\nkernel=/boot/kernel.elf\n"
+          b"cmdline=selftest log=debug\n")
+    write("config", "crlf-blanks",
+          b"\xef\xbb\xbf  kernel \t= \\EFI\\k.elf \r\n\r\n# x\r\ncmdline=\r\n")
+    write("config", "errors", b"kernel=/a\nkernel=/b\nfoo\n=x\n")
+
+
+def efi_desc(desc_size, type_, start, pages):
+    d = struct.pack("<IIQQQQ", type_, 0, start, 0, pages, 0xF)
+    return d + b"\0" * (desc_size - len(d))
+
+
+# An OVMF-like map (types: 7 conventional, 4 BS data, 3 BS code, 2 loader
+# data, 9 ACPI reclaim, 10 NVS, 5/6 runtime, 0 reserved, 11 MMIO), plus
+# the loader's own types.
+EFI_MAP = [
+    (3, 0x0, 1), (7, 0x1000, 0x9F), (0, 0xA0000, 0x60),
+    (7, 0x100000, 0x700), (4, 0x800000, 0x8), (10, 0x808000, 0x8),
+    (7, 0x810000, 0xF0), (10, 0x900000, 0x100), (7, 0xA00000, 0x3000),
+    (0x80000001, 0x3A00000, 0x10), (0x80000002, 0x3A10000, 0x6),
+    (0x80000003, 0x3A16000, 0x1), (2, 0x3A17000, 0x20),
+    (9, 0x7F00000, 0x10), (5, 0x7F10000, 0x20), (6, 0x7F30000, 0x20),
+    (4, 0x7F50000, 0xB0), (11, 0xFFC00000, 0x400),
+    (7, 0x100000000, 0x40000), (14, 0x140000000, 0x100),
+]
+
+
+def memmap_seeds():
+    for desc_size in (40, 48):
+        sel = ((desc_size - 40) // 8) << 1
+        body = b"".join(efi_desc(desc_size, *d) for d in EFI_MAP)
+        write("memmap", "efi-%d" % desc_size, bytes([sel, 0]) + body)
+    body = b"".join(efi_desc(48, *d) for d in EFI_MAP[:8])
+    write("memmap", "efi-48-cap4", bytes([2, 4]) + body)
+    e820 = [(0x0, 0x9FC00, 1), (0x9FC00, 0x400, 2), (0xF0000, 0x10000, 2),
+            (0x100000, 0x7EE0000, 1), (0x7FE0000, 0x20000, 3),
+            (0xFEFFC000, 0x4000, 2), (0xFFFC0000, 0x40000, 2),
+            (0xFFFFFFFFFFFFF000, 0x2000, 4)]
+    body = b"".join(struct.pack("<QQII", a, s, t, 0) for (a, s, t) in e820)
+    write("memmap", "e820", bytes([1, 0]) + body)
+
+
+def pvh_memory(version=1, cmdline=b"console=ttyS0 selftest\0"):
+    """Fake physical memory: start info at 0x100, map at 0x200, command
+    line at 0x300."""
+    mem = bytearray(0x340)
+    entries = [(0x0, 0x9FC00, 1), (0xF0000, 0x10000, 2),
+               (0x100000, 0x7F00000, 1), (0xFEFFC000, 0x4000, 2)]
+    mem[0x100:0x138] = struct.pack("<IIIIQQQQII", 0x336EC578, version, 0, 0,
+                                   0, 0x300, 0xF5A40, 0x200, len(entries), 0)
+    for i, (a, s, t) in enumerate(entries):
+        mem[0x200 + 24 * i:0x218 + 24 * i] = struct.pack("<QQII", a, s, t, 0)
+    mem[0x300:0x300 + len(cmdline)] = cmdline
+    return bytes(mem)
+
+
+def pvh_seeds():
+    write("pvh", "qemu-like", bytes([0x00, 0x01, 64]) + pvh_memory())
+    write("pvh", "short-cmdline-buffer", bytes([0x00, 0x01, 8]) + pvh_memory())
+    write("pvh", "version0", bytes([0x00, 0x01, 64]) + pvh_memory(version=0))
+
+
+if __name__ == "__main__":
+    elf_seeds()
+    config_seeds()
+    memmap_seeds()
+    pvh_seeds()

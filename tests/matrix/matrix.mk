@@ -1,0 +1,20 @@
+# The direct-boot matrix (tests/matrix/matrix.py): the kernel booted
+# through PVH with `test` across CPU models, memory sizes and
+# accelerators (KVM where usable, else listed as skipped). Part of
+# `make test`; `make matrix` runs it alone. MATRIX_CPUS= / MATRIX_MEMS= /
+# MATRIX_ACCELS= narrow it (comma separated; '+' stands for ',' inside a
+# CPU model, e.g. qemu64+-nx).
+TEST_SUITES += matrix
+MATRIX_JOBS ?= 2
+MATRIX_ARGS = $(if $(MATRIX_CPUS),--cpus $(MATRIX_CPUS)) \
+	$(if $(MATRIX_MEMS),--mems $(MATRIX_MEMS)) \
+	$(if $(MATRIX_ACCELS),--accels $(MATRIX_ACCELS))
+
+.PHONY: test-matrix matrix
+test-matrix: $(KERNEL_ELF)
+	@mkdir -p $(TEST_RESULTS)
+	@set -o pipefail; python3 tests/matrix/matrix.py --kernel $(KERNEL_ELF) \
+		--logs $(TEST_RESULTS)/matrix --jobs $(MATRIX_JOBS) \
+		$(MATRIX_ARGS) | tee $(TEST_RESULTS)/matrix.txt
+
+matrix: test-matrix
