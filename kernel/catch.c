@@ -37,12 +37,12 @@ bool catch_fixup(struct trap_frame *f)
 	if (!r || f->vector == TRAP_NMI || f->vector == TRAP_MC)
 		return false;
 	*r->out = (struct caught){
-		.vector = f->vector,
-		.error = f->error,
-		.cr2 = read_cr2(),
-		.rip = f->rip,
-		.rsp = f->rsp,
-		.frame = (uint64_t)(uintptr_t)f,
+	    .vector = f->vector,
+	    .error = f->error,
+	    .cr2 = read_cr2(),
+	    .rip = f->rip,
+	    .rsp = f->rsp,
+	    .frame = (uint64_t)(uintptr_t)f,
 	};
 	if (f->vector == TRAP_BP) {
 		/* A trap: rip is already after the int3. */

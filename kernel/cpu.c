@@ -11,16 +11,16 @@
 void cpu_report(const struct cpu_features *cpu)
 {
 	kprintf("kernel: cpu: %s \"%s\", MAXPHYADDR %u, MAXLINADDR %u, 1 GiB "
-		"pages: %s%s\n",
-		cpu->vendor, cpu->brand[0] ? cpu->brand : "no brand string",
-		(uint32_t)cpu->maxphyaddr, (uint32_t)cpu->maxlinaddr,
-		cpu->page1g ? "yes" : "no",
-		cpu->hypervisor ? ", under a hypervisor" : "");
+	        "pages: %s%s\n",
+	        cpu->vendor, cpu->brand[0] ? cpu->brand : "no brand string",
+	        (uint32_t)cpu->maxphyaddr, (uint32_t)cpu->maxlinaddr,
+	        cpu->page1g ? "yes" : "no",
+	        cpu->hypervisor ? ", under a hypervisor" : "");
 }
 
 /* Adds name to the "on" or the "missing" list. */
 static void note(char *on, char *missing, size_t cap, bool have,
-		 const char *name)
+                 const char *name)
 {
 	char *list = have ? on : missing;
 	size_t len = 0;
@@ -39,7 +39,8 @@ void cpu_protect(const struct cpu_features *cpu)
 
 	bool nxe = (rdmsr(MSR_EFER) & EFER_NXE) != 0;
 	if (nxe != cpu->nx)
-		panic("cpu", "EFER.NXE is %s but CPUID %s NX (mm_init sets "
+		panic("cpu",
+		      "EFER.NXE is %s but CPUID %s NX (mm_init sets "
 		      "it)",
 		      nxe ? "on" : "off", cpu->nx ? "has" : "lacks");
 	note(on, missing, sizeof(on), nxe, "NXE");
@@ -59,5 +60,5 @@ void cpu_protect(const struct cpu_features *cpu)
 	write_cr4(cr4);
 
 	kprintf("kernel: cpu: on:%s; missing:%s\n", on[0] ? on : " none",
-		missing[0] ? missing : " none");
+	        missing[0] ? missing : " none");
 }

@@ -31,12 +31,12 @@ static struct gate idt[IDT_VECTORS] __attribute__((aligned(16)));
 static void set_gate(uint32_t v, uint64_t handler, int ist)
 {
 	idt[v] = (struct gate){
-		.offset_lo = (uint16_t)handler,
-		.selector = GDT_KERNEL_CS,
-		.ist = (uint8_t)ist,
-		.type_attr = GATE_INTERRUPT,
-		.offset_mid = (uint16_t)(handler >> 16),
-		.offset_hi = (uint32_t)(handler >> 32),
+	    .offset_lo = (uint16_t)handler,
+	    .selector = GDT_KERNEL_CS,
+	    .ist = (uint8_t)ist,
+	    .type_attr = GATE_INTERRUPT,
+	    .offset_mid = (uint16_t)(handler >> 16),
+	    .offset_hi = (uint32_t)(handler >> 32),
 	};
 }
 

@@ -17,7 +17,17 @@ KERNEL_SRCS := \
 	kernel/panic.c \
 	kernel/mm.c \
 	kernel/ptdump.c \
-	kernel/stack.S
+	kernel/stack.S \
+	kernel/gdt.c \
+	kernel/idt.c \
+	kernel/isr.S \
+	kernel/trap.c \
+	kernel/catch.c \
+	kernel/catch.S \
+	kernel/cpu.c \
+	kernel/selftest.c \
+	kernel/selftest_cpu.c \
+	kernel/selftest_mm.c
 
 # The console font: $(FONT) (gzip'd or not) decompressed into the build
 # tree and embedded by kernel/font.S. font.name records which FONT was used,

@@ -3,22 +3,43 @@
  * through _start, PVH through pvh_main) arrive here with a struct
  * boot_info; from here on the kernel does not care which one ran.
  *
- * Order matters in the first steps: the boot info is copied before
- * anything can overwrite it, COM1 comes up before the first check so a
- * refused boot info is reported, and the memory map and command line are
- * copied only once the struct that points to them has been checked.
+ * Why this order:
+ *  - the boot info is copied before anything can overwrite it;
+ *  - COM1 comes up next, so everything after it can report;
+ *  - the GDT, TSS and IDT come straight after: from then on a CPU
+ *    exception is dumped, also in the steps that read what the loader
+ *    handed over (a bad pointer in the boot info faults there) and in the
+ *    framebuffer console's first writes. They need no memory of their
+ *    own. On the UEFI path they also stop the firmware's IDT being used,
+ *    which lives in boot-services memory that mm_init reclaims;
+ *  - the boot info is checked before its map and command line are copied
+ *    (they are found through it), and the command line before test mode;
+ *  - mm_init needs the CPU's features (NX, 1 GiB pages, MAXPHYADDR) and
+ *    sets EFER.NXE itself, before its tables go live;
+ *  - the IST stacks for #DF, NMI and #MC come from the frame allocator and
+ *    live in the kernel's tables, so they follow mm_init; until then those
+ *    vectors run on the current stack;
+ *  - the remaining protections (WP, PGE, SMEP, SMAP, UMIP) are turned on
+ *    once the kernel runs on its own tables, which have no user pages;
+ *  - the rest runs on a stack with an unmapped guard page below it, so an
+ *    overflow is a #DF on its IST stack, not silent corruption; the
+ *    self-tests run last, on the finished kernel.
  */
 #include "kernel/kernel.h"
 
 #include "common/string.h"
 #include "kernel/arch.h"
 #include "kernel/console.h"
+#include "kernel/cpu.h"
 #include "kernel/handoff.h"
 #include "kernel/layout.h"
 #include "kernel/mm.h"
 #include "kernel/panic.h"
 #include "kernel/ptdump.h"
 #include "kernel/report.h"
+#include "kernel/selftest.h"
+#include "kernel/stack.h"
+#include "kernel/trap.h"
 
 /* `test` on the command line: the run ends by itself (through QEMU's
  * isa-debug-exit device) when the kernel is ready or panics. */
@@ -28,8 +49,9 @@ static bool test_run(const struct handoff *h)
 }
 
 /* The last step: report the kernel's own start-up time, then end a test
- * run or wait forever. */
-static __attribute__((noreturn)) void kernel_ready(const struct handoff *h)
+ * run (with the self-tests' verdict) or wait forever. */
+static __attribute__((noreturn)) void kernel_ready(const struct handoff *h,
+                                                   uint32_t failed)
 {
 	char buf[64];
 
@@ -38,16 +60,13 @@ static __attribute__((noreturn)) void kernel_ready(const struct handoff *h)
 	kprintf("kernel: init: %s from kernel entry\n", buf);
 	kputs("kernel: ready\n");
 	if (test_run(h)) {
-		qemu_exit(QEMU_EXIT_PASS);
+		qemu_exit(failed ? QEMU_EXIT_SELFTEST : QEMU_EXIT_PASS);
 		/* Still here: there is no isa-debug-exit device. */
 		kputs("kernel: test run: no exit device at port 0xf4, "
 		      "halting\n");
 	}
 	halt_forever();
 }
-
-/* call_on_stack (kernel/stack.S): fn(arg) on the stack ending at top. */
-uint64_t call_on_stack(void *arg, uint64_t (*fn)(void *), uint64_t top);
 
 static struct cpu_features cpu;
 
@@ -60,7 +79,8 @@ static uint64_t kmain_on_own_stack(void *arg)
 		panic("mm", "W^X violated by the kernel's own tables");
 	if (cmdline_has(h->cmdline, "ptdump"))
 		ptdump_print(mm_kernel_pt());
-	kernel_ready(h);
+	uint32_t failed = test_run(h) ? selftest_run(h, &cpu) : 0;
+	kernel_ready(h, failed);
 }
 
 void kmain(uint64_t bi_phys)
@@ -70,20 +90,24 @@ void kmain(uint64_t bi_phys)
 
 	handoff_copy_info(bi_phys);
 	console_init_serial();
+	trap_init();
 	handoff_check();
 	handoff_copy_tables();
 	panic_set_test_mode(test_run(h));
 	fb_why = console_init_framebuffer(&h->info.fb);
 	report_boot(h, fb_why);
 	cpu_features_probe(cpuid, &cpu);
+	cpu_report(&cpu);
 	mm_init(h, &cpu);
+	trap_init_stacks();
+	cpu_protect(&cpu);
 
-	uint64_t guard, top = mm_alloc_stack(KERNEL_STACK_SIZE / PAGE_SIZE,
-					     &guard);
+	uint64_t guard,
+	    top = mm_alloc_stack(KERNEL_STACK_SIZE / PAGE_SIZE, &guard);
 	if (!top)
 		panic("mm", "no memory for the kernel stack");
 	kprintf("kernel: stack 0x%lx-0x%lx, guard page at 0x%lx\n",
-		top - KERNEL_STACK_SIZE, top, guard);
+	        top - KERNEL_STACK_SIZE, top, guard);
 	call_on_stack((void *)h, kmain_on_own_stack, top);
 	panic("boot", "returned from the kernel's own stack");
 }

@@ -28,27 +28,26 @@ void st_describe(char *buf, size_t cap, const struct caught *k)
 	char err[96];
 	trap_error_text(err, sizeof(err), k->vector, k->error);
 	size_t len = fmt_snprintf(buf, cap, "%s%s%s at rip %016lx",
-				  trap_mnemonic(k->vector),
-				  err[0] ? " error " : "", err, k->rip);
+	                          trap_mnemonic(k->vector),
+	                          err[0] ? " error " : "", err, k->rip);
 	if (k->vector == TRAP_PF && len < cap)
 		fmt_snprintf(buf + len, cap - len, ", cr2 %016lx", k->cr2);
 }
 
 /* "#PF with (error & 0x1f) == 0x3" */
 static void describe_expected(char *buf, size_t cap, uint32_t vector,
-			      uint32_t mask, uint32_t bits)
+                              uint32_t mask, uint32_t bits)
 {
 	if (mask)
 		fmt_snprintf(buf, cap, "%s with (error & 0x%x) == 0x%x",
-			     trap_mnemonic(vector), mask, bits);
+		             trap_mnemonic(vector), mask, bits);
 	else
 		fmt_snprintf(buf, cap, "%s", trap_mnemonic(vector));
 }
 
 /* Judges what run_catching saw against an expectation. */
-static const char *judge(struct st_ctx *c, bool caught,
-			 const struct caught *k, uint32_t vector,
-			 uint32_t mask, uint32_t bits)
+static const char *judge(struct st_ctx *c, bool caught, const struct caught *k,
+                         uint32_t vector, uint32_t mask, uint32_t bits)
 {
 	char want[64], got[160];
 	describe_expected(want, sizeof(want), vector, mask, bits);
@@ -61,8 +60,8 @@ static const char *judge(struct st_ctx *c, bool caught,
 }
 
 const char *st_expect(struct st_ctx *c, void (*fn)(void *), void *arg,
-		      uint32_t vector, uint32_t mask, uint32_t bits,
-		      struct caught *out)
+                      uint32_t vector, uint32_t mask, uint32_t bits,
+                      struct caught *out)
 {
 	struct caught k;
 	bool caught = run_catching(fn, arg, &k);
@@ -123,7 +122,7 @@ static void run_body(void *arg)
 
 /* The first feature t needs that the CPU lacks, or NULL. */
 static const char *missing(const struct selftest *t,
-			   const struct cpu_features *cpu)
+                           const struct cpu_features *cpu)
 {
 	if ((t->needs & NEEDS_NX) && !cpu->nx)
 		return "CPU has no NX";
@@ -144,8 +143,8 @@ static const char *run_one(const struct selftest *t, struct st_ctx *c)
 	c->why[0] = '\0';
 	bool caught = run_catching(run_body, &r, &k);
 	if (t->faults) {
-		const char *why = judge(c, caught, &k, t->vector, t->err_mask,
-					t->err_bits);
+		const char *why =
+		    judge(c, caught, &k, t->vector, t->err_mask, t->err_bits);
 		/* After a resumed trap (#BP) the body finished its own
 		 * checks; after a fault r.why is still NULL. */
 		return why ? why : r.why;
@@ -163,8 +162,8 @@ uint32_t selftest_run(const struct handoff *h, const struct cpu_features *cpu)
 		const struct selftest *tests;
 		const uint32_t *count;
 	} groups[] = {
-		{selftest_cpu_tests, &selftest_cpu_count},
-		{selftest_mm_tests, &selftest_mm_count},
+	    {selftest_cpu_tests, &selftest_cpu_count},
+	    {selftest_mm_tests, &selftest_mm_count},
 	};
 	struct st_ctx c = {.h = h, .cpu = cpu};
 	uint32_t passed = 0, failed = 0, skipped = 0;
@@ -174,13 +173,15 @@ uint32_t selftest_run(const struct handoff *h, const struct cpu_features *cpu)
 			const struct selftest *t = &groups[g].tests[i];
 			const char *why = missing(t, cpu);
 			if (why) {
-				kprintf("selftest: SKIP %s: %s\n", t->name, why);
+				kprintf("selftest: SKIP %s: %s\n", t->name,
+				        why);
 				skipped++;
 				continue;
 			}
 			why = run_one(t, &c);
 			if (why) {
-				kprintf("selftest: FAIL %s: %s\n", t->name, why);
+				kprintf("selftest: FAIL %s: %s\n", t->name,
+				        why);
 				failed++;
 			} else {
 				kprintf("selftest: PASS %s\n", t->name);
@@ -189,6 +190,6 @@ uint32_t selftest_run(const struct handoff *h, const struct cpu_features *cpu)
 		}
 	}
 	kprintf("selftest: %u passed, %u failed, %u skipped\n", passed, failed,
-		skipped);
+	        skipped);
 	return failed;
 }

@@ -32,42 +32,42 @@ struct vector_info {
 };
 
 static const struct vector_info vectors[IDT_VECTORS] = {
-	[TRAP_DE] = {"#DE", "divide error", false},
-	[TRAP_DB] = {"#DB", "debug", false},
-	[TRAP_NMI] = {"NMI", "non-maskable interrupt", false},
-	[TRAP_BP] = {"#BP", "breakpoint", false},
-	[TRAP_OF] = {"#OF", "overflow", false},
-	[TRAP_BR] = {"#BR", "bound range exceeded", false},
-	[TRAP_UD] = {"#UD", "invalid opcode", false},
-	[TRAP_NM] = {"#NM", "device not available", false},
-	[TRAP_DF] = {"#DF", "double fault", true},
-	[9] = {"#CSO", "coprocessor segment overrun", false},
-	[TRAP_TS] = {"#TS", "invalid TSS", true},
-	[TRAP_NP] = {"#NP", "segment not present", true},
-	[TRAP_SS] = {"#SS", "stack-segment fault", true},
-	[TRAP_GP] = {"#GP", "general protection", true},
-	[TRAP_PF] = {"#PF", "page fault", true},
-	[TRAP_MF] = {"#MF", "x87 floating-point error", false},
-	[TRAP_AC] = {"#AC", "alignment check", true},
-	[TRAP_MC] = {"#MC", "machine check", false},
-	[TRAP_XM] = {"#XM", "SIMD floating-point exception", false},
-	[TRAP_VE] = {"#VE", "virtualization exception", false},
-	[TRAP_CP] = {"#CP", "control protection", true},
-	[TRAP_HV] = {"#HV", "hypervisor injection", false},
-	[TRAP_VC] = {"#VC", "VMM communication", true},
-	[TRAP_SX] = {"#SX", "security exception", true},
+    [TRAP_DE] = {"#DE", "divide error", false},
+    [TRAP_DB] = {"#DB", "debug", false},
+    [TRAP_NMI] = {"NMI", "non-maskable interrupt", false},
+    [TRAP_BP] = {"#BP", "breakpoint", false},
+    [TRAP_OF] = {"#OF", "overflow", false},
+    [TRAP_BR] = {"#BR", "bound range exceeded", false},
+    [TRAP_UD] = {"#UD", "invalid opcode", false},
+    [TRAP_NM] = {"#NM", "device not available", false},
+    [TRAP_DF] = {"#DF", "double fault", true},
+    [9] = {"#CSO", "coprocessor segment overrun", false},
+    [TRAP_TS] = {"#TS", "invalid TSS", true},
+    [TRAP_NP] = {"#NP", "segment not present", true},
+    [TRAP_SS] = {"#SS", "stack-segment fault", true},
+    [TRAP_GP] = {"#GP", "general protection", true},
+    [TRAP_PF] = {"#PF", "page fault", true},
+    [TRAP_MF] = {"#MF", "x87 floating-point error", false},
+    [TRAP_AC] = {"#AC", "alignment check", true},
+    [TRAP_MC] = {"#MC", "machine check", false},
+    [TRAP_XM] = {"#XM", "SIMD floating-point exception", false},
+    [TRAP_VE] = {"#VE", "virtualization exception", false},
+    [TRAP_CP] = {"#CP", "control protection", true},
+    [TRAP_HV] = {"#HV", "hypervisor injection", false},
+    [TRAP_VC] = {"#VC", "VMM communication", true},
+    [TRAP_SX] = {"#SX", "security exception", true},
 };
 
 const char *trap_mnemonic(uint64_t v)
 {
 	return v < IDT_VECTORS && vectors[v].mnemonic ? vectors[v].mnemonic
-						      : "#?";
+	                                              : "#?";
 }
 
 const char *trap_name(uint64_t v)
 {
 	return v < IDT_VECTORS && vectors[v].name ? vectors[v].name
-						  : "reserved vector";
+	                                          : "reserved vector";
 }
 
 bool trap_has_error_code(uint64_t v)
@@ -88,9 +88,9 @@ static void pf_text(char *buf, size_t cap, uint64_t err)
 	static const struct {
 		uint32_t bit;
 		const char *name;
-	} bits[] = {{PF_P, " P"},   {PF_W, " W"},   {PF_U, " U"},
-		    {PF_RSVD, " RSVD"}, {PF_I, " I"},   {PF_PK, " PK"},
-		    {PF_SS, " SS"}, {PF_SGX, " SGX"}};
+	} bits[] = {{PF_P, " P"},       {PF_W, " W"},    {PF_U, " U"},
+	            {PF_RSVD, " RSVD"}, {PF_I, " I"},    {PF_PK, " PK"},
+	            {PF_SS, " SS"},     {PF_SGX, " SGX"}};
 	size_t len = fmt_snprintf(buf, cap, "0x%lx:", err);
 	if (len >= cap)
 		len = cap - 1;
@@ -107,12 +107,12 @@ static void pf_text(char *buf, size_t cap, uint64_t err)
 	       (err & PF_SS)  ? "shadow-stack access"
 	       : (err & PF_I) ? "instruction fetch"
 	       : (err & PF_W) ? "write"
-			      : "read");
+	                      : "read");
 	append(buf, cap, &len,
 	       (err & PF_RSVD) ? ", reserved bit set in a paging entry"
 	       : (err & PF_PK) ? ", protection key forbids it"
 	       : (err & PF_P)  ? ", page present: protection violation"
-			       : ", page not present");
+	                       : ", page not present");
 }
 
 static void selector_text(char *buf, size_t cap, uint64_t err)
@@ -121,20 +121,20 @@ static void selector_text(char *buf, size_t cap, uint64_t err)
 		fmt_snprintf(buf, cap, "0x0 (no selector)");
 		return;
 	}
-	const char *table = (err & SEL_IDT) ? "IDT vector"
-			    : (err & SEL_TI) ? "LDT index"
-					     : "GDT index";
+	const char *table = (err & SEL_IDT)  ? "IDT vector"
+	                    : (err & SEL_TI) ? "LDT index"
+	                                     : "GDT index";
 	fmt_snprintf(buf, cap, "0x%lx: %s %u (selector 0x%x)%s", err, table,
-		     (uint32_t)SEL_INDEX(err), (uint32_t)(err & ~7ull),
-		     (err & SEL_EXT) ? ", while delivering an external event"
-				     : "");
+	             (uint32_t)SEL_INDEX(err), (uint32_t)(err & ~7ull),
+	             (err & SEL_EXT) ? ", while delivering an external event"
+	                             : "");
 }
 
 void trap_error_text(char *buf, size_t cap, uint64_t vector, uint64_t err)
 {
 	static const char *const cp_kinds[] = {
-		"?", "near RET", "far RET or IRET", "missing ENDBRANCH",
-		"RSTORSSP", "SETSSBSY"};
+	    "?",        "near RET", "far RET or IRET", "missing ENDBRANCH",
+	    "RSTORSSP", "SETSSBSY"};
 
 	if (!trap_has_error_code(vector)) {
 		buf[0] = '\0';
@@ -152,12 +152,12 @@ void trap_error_text(char *buf, size_t cap, uint64_t vector, uint64_t err)
 		break;
 	case TRAP_CP:
 		fmt_snprintf(buf, cap, "0x%lx: %s%s", err,
-			     cp_kinds[(err & 0x7fff) <= 5 ? err & 0x7fff : 0],
-			     (err & (1u << 15)) ? " in an enclave" : "");
+		             cp_kinds[(err & 0x7fff) <= 5 ? err & 0x7fff : 0],
+		             (err & (1u << 15)) ? " in an enclave" : "");
 		break;
 	default:
 		fmt_snprintf(buf, cap, "0x%lx%s", err,
-			     err == 0 ? " (always 0 for this vector)" : "");
+		             err == 0 ? " (always 0 for this vector)" : "");
 	}
 }
 
@@ -214,7 +214,7 @@ static void backtrace(uint64_t rip, uint64_t rbp)
 		if (!fp[1])
 			break;
 		len += fmt_snprintf(line + len, sizeof(line) - len, " %016lx",
-				    fp[1]);
+		                    fp[1]);
 		if (len >= sizeof(line) || fp[0] <= rbp)
 			break;
 		rbp = fp[0];
@@ -229,8 +229,8 @@ static void report_stack(const struct trap_frame *f)
 	uint64_t bottom, top;
 	if (ist && gdt_ist_stack(ist, &bottom, &top))
 		kprintf("  handler on IST%d stack %016lx-%016lx (frame at "
-			"%016lx)\n",
-			ist, bottom, top, (uint64_t)(uintptr_t)f);
+		        "%016lx)\n",
+		        ist, bottom, top, (uint64_t)(uintptr_t)f);
 }
 
 /* For #PF the address is CR2's; a #DF that follows a failed #PF delivery
@@ -242,40 +242,39 @@ static void report_cr2(const struct trap_frame *f)
 	if (f->vector != TRAP_PF && f->vector != TRAP_DF)
 		return;
 	kprintf("  cr2 %016lx (%s)%s\n", cr2, where(cr2),
-		f->vector == TRAP_DF ? ", from the last page fault" : "");
+	        f->vector == TRAP_DF ? ", from the last page fault" : "");
 	ptdump_walk(cr2);
 	if (f->vector == TRAP_DF && cr2 >= STACKS_BASE && cr2 < STACKS_END &&
 	    !mapped(cr2, 1))
 		kprintf("  cr2 is an unmapped page of the stacks area: a "
-			"kernel stack overflowed into its guard page\n");
+		        "kernel stack overflowed into its guard page\n");
 }
 
 static void dump(const struct trap_frame *f)
 {
 	char err[128];
 	kprintf("panic: trap: %s (%s, vector %lu) in ring %lu\n",
-		trap_name(f->vector), trap_mnemonic(f->vector), f->vector,
-		f->cs & 3);
+	        trap_name(f->vector), trap_mnemonic(f->vector), f->vector,
+	        f->cs & 3);
 	if (trap_has_error_code(f->vector)) {
 		trap_error_text(err, sizeof(err), f->vector, f->error);
 		kprintf("  error code %s\n", err);
 	}
 	report_cr2(f);
 	kprintf("  rip %016lx (%s)  cs %04lx  rflags %016lx\n", f->rip,
-		where(f->rip), f->cs, f->rflags);
+	        where(f->rip), f->cs, f->rflags);
 	kprintf("  rsp %016lx (%s)  ss %04lx\n", f->rsp, where(f->rsp), f->ss);
 	kprintf("  rax %016lx  rbx %016lx  rcx %016lx\n", f->rax, f->rbx,
-		f->rcx);
+	        f->rcx);
 	kprintf("  rdx %016lx  rsi %016lx  rdi %016lx\n", f->rdx, f->rsi,
-		f->rdi);
-	kprintf("  rbp %016lx  r8  %016lx  r9  %016lx\n", f->rbp, f->r8,
-		f->r9);
+	        f->rdi);
+	kprintf("  rbp %016lx  r8  %016lx  r9  %016lx\n", f->rbp, f->r8, f->r9);
 	kprintf("  r10 %016lx  r11 %016lx  r12 %016lx\n", f->r10, f->r11,
-		f->r12);
+	        f->r12);
 	kprintf("  r13 %016lx  r14 %016lx  r15 %016lx\n", f->r13, f->r14,
-		f->r15);
+	        f->r15);
 	kprintf("  cr0 %016lx  cr3 %016lx  cr4 %016lx\n", read_cr0(),
-		read_cr3(), read_cr4());
+	        read_cr3(), read_cr4());
 	report_stack(f);
 	backtrace(f->rip, f->rbp);
 }
@@ -289,7 +288,8 @@ void trap_dispatch(struct trap_frame *f)
 	/* A fault while dumping (say the framebuffer console faulting)
 	 * must not recurse through the dump again. */
 	if (depth++)
-		panic("trap", "%s (vector %lu) at rip %016lx while reporting an "
+		panic("trap",
+		      "%s (vector %lu) at rip %016lx while reporting an "
 		      "earlier exception",
 		      trap_mnemonic(f->vector), f->vector, f->rip);
 	dump(f);
@@ -297,13 +297,11 @@ void trap_dispatch(struct trap_frame *f)
 	      trap_mnemonic(f->vector), f->rip);
 }
 
+/* Silent: it runs before the boot banner; trap_init_stacks reports. */
 void trap_init(void)
 {
 	gdt_init();
 	idt_init();
-	kprintf("kernel: traps: GDT, TSS and IDT (%u exception vectors) "
-		"loaded\n",
-		(uint32_t)IDT_VECTORS);
 }
 
 void trap_init_stacks(void)
@@ -315,8 +313,8 @@ void trap_init_stacks(void)
 	idt_use_ist();
 	for (int i = 1; i <= IST_COUNT; i++)
 		gdt_ist_stack(i, &bottom[i], &top[i]);
-	kprintf("kernel: traps: IST stacks with guard pages: #DF 0x%lx, NMI "
-		"0x%lx, #MC 0x%lx (%lu KiB each)\n",
-		bottom[IST_DF], bottom[IST_NMI], bottom[IST_MC],
-		(uint64_t)IST_PAGES * PAGE_SIZE >> 10);
+	kprintf("kernel: traps: GDT, TSS, IDT (%u vectors); IST stacks with "
+	        "guard pages: #DF 0x%lx, NMI 0x%lx, #MC 0x%lx (%lu KiB each)\n",
+	        (uint32_t)IDT_VECTORS, bottom[IST_DF], bottom[IST_NMI],
+	        bottom[IST_MC], (uint64_t)IST_PAGES * PAGE_SIZE >> 10);
 }

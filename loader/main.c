@@ -103,9 +103,6 @@ static EFI_STATUS boot(struct loader *l)
 	firmware_gop(l);
 	firmware_rsdp(l);
 	s = handoff_alloc(l);
-	if (!EFI_ERROR(s))
-		return loader_error(EFI_ABORTED, "injected failure after CR3 switch, cr3 now %p", cpu_read_cr3());
-	s = handoff_alloc(l);
 	if (EFI_ERROR(s))
 		return s;
 	s = handoff_exit_boot_services(l);
