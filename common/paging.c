@@ -363,25 +363,38 @@ static void flush(struct page_table *pt, uint64_t va, uint64_t size)
 		pt->env->flush(pt->env->ctx, va, size);
 }
 
+/*
+ * The entry for a, for an operation on [a, a+left) that works leaf by
+ * leaf (unmap, protect): a large leaf only partly inside the range is
+ * split first. Returns the entry (maybe not present), its level in *level
+ * and the bytes of the range it covers in *n; NULL with *rc set when a
+ * split failed.
+ */
+static uint64_t *leaf_in_range(struct page_table *pt, uint64_t a,
+			       uint64_t left, int *level, uint64_t *n, int *rc)
+{
+	for (;;) {
+		uint64_t *e = walk(pt, a, PT_L1, false, 0, level, rc, NULL);
+		*n = chunk(a, *level, left);
+		if (!(*e & PTE_P) || *n == PT_SIZE(*level))
+			return e;
+		*rc = split_leaf(pt, e, *level);
+		if (*rc)
+			return NULL;
+	}
+}
+
 int pt_unmap(struct page_table *pt, uint64_t va, uint64_t size)
 {
 	if (!range_ok(va, size))
 		return -ERR_INVALID;
-	uint64_t a = va, left = size;
-	int rc = 0;
+	uint64_t a = va, left = size, n;
+	int rc = 0, level;
 	while (left) {
-		int reached;
-		uint64_t *e = walk(pt, a, PT_L1, false, 0, &reached, &rc, NULL);
-		uint64_t n = chunk(a, reached, left);
-		if (*e & PTE_P) {
-			if (n < PT_SIZE(reached)) {
-				rc = split_leaf(pt, e, reached);
-				if (rc)
-					break;
-				continue; /* walk again into the new table */
-			}
-			*e = 0;
-		}
+		uint64_t *e = leaf_in_range(pt, a, left, &level, &n, &rc);
+		if (!e)
+			break;
+		*e = 0; /* a non-present entry stays non-present */
 		a += n;
 		left -= n;
 	}
@@ -404,25 +417,19 @@ int pt_protect(struct page_table *pt, uint64_t va, uint64_t size,
 {
 	if ((attr & ~PTE_ATTR_MASK) || !range_ok(va, size))
 		return -ERR_INVALID;
-	uint64_t a = va, left = size;
-	int rc = 0;
+	uint64_t a = va, left = size, n;
+	int rc = 0, level;
 	while (left) {
-		int reached;
-		uint64_t *e = walk(pt, a, PT_L1, false, 0, &reached, &rc, NULL);
+		uint64_t *e = leaf_in_range(pt, a, left, &level, &n, &rc);
+		if (!e)
+			break;
 		if (!(*e & PTE_P)) {
 			rc = -ERR_NOTFOUND;
 			break;
 		}
-		uint64_t n = chunk(a, reached, left);
-		if (n < PT_SIZE(reached)) {
-			rc = split_leaf(pt, e, reached);
-			if (rc)
-				break;
-			continue;
-		}
 		if (attr & PTE_U) /* the path must allow user access too */
-			walk(pt, a, reached, false, PTE_U, &reached, &rc, NULL);
-		rc = set_entry(pt, e, reached, (*e & ~PTE_ATTR_MASK) | attr);
+			walk(pt, a, level, false, PTE_U, &level, &rc, NULL);
+		rc = set_entry(pt, e, level, (*e & ~PTE_ATTR_MASK) | attr);
 		if (rc)
 			break;
 		a += n;
