@@ -32,7 +32,8 @@ COMMON_CFLAGS := -std=c11 -O2 -g $(WARN) -I. -MD -MP \
 EFI_INC ?= /usr/include/efi
 LOADER_CFLAGS := $(COMMON_CFLAGS) --target=x86_64-unknown-windows \
 	-ffreestanding -fshort-wchar -mno-red-zone -fno-stack-protector \
-	-mno-stack-arg-probe -fno-builtin -I$(EFI_INC) -I$(EFI_INC)/x86_64
+	-mno-stack-arg-probe -fno-builtin -ffunction-sections -fdata-sections \
+	-I$(EFI_INC) -I$(EFI_INC)/x86_64
 LOADER_LDFLAGS := -subsystem:efi_application -entry:efi_main -nodefaultlib \
 	-machine:x64
 

@@ -75,6 +75,7 @@ EFI_STATUS loader_error(EFI_STATUS status, const char *fmt, ...)
 }
 
 /* Error codes 1..21 of the UEFI specification, appendix D. */
+/* clang-format off */
 static const char *const efi_error_names[] = {
 	[1] = "EFI_LOAD_ERROR",
 	[2] = "EFI_INVALID_PARAMETER",
@@ -98,6 +99,7 @@ static const char *const efi_error_names[] = {
 	[20] = "EFI_ALREADY_STARTED",
 	[21] = "EFI_ABORTED",
 };
+/* clang-format on */
 
 const char *efi_status_name(EFI_STATUS status)
 {

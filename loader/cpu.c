@@ -61,7 +61,7 @@ void cpu_flush_global_tlb(void)
 	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4) : "memory");
 }
 
-#define CPUID_HYPERVISOR_BASE 0x40000000u
+#define CPUID_HYPERVISOR_BASE   0x40000000u
 #define CPUID_HYPERVISOR_TIMING 0x40000010u /* EAX = TSC kHz (VMware, QEMU) */
 
 /*
@@ -81,24 +81,21 @@ uint64_t cpu_tsc_hz(void)
 	max_leaf = r[0];
 	if (max_leaf >= 0x15) {
 		cpu_cpuid(0x15, 0, r);
-		if (r[0] && r[1] && r[2]) {
+		if (r[0] && r[1] && r[2])
 			return (uint64_t)r[2] * r[1] / r[0];
-		}
 	}
 	if (max_leaf >= 0x16) {
 		cpu_cpuid(0x16, 0, r);
-		if (r[0] & 0xffff) {
+		if (r[0] & 0xffff)
 			return (uint64_t)(r[0] & 0xffff) * 1000000;
-		}
 	}
 	cpu_cpuid(1, 0, r);
 	if (r[2] & (1u << 31)) {
 		cpu_cpuid(CPUID_HYPERVISOR_BASE, 0, r);
 		if (r[0] >= CPUID_HYPERVISOR_TIMING) {
 			cpu_cpuid(CPUID_HYPERVISOR_TIMING, 0, r);
-			if (r[0]) {
+			if (r[0])
 				return (uint64_t)r[0] * 1000;
-			}
 		}
 	}
 

@@ -19,8 +19,9 @@ EFI_STATUS file_open_volume(struct loader *l)
 	s = efi_bs->HandleProtocol(l->image->DeviceHandle,
 				   UEFI_GUID(simple_fs_guid), (void **)&fs);
 	if (EFI_ERROR(s))
-		return loader_error(s, "the boot device has no file system "
-				       "(Simple File System: %s)",
+		return loader_error(s,
+				    "the boot device has no file system "
+				    "(Simple File System: %s)",
 				    efi_status_name(s));
 	s = fs->OpenVolume(fs, &l->root);
 	if (EFI_ERROR(s)) {

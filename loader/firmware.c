@@ -8,8 +8,8 @@
  *   struct boot_info | command line (BI_CMDLINE_MAX) | bi_mem_range[cap]
  *
  * After ExitBootServices there is no console and no allocator, so the
- * last lines (memory map, timing) are printed before it, and the map is
- * normalised once as a dry run to prove the storage is large enough.
+ * timing line is printed before it, and the map is normalised once as a
+ * dry run to prove the storage is large enough.
  */
 #include "loader.h"
 
@@ -32,8 +32,8 @@ static const EFI_GUID acpi10_guid = ACPI_TABLE_GUID;
  * rounded up to whole bytes. */
 static uint32_t mask_bpp(const EFI_PIXEL_BITMASK *m)
 {
-	uint32_t all = m->RedMask | m->GreenMask | m->BlueMask |
-		       m->ReservedMask;
+	uint32_t all =
+	    m->RedMask | m->GreenMask | m->BlueMask | m->ReservedMask;
 	uint32_t bits = 0;
 
 	while (bits < 32 && (all >> bits))
@@ -41,25 +41,22 @@ static uint32_t mask_bpp(const EFI_PIXEL_BITMASK *m)
 	return ALIGN_UP(bits, 8);
 }
 
-/* Fills *fb from the GOP's current mode. Returns the pixel format's
- * name, or NULL with why[] saying why there is no usable framebuffer. */
-static const char *gop_mode(const EFI_GRAPHICS_OUTPUT_PROTOCOL *gop,
-			    struct bi_framebuffer *fb, char *why, size_t cap)
+/* Fills *fb from the GOP's current mode. Returns true, or false with
+ * why[] saying why there is no usable framebuffer. */
+static bool gop_mode(const EFI_GRAPHICS_OUTPUT_PROTOCOL *gop,
+		     struct bi_framebuffer *fb, char *why, size_t cap)
 {
 	const EFI_GRAPHICS_OUTPUT_MODE_INFORMATION *info = gop->Mode->Info;
 	const EFI_PIXEL_BITMASK *bits = &info->PixelInformation;
-	const char *format;
 
 	switch (info->PixelFormat) {
 	case PixelRedGreenBlueReserved8BitPerColor:
-		format = "RGBX";
 		fb->red_mask = 0x000000ff;
 		fb->green_mask = 0x0000ff00;
 		fb->blue_mask = 0x00ff0000;
 		fb->reserved_mask = 0xff000000;
 		break;
 	case PixelBlueGreenRedReserved8BitPerColor:
-		format = "BGRX";
 		fb->red_mask = 0x00ff0000;
 		fb->green_mask = 0x0000ff00;
 		fb->blue_mask = 0x000000ff;
@@ -68,9 +65,8 @@ static const char *gop_mode(const EFI_GRAPHICS_OUTPUT_PROTOCOL *gop,
 	case PixelBitMask:
 		if (mask_bpp(bits) != 32) {
 			fmt_snprintf(why, cap, "%u-bit pixels", mask_bpp(bits));
-			return NULL;
+			return false;
 		}
-		format = "bitmask";
 		fb->red_mask = bits->RedMask;
 		fb->green_mask = bits->GreenMask;
 		fb->blue_mask = bits->BlueMask;
@@ -78,11 +74,11 @@ static const char *gop_mode(const EFI_GRAPHICS_OUTPUT_PROTOCOL *gop,
 		break;
 	case PixelBltOnly:
 		str_copy(why, "graphics output is Blt-only", cap);
-		return NULL;
+		return false;
 	default:
 		fmt_snprintf(why, cap, "unknown pixel format %u",
 			     (uint32_t)info->PixelFormat);
-		return NULL;
+		return false;
 	}
 	fb->width = info->HorizontalResolution;
 	fb->height = info->VerticalResolution;
@@ -93,42 +89,35 @@ static const char *gop_mode(const EFI_GRAPHICS_OUTPUT_PROTOCOL *gop,
 	if (!fb->base || fb->size < (uint64_t)fb->pitch * fb->height) {
 		fmt_snprintf(why, cap, "%lu bytes of memory for %ux%u",
 			     fb->size, fb->width, fb->height);
-		return NULL;
+		return false;
 	}
-	return format;
+	return true;
 }
 
 /* Records the current GOP mode (the loader never changes modes) in
- * l->fb, and a description in l->fb_text. */
+ * l->fb. Only its absence is worth a line. */
 void firmware_gop(struct loader *l)
 {
 	EFI_GRAPHICS_OUTPUT_PROTOCOL *gop = NULL;
 	struct bi_framebuffer *fb = &l->fb;
-	const char *format = NULL;
 	char why[64];
 	EFI_STATUS s;
 
 	s = efi_bs->LocateProtocol(UEFI_GUID(gop_guid), NULL, (void **)&gop);
 	if (EFI_ERROR(s) || !gop || !gop->Mode || !gop->Mode->Info)
 		fmt_snprintf(why, sizeof(why), "no graphics output: %s",
-			     efi_status_name(s));
-	else
-		format = gop_mode(gop, fb, why, sizeof(why));
-	if (!format) {
-		mem_set(fb, 0, sizeof(*fb));
-		fmt_snprintf(l->fb_text, sizeof(l->fb_text),
-			     "no framebuffer (%s)", why);
+			     EFI_ERROR(s) ? efi_status_name(s) : "no mode");
+	else if (gop_mode(gop, fb, why, sizeof(why)))
 		return;
-	}
-	fmt_snprintf(l->fb_text, sizeof(l->fb_text),
-		     "framebuffer %ux%u %s at 0x%lx", fb->width, fb->height,
-		     format, fb->base);
+	mem_set(fb, 0, sizeof(*fb));
+	con_print("no framebuffer (%s)", why);
 }
 
 static uint64_t find_config_table(const EFI_GUID *guid)
 {
 	for (UINTN i = 0; i < efi_st->NumberOfTableEntries; i++) {
-		const EFI_CONFIGURATION_TABLE *t = &efi_st->ConfigurationTable[i];
+		const EFI_CONFIGURATION_TABLE *t =
+		    &efi_st->ConfigurationTable[i];
 
 		if (mem_cmp(&t->VendorGuid, guid, sizeof(*guid)) == 0)
 			return (uint64_t)(uintptr_t)t->VendorTable;
@@ -142,6 +131,8 @@ void firmware_rsdp(struct loader *l)
 	l->rsdp = find_config_table(&acpi20_guid);
 	if (!l->rsdp)
 		l->rsdp = find_config_table(&acpi10_guid);
+	if (!l->rsdp)
+		con_print("no ACPI RSDP");
 }
 
 /* GetMemoryMap into the preallocated buffer. */
@@ -157,7 +148,6 @@ static EFI_STATUS get_map(struct handoff *ho)
 	ho->map_size = size;
 	ho->map_key = key;
 	ho->desc_size = dsize;
-	ho->desc_version = dver;
 	return EFI_SUCCESS;
 }
 
@@ -182,21 +172,21 @@ EFI_STATUS handoff_alloc(struct loader *l)
 		return loader_error(EFI_UNSUPPORTED,
 				    "GetMemoryMap: descriptor size %lu",
 				    (uint64_t)dsize);
-	ho->desc_count = (uint32_t)(size / dsize);
-	descs = ho->desc_count + MAP_SLACK_DESCS;
+	descs = size / dsize + MAP_SLACK_DESCS;
 	ho->map_cap = descs * dsize;
 	s = efi_bs->AllocatePool(EfiLoaderData, ho->map_cap, &ho->map);
 	if (EFI_ERROR(s)) {
 		ho->map = NULL;
-		return loader_error(s, "cannot allocate %lu bytes for the "
-				       "memory map (%s)",
+		return loader_error(s,
+				    "cannot allocate %lu bytes for the "
+				    "memory map (%s)",
 				    ho->map_cap, efi_status_name(s));
 	}
 
-	/* Normalising can split a range in two around each descriptor
-	 * (three pieces), so twice the descriptors plus room for the
-	 * framebuffer and overlaps is enough; the dry run before
-	 * ExitBootServices checks it. */
+	/* Each descriptor adds at most two ranges to the normalised map
+	 * (one landing inside an existing range splits it in three), so
+	 * twice the descriptors plus a margin for the framebuffer is
+	 * enough; the dry run before ExitBootServices checks it. */
 	ho->range_cap = (uint32_t)(descs * 2 + 32);
 	bytes = sizeof(struct boot_info) + BI_CMDLINE_MAX +
 		(uint64_t)ho->range_cap * sizeof(struct bi_mem_range);
@@ -205,8 +195,9 @@ EFI_STATUS handoff_alloc(struct loader *l)
 				  (EFI_MEMORY_TYPE)EFI_TYPE_LOADER_BOOTINFO,
 				  ho->bi_pages, &phys);
 	if (EFI_ERROR(s))
-		return loader_error(s, "cannot allocate %lu pages for the "
-				       "boot info (%s)",
+		return loader_error(s,
+				    "cannot allocate %lu pages for the "
+				    "boot info (%s)",
 				    ho->bi_pages, efi_status_name(s));
 	mem_set((void *)(uintptr_t)phys, 0, ho->bi_pages * PAGE_SIZE);
 	bi = (struct boot_info *)(uintptr_t)phys;
@@ -226,8 +217,8 @@ EFI_STATUS handoff_alloc(struct loader *l)
 	bi->fb = l->fb;
 	bi->rsdp = l->rsdp;
 	bi->efi_system_table = (uint64_t)(uintptr_t)efi_st;
-	bi->cmdline_len = (uint32_t)str_copy(cmdline, l->cfg.cmdline,
-					     BI_CMDLINE_MAX);
+	bi->cmdline_len =
+	    (uint32_t)str_copy(cmdline, l->cfg.cmdline, BI_CMDLINE_MAX);
 	bi->cmdline_addr = (uint64_t)(uintptr_t)cmdline;
 	bi->boot_pml4 = l->tables.pml4;
 	bi->tsc_loader_entry = l->tsc_entry;
@@ -261,7 +252,7 @@ static int normalise_map(struct loader *l)
 	if (!err && fb->base)
 		err = memmap_add(&m, ALIGN_DOWN(fb->base, PAGE_SIZE),
 				 ALIGN_UP(fb->base + fb->size, PAGE_SIZE) -
-					 ALIGN_DOWN(fb->base, PAGE_SIZE),
+				     ALIGN_DOWN(fb->base, PAGE_SIZE),
 				 MEM_FRAMEBUFFER);
 	ho->bi->mmap_count = m.count;
 	return err;
@@ -284,7 +275,6 @@ static void print_timing(const struct loader *l)
 EFI_STATUS handoff_exit_boot_services(struct loader *l)
 {
 	struct handoff *ho = &l->ho;
-	struct memmap_summary sum;
 	const char *step;
 	EFI_STATUS s;
 	int err, tries;
@@ -299,11 +289,8 @@ EFI_STATUS handoff_exit_boot_services(struct loader *l)
 		return loader_error(EFI_BUFFER_TOO_SMALL,
 				    "memory map: %lu descriptors do not "
 				    "normalise into %u ranges (error %d)",
-				    ho->map_size / ho->desc_size,
-				    ho->range_cap, err);
-	memmap_summarise(ho->ranges, ho->bi->mmap_count, &sum);
-	con_print("%s, RSDP 0x%lx, %lu MiB usable", l->fb_text, l->rsdp,
-		  sum.usable_bytes >> 20);
+				    ho->map_size / ho->desc_size, ho->range_cap,
+				    err);
 	print_timing(l);
 
 	/* From here to the jump: no printing, no allocation. A stale map

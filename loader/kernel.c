@@ -23,8 +23,8 @@ static EFI_STATUS read_kernel(struct loader *l)
 	if (s == EFI_NOT_FOUND)
 		return loader_error(s, "kernel %s: not found", l->cfg.kernel);
 	if (EFI_ERROR(s))
-		return loader_error(s, "kernel %s: %s (%s)", l->cfg.kernel,
-				    why, efi_status_name(s));
+		return loader_error(s, "kernel %s: %s (%s)", l->cfg.kernel, why,
+				    efi_status_name(s));
 	if (k->file_size == 0)
 		return loader_error(EFI_LOAD_ERROR, "kernel %s: empty file",
 				    l->cfg.kernel);
@@ -49,8 +49,9 @@ static EFI_STATUS load_segment(struct loader *l, uint32_t i)
 				  (EFI_MEMORY_TYPE)EFI_TYPE_LOADER_KERNEL,
 				  size / PAGE_SIZE, &phys);
 	if (EFI_ERROR(s))
-		return loader_error(s, "kernel %s: segment %u: cannot "
-				       "allocate %lu pages (%s)",
+		return loader_error(s,
+				    "kernel %s: segment %u: cannot "
+				    "allocate %lu pages (%s)",
 				    l->cfg.kernel, i, size / PAGE_SIZE,
 				    efi_status_name(s));
 	/* The firmware identity-maps RAM: phys is usable as a pointer. */
@@ -65,6 +66,14 @@ static EFI_STATUS load_segment(struct loader *l, uint32_t i)
 	seg->flags = e->flags & (BI_SEG_R | BI_SEG_W | BI_SEG_X);
 	k->seg_count = i + 1;
 	return EFI_SUCCESS;
+}
+
+static void kernel_free_file(struct kernel *k)
+{
+	if (k->file) {
+		efi_bs->FreePool(k->file);
+		k->file = NULL;
+	}
 }
 
 EFI_STATUS kernel_load(struct loader *l)
@@ -91,14 +100,6 @@ EFI_STATUS kernel_load(struct loader *l)
 	 * the summary). */
 	kernel_free_file(k);
 	return EFI_SUCCESS;
-}
-
-void kernel_free_file(struct kernel *k)
-{
-	if (k->file) {
-		efi_bs->FreePool(k->file);
-		k->file = NULL;
-	}
 }
 
 void kernel_free(struct kernel *k)

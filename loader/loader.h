@@ -28,8 +28,6 @@
 #include "common/paging.h"
 #include "common/types.h"
 
-#include <stdarg.h>
-
 #ifndef LOADER_NAME
 #define LOADER_NAME "BOOTX64.EFI"
 #endif
@@ -40,7 +38,7 @@ extern EFI_BOOT_SERVICES *efi_bs;
 
 /* The kernel file and where its segments went. */
 struct kernel {
-	void *file;         /* the whole file (pool), NULL once freed */
+	void *file; /* the whole file (pool), NULL once freed */
 	uint64_t file_size;
 	struct elf_image elf;
 	/* One per PT_LOAD, in file order; phys 0 = not allocated. */
@@ -51,10 +49,10 @@ struct kernel {
 /* The loader's page tables: a copy of the firmware's PML4 plus the
  * higher-half tables below it that map the kernel. */
 struct boot_tables {
-	uint64_t fw_cr3;   /* CR3 as the firmware left it (PCID bits too) */
-	uint64_t pml4;     /* physical address of the copy, 0 = none */
-	bool active;       /* CR3 holds the copy */
-	bool nx;           /* PTE_NX is used (CPUID NX and EFER.NXE) */
+	uint64_t fw_cr3; /* CR3 as the firmware left it (PCID bits too) */
+	uint64_t pml4;   /* physical address of the copy, 0 = none */
+	bool active;     /* CR3 holds the copy */
+	bool nx;         /* PTE_NX is used (CPUID NX and EFER.NXE) */
 	uint64_t pages_mapped;
 	struct pt_env env;
 	struct page_table pt;
@@ -62,19 +60,17 @@ struct boot_tables {
 
 /* What is handed to the kernel, allocated before ExitBootServices. */
 struct handoff {
-	struct boot_info *bi;  /* the one EFI_TYPE_LOADER_BOOTINFO block */
+	struct boot_info *bi; /* the one EFI_TYPE_LOADER_BOOTINFO block */
 	uint64_t bi_pages;
 	struct bi_mem_range *ranges; /* memory-map storage inside it */
 	uint32_t range_cap;
 
 	/* GetMemoryMap's buffer (pool) and its last result. */
 	void *map;
-	uint64_t map_cap;   /* bytes */
-	uint64_t map_size;  /* bytes filled */
+	uint64_t map_cap;  /* bytes */
+	uint64_t map_size; /* bytes filled */
 	uint64_t map_key;
 	uint64_t desc_size;
-	uint32_t desc_version;
-	uint32_t desc_count; /* of the map sized for (before slack) */
 };
 
 struct loader {
@@ -91,9 +87,8 @@ struct loader {
 
 	struct kernel kernel;
 	struct boot_tables tables;
-	struct bi_framebuffer fb;
-	char fb_text[96];      /* the framebuffer, or why there is none */
-	uint64_t rsdp;         /* 0 = none */
+	struct bi_framebuffer fb; /* base 0 = none */
+	uint64_t rsdp;            /* 0 = none */
 	struct handoff ho;
 	/* ExitBootServices was called: boot services must not be used
 	 * again, even when it failed. */
@@ -126,7 +121,7 @@ __attribute__((noreturn)) void cpu_enter_kernel(uint64_t entry, uint64_t arg,
 
 #define MSR_EFER 0xc0000080u
 #define EFER_NXE (1ull << 11)
-#define CR4_PGE (1ull << 7)
+#define CR4_PGE  (1ull << 7)
 #define CR4_LA57 (1ull << 12)
 
 /* file.c */
@@ -147,11 +142,16 @@ EFI_STATUS file_read_all(struct loader *l, const char *path, void **buf,
 EFI_STATUS options_apply(struct loader *l);
 
 /* kernel.c */
+/* Reads, validates and loads the kernel named by l->cfg.kernel; the file
+ * buffer is freed again once the segments hold their bytes. */
 EFI_STATUS kernel_load(struct loader *l);
-void kernel_free_file(struct kernel *k);
+/* Frees the file buffer and every segment's pages. */
 void kernel_free(struct kernel *k);
 
 /* paging.c */
+/* Copies the firmware's PML4, checks that the kernel's higher-half slots
+ * are free and maps every segment below the copy; prints the summary
+ * line. Does not load CR3. */
 EFI_STATUS paging_build(struct loader *l);
 /* Loads CR3 with the copy. */
 void paging_activate(struct boot_tables *t);
@@ -160,13 +160,16 @@ void paging_deactivate(struct boot_tables *t);
 /* paging_deactivate, then frees every table the loader allocated. */
 void paging_teardown(struct boot_tables *t);
 
-/* firmware.c: GOP and RSDP record what they find (printed with the
- * memory map, to keep the number of console lines down). */
+/* firmware.c: GOP and RSDP record what they find in l->fb and l->rsdp,
+ * and print a line only when there is none. */
 void firmware_gop(struct loader *l);
 void firmware_rsdp(struct loader *l);
+/* Sizes the memory map, allocates its buffer and the boot-info block, and
+ * fills the boot info with all but the memory map and the last two
+ * timestamps. */
 EFI_STATUS handoff_alloc(struct loader *l);
 void handoff_free(struct handoff *ho);
-/* Last call before the jump: prints the memory-map and timing lines,
+/* Last call before the jump: prints the timing line,
  * exits boot services (retrying as the spec requires) and fills the
  * boot info's memory map. On failure with l->exit_called set, boot
  * services must not be used again. */

@@ -49,7 +49,7 @@ static EFI_STATUS read_config(struct loader *l)
 	if (EFI_ERROR(s))
 		return loader_error(s, "%s: %s (%s)", CONFIG_FILE, why,
 				    efi_status_name(s));
-	rc = config_parse(text, size, &l->cfg, &err);
+	rc = config_parse(text ? text : "", size, &l->cfg, &err);
 	if (text)
 		efi_bs->FreePool(text);
 	if (rc)
@@ -71,9 +71,8 @@ static EFI_STATUS boot(struct loader *l)
 	l->tsc_hz = cpu_tsc_hz();
 	cpu_features_probe(cpu_cpuid, &l->cpu);
 
-	s = efi_bs->HandleProtocol(l->image_handle,
-				   UEFI_GUID(loaded_image_guid),
-				   (void **)&l->image);
+	s = efi_bs->HandleProtocol(
+	    l->image_handle, UEFI_GUID(loaded_image_guid), (void **)&l->image);
 	if (EFI_ERROR(s))
 		return loader_error(s, "no Loaded Image protocol (%s)",
 				    efi_status_name(s));
@@ -109,8 +108,8 @@ static EFI_STATUS boot(struct loader *l)
 	if (EFI_ERROR(s))
 		return s;
 
-	cpu_enter_kernel(l->kernel.elf.entry,
-			 (uint64_t)(uintptr_t)l->ho.bi, &l->ho.bi->tsc_jump);
+	cpu_enter_kernel(l->kernel.elf.entry, (uint64_t)(uintptr_t)l->ho.bi,
+			 &l->ho.bi->tsc_jump);
 }
 
 static void cleanup(struct loader *l)

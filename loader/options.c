@@ -16,9 +16,9 @@
 
 #include "common/string.h"
 
-#define DP_TYPE_MEDIA 0x04
+#define DP_TYPE_MEDIA        0x04
 #define DP_SUBTYPE_FILE_PATH 0x04
-#define DP_TYPE_END 0x7f
+#define DP_TYPE_END          0x7f
 
 static char ascii_lower(char c)
 {
@@ -67,11 +67,10 @@ static void image_file_name(const EFI_LOADED_IMAGE *li, char *out, size_t cap)
 			 * the last one holds the file name. */
 			const uint8_t *name = node + 4;
 			n = 0;
-			for (size_t i = 0; i + 1 < (size_t)(len - 4) &&
-					   n + 1 < cap;
-			     i += 2) {
-				uint16_t c = (uint16_t)(name[i] |
-							name[i + 1] << 8);
+			for (size_t i = 0;
+			     i + 1 < (size_t)(len - 4) && n + 1 < cap; i += 2) {
+				uint16_t c =
+				    (uint16_t)(name[i] | name[i + 1] << 8);
 				if (c == 0)
 					break;
 				out[n++] = c < 0x80 ? (char)c : '?';
@@ -141,8 +140,9 @@ EFI_STATUS options_apply(struct loader *l)
 		start++;
 	while (n > start && text[n - 1] == ' ')
 		text[--n] = 0;
+	/* Only the image name: loader.conf's command line stands. */
 	if (start == n)
-		return EFI_SUCCESS; /* only the image name: keep loader.conf's */
+		return EFI_SUCCESS;
 
 	if (n - start >= sizeof(l->cfg.cmdline))
 		return loader_error(EFI_INVALID_PARAMETER,

@@ -18,15 +18,23 @@
 #include "common/memmap.h"
 #include "common/string.h"
 
+/* One page of EFI_TYPE_LOADER_PAGE_TABLES, so the kernel finds the live
+ * tables in the memory map. */
+static EFI_STATUS alloc_table_page(EFI_PHYSICAL_ADDRESS *phys)
+{
+	return efi_bs->AllocatePages(
+	    AllocateAnyPages, (EFI_MEMORY_TYPE)EFI_TYPE_LOADER_PAGE_TABLES, 1,
+	    phys);
+}
+
 /* pt_env callbacks: table pages are reached by identity, because the
- * firmware identity-maps all memory. */
+ * firmware identity-maps all memory. (Physical page 0, which firmware
+ * does not hand out, would read as "out of memory".) */
 static uint64_t env_alloc(void *ctx)
 {
 	EFI_PHYSICAL_ADDRESS phys;
 
-	if (EFI_ERROR(efi_bs->AllocatePages(
-		    AllocateAnyPages,
-		    (EFI_MEMORY_TYPE)EFI_TYPE_LOADER_PAGE_TABLES, 1, &phys)))
+	if (EFI_ERROR(alloc_table_page(&phys)))
 		return 0;
 	mem_set((void *)(uintptr_t)phys, 0, PAGE_SIZE);
 	return phys;
@@ -60,12 +68,12 @@ static EFI_STATUS check_slots(struct loader *l)
 		for (uint32_t slot = first; slot <= last; slot++)
 			if (pml4[slot] & PTE_P)
 				return loader_error(
-					EFI_UNSUPPORTED,
-					"kernel %s: segment %u at %p needs "
-					"PML4 slot %u, which the firmware "
-					"already uses (entry %p)",
-					l->cfg.kernel, i, seg->virt, slot,
-					pml4[slot]);
+				    EFI_UNSUPPORTED,
+				    "kernel %s: segment %u at %p needs "
+				    "PML4 slot %u, which the firmware "
+				    "already uses (entry %p)",
+				    l->cfg.kernel, i, seg->virt, slot,
+				    pml4[slot]);
 	}
 	return EFI_SUCCESS;
 }
@@ -115,9 +123,7 @@ EFI_STATUS paging_build(struct loader *l)
 	if (EFI_ERROR(s))
 		return s;
 
-	s = efi_bs->AllocatePages(AllocateAnyPages,
-				  (EFI_MEMORY_TYPE)EFI_TYPE_LOADER_PAGE_TABLES,
-				  1, &phys);
+	s = alloc_table_page(&phys);
 	if (EFI_ERROR(s))
 		return loader_error(s, "cannot allocate the PML4 copy (%s)",
 				    efi_status_name(s));
@@ -125,14 +131,14 @@ EFI_STATUS paging_build(struct loader *l)
 	t->pml4 = phys;
 
 	t->env = (struct pt_env){
-		.alloc = env_alloc,
-		.free = NULL,
-		.table = env_table,
-		.flush = NULL, /* not live yet; CR3 is loaded afterwards */
-		.ctx = NULL,
-		.phys_mask = cpu_phys_addr_mask(&l->cpu),
-		.nx = t->nx,
-		.page1g = false,
+	    .alloc = env_alloc,
+	    .free = NULL,
+	    .table = env_table,
+	    .flush = NULL, /* not live yet; CR3 is loaded afterwards */
+	    .ctx = NULL,
+	    .phys_mask = cpu_phys_addr_mask(&l->cpu),
+	    .nx = t->nx,
+	    .page1g = false,
 	};
 	pt_attach(&t->pt, &t->env, t->pml4);
 
@@ -145,12 +151,13 @@ EFI_STATUS paging_build(struct loader *l)
 			     segment_attr(t, seg->flags), PT_L1, &fail_va);
 		if (err)
 			return loader_error(
-				err == -ERR_NOMEM ? EFI_OUT_OF_RESOURCES
-						  : EFI_LOAD_ERROR,
-				"kernel %s: segment %u: mapping %p failed: %s",
-				l->cfg.kernel, i, fail_va, map_error_text(err));
+			    err == -ERR_NOMEM ? EFI_OUT_OF_RESOURCES
+					      : EFI_LOAD_ERROR,
+			    "kernel %s: segment %u: mapping %p failed: %s",
+			    l->cfg.kernel, i, fail_va, map_error_text(err));
 		t->pages_mapped += seg->size / PAGE_SIZE;
 	}
+	/* Table pages: the PML4 copy and the tables pt_map added. */
 	con_print("%s: %u segments, %lu pages mapped, %lu table pages, NX %s",
 		  l->cfg.kernel, k->seg_count, t->pages_mapped,
 		  t->env.tables_allocated + 1, t->nx ? "on" : "off");

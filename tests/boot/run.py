@@ -2,10 +2,12 @@
 """Boot tests: each case builds a disk image, boots it under OVMF (TCG)
 through tools/run-qemu.sh and judges the serial log.
 
-- uefi-boot: the real loader and kernel with the command line "test". It
-  passes only when the log has the loader's lines, "kernel: ready", no
-  "loader: error:" and no "panic:", and the kernel ended the run through
-  port 0xf4 with code 0 (QEMU status 1, which run-qemu.sh reports as 0).
+- Good boots (GOOD_BOOTS: uefi-boot and one per machine): the real loader
+  and kernel with the command line "test". Each passes only when the log
+  has the loader's lines, "kernel: ready", "kernel: W^X check: passed",
+  "selftest: N passed, 0 failed" with N >= MIN_SELFTESTS, no "loader:
+  error:" and no "panic:", and the kernel ended the run through port 0xf4
+  with code 0 (QEMU status 1, which run-qemu.sh reports as 0).
 - Bad inputs: a broken kernel file or config (see mkbad.py). Each passes
   only when the log has exactly one "loader: error:" line containing the
   expected cause, no "kernel:" line, and QEMU did not stop by itself (it
@@ -69,6 +71,19 @@ BAD_INPUTS = {
     "entry-outside": {"variant": "entry-outside"},
     "config-typo": {"config": "kernal=\\boot\\kernel.elf\ncmdline=\n"},
 }
+
+# Good boots with "test" on the command line, one per machine: the kernel
+# must pass its self-tests and its W^X check on each (no 1 GiB pages, no
+# NX, a recent CPU, memory above 4 GiB).
+GOOD_BOOTS = {
+    "uefi-boot": {"mem": 256, "cpu": "qemu64"},
+    "uefi-qemu64-128M": {"mem": 128, "cpu": "qemu64"},
+    "uefi-no-nx": {"mem": 256, "cpu": "qemu64,-nx"},
+    "uefi-haswell-2G": {"mem": 2048, "cpu": "Haswell"},
+    "uefi-max-6G": {"mem": 6144, "cpu": "max"},
+}
+MIN_SELFTESTS = 20
+SELFTEST = re.compile(r"^selftest: (\d+) passed, (\d+) failed")
 
 BOOT_TIMEOUT = 60   # seconds for the good boot to end through port 0xf4
 ERROR_TIMEOUT = 60  # seconds for a bad input's error line to appear
@@ -147,7 +162,8 @@ class Case:
         deadline that has passed. Returns run-qemu.sh's exit status, or
         None when this function stopped QEMU."""
         cmd = [os.path.join(ROOT, "tools/run-qemu.sh"), "--image", self.image,
-               "--mem", "256", "--cpu", "qemu64", "--headless",
+               "--mem", str(self.args.get("mem", 256)),
+               "--cpu", self.args.get("cpu", "qemu64"), "--headless",
                "--timeout", str(max(BOOT_TIMEOUT, ERROR_TIMEOUT) + 30),
                "--log", self.log]
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -219,6 +235,18 @@ class Case:
             status = 124  # stopped here, at BOOT_TIMEOUT
         if not starting(lines, "kernel: ready"):
             return f"no 'kernel: ready' line ({describe_status(status)})"
+        if not starting(lines, "kernel: W^X check: passed"):
+            return "no 'kernel: W^X check: passed' line"
+        counts = [SELFTEST.match(line) for line in lines]
+        counts = [m for m in counts if m]
+        if not counts:
+            return "no 'selftest: N passed, M failed' line"
+        passed, failed = int(counts[-1].group(1)), int(counts[-1].group(2))
+        if failed:
+            bad = [line for line in starting(lines, "selftest: FAIL")]
+            return f"{failed} self-tests failed: {'; '.join(bad)}"
+        if passed < MIN_SELFTESTS:
+            return f"only {passed} self-tests (at least {MIN_SELFTESTS})"
         if status != 0:
             return describe_status(status)
         return None
@@ -287,7 +315,7 @@ def main():
     ap.add_argument("cases", nargs="*", help="run only these cases")
     opts = ap.parse_args()
 
-    names = ["uefi-boot"] + list(BAD_INPUTS)
+    names = list(GOOD_BOOTS) + list(BAD_INPUTS)
     for name in opts.cases:
         if name not in names:
             ap.error(f"unknown case '{name}' (known: {' '.join(names)})")
@@ -300,7 +328,8 @@ def main():
     os.makedirs(opts.results, exist_ok=True)
     os.makedirs(opts.work, exist_ok=True)
 
-    cases = [Case(n, BAD_INPUTS.get(n, {"cmdline": "test"}), opts.work,
+    cases = [Case(n, BAD_INPUTS.get(n) or dict(GOOD_BOOTS[n], cmdline="test"),
+                  opts.work,
                   opts.results, opts.loader, opts.kernel) for n in names]
     lock = threading.Lock()
     passed = failed = 0
