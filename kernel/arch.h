@@ -19,6 +19,7 @@
 #define QEMU_EXIT_PASS    0x00 /* `test` run finished: status 1 */
 #define QEMU_EXIT_PANIC   0x10 /* panic() in a `test` run: status 33 */
 #define QEMU_EXIT_PVH_CPU 0x20 /* PVH entry: CPU cannot run us: status 65 */
+#define QEMU_EXIT_SELFTEST 0x30 /* self-tests failed: status 97 */
 
 #define COM1_PORT 0x3f8
 

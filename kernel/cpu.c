@@ -8,19 +8,38 @@
 #include "kernel/console.h"
 #include "kernel/panic.h"
 
+/* The hypervisor's signature (CPUID 0x40000000 EBX ECX EDX), e.g.
+ * "KVMKVMKVM"; empty when CPUID says there is no hypervisor. */
+void cpu_hypervisor_name(const struct cpu_features *cpu, char name[13])
+{
+	uint32_t r[4];
+
+	name[0] = '\0';
+	if (!cpu->hypervisor)
+		return;
+	cpuid(CPUID_HYPERVISOR_LEAF, 0, r);
+	for (int i = 0; i < 12; i++)
+		name[i] = (char)(r[1 + i / 4] >> (8 * (i % 4)));
+	name[12] = '\0';
+}
+
 void cpu_report(const struct cpu_features *cpu)
 {
+	char hv[13];
+
+	cpu_hypervisor_name(cpu, hv);
 	kprintf("kernel: cpu: %s \"%s\", MAXPHYADDR %u, MAXLINADDR %u, 1 GiB "
-	        "pages: %s%s\n",
-	        cpu->vendor, cpu->brand[0] ? cpu->brand : "no brand string",
-	        (uint32_t)cpu->maxphyaddr, (uint32_t)cpu->maxlinaddr,
-	        cpu->page1g ? "yes" : "no",
-	        cpu->hypervisor ? ", under a hypervisor" : "");
+		"pages: %s%s%s%s\n",
+		cpu->vendor, cpu->brand[0] ? cpu->brand : "no brand string",
+		(uint32_t)cpu->maxphyaddr, (uint32_t)cpu->maxlinaddr,
+		cpu->page1g ? "yes" : "no",
+		cpu->hypervisor ? ", hypervisor \"" : "", hv,
+		cpu->hypervisor ? "\"" : "");
 }
 
 /* Adds name to the "on" or the "missing" list. */
 static void note(char *on, char *missing, size_t cap, bool have,
-                 const char *name)
+		 const char *name)
 {
 	char *list = have ? on : missing;
 	size_t len = 0;
@@ -39,9 +58,7 @@ void cpu_protect(const struct cpu_features *cpu)
 
 	bool nxe = (rdmsr(MSR_EFER) & EFER_NXE) != 0;
 	if (nxe != cpu->nx)
-		panic("cpu",
-		      "EFER.NXE is %s but CPUID %s NX (mm_init sets "
-		      "it)",
+		panic("cpu", "EFER.NXE is %s but CPUID %s NX (mm_init sets it)",
 		      nxe ? "on" : "off", cpu->nx ? "has" : "lacks");
 	note(on, missing, sizeof(on), nxe, "NXE");
 
@@ -60,5 +77,5 @@ void cpu_protect(const struct cpu_features *cpu)
 	write_cr4(cr4);
 
 	kprintf("kernel: cpu: on:%s; missing:%s\n", on[0] ? on : " none",
-	        missing[0] ? missing : " none");
+		missing[0] ? missing : " none");
 }

@@ -25,8 +25,15 @@
 #define CR4_SMEP (1ull << 20)
 #define CR4_SMAP (1ull << 21)
 
-/* Prints one line: vendor, brand, MAXPHYADDR, MAXLINADDR, 1 GiB pages. */
+#define CPUID_HYPERVISOR_LEAF 0x40000000u
+
+/* Prints one line: vendor, brand, MAXPHYADDR, MAXLINADDR, 1 GiB pages,
+ * and the hypervisor's signature when there is one. */
 void cpu_report(const struct cpu_features *cpu);
+
+/* The hypervisor's CPUID signature ("KVMKVMKVM", "TCGTCGTCGTCG", ...),
+ * or "" when CPUID reports none. */
+void cpu_hypervisor_name(const struct cpu_features *cpu, char name[13]);
 
 /*
  * Turns on WP, PGE, SMEP, SMAP and UMIP where the CPU has them, checks

@@ -27,7 +27,8 @@ KERNEL_SRCS := \
 	kernel/cpu.c \
 	kernel/selftest.c \
 	kernel/selftest_cpu.c \
-	kernel/selftest_mm.c
+	kernel/selftest_mm.c \
+	kernel/selftest_pt.c
 
 # The console font: $(FONT) (gzip'd or not) decompressed into the build
 # tree and embedded by kernel/font.S. font.name records which FONT was used,
@@ -56,35 +57,17 @@ $(BUILD)/kernel/kernel/font.S.o: $(KERNEL_FONT)
 $(BUILD)/kernel/kernel/font.S.o: KERNEL_CFLAGS += -DFONT_FILE='"$(KERNEL_FONT)"'
 
 # Direct boot: QEMU loads the ELF through its PVH note (kernel/pvh.S), no
-# firmware and no loader. microvm has no framebuffer; the console is COM1.
-# The kernel ends a `test` run by writing to port 0xf4, and QEMU exits with
-# (code << 1) | 1: status 1 is success. QEMU's own start-up errors also
-# exit 1, so the message below says what was seen, and a test must look for
-# "kernel: ready" in the output as well.
-QEMU ?= qemu-system-x86_64
-KERNEL_DIRECT_QEMU = $(QEMU) -M microvm,isa-serial=on \
-	-kernel $(BUILD)/kernel/kernel.elf -append "$(CMDLINE)" -m $(MEM) \
-	-serial stdio -display none -no-reboot \
-	-device isa-debug-exit,iobase=0xf4,iosize=4
-
-# $(1): extra QEMU arguments.
-define kernel_run_direct
-	@echo '$(KERNEL_DIRECT_QEMU) $(1)'
-	@$(KERNEL_DIRECT_QEMU) $(1); rc=$$?; \
-	case $$rc in \
-	1) echo "run-direct: kernel wrote exit code 0 (success)" ;; \
-	0) echo "run-direct: QEMU stopped without an exit code from the kernel (reset or quit)"; exit 1 ;; \
-	*) printf 'run-direct: kernel wrote exit code 0x%x (QEMU status %d)\n' \
-		$$(( (rc - 1) / 2 )) $$rc; exit 1 ;; \
-	esac
-endef
-
+# firmware and no loader (tools/run-qemu.sh --direct: -M microvm, COM1 on
+# the terminal, no framebuffer). The runner translates the kernel's exit
+# code and explains an unusable KVM, as for `make run-kvm`.
 .PHONY: run-direct run-direct-kvm
 
 # KERNEL_ELF is defined after this fragment is read, so prerequisites
 # spell the path out.
 run-direct: $(BUILD)/kernel/kernel.elf
-	$(call kernel_run_direct,-cpu $(CPU))
+	tools/run-qemu.sh --direct $< --append "$(CMDLINE)" --mem $(MEM) \
+		--cpu $(CPU)
 
 run-direct-kvm: $(BUILD)/kernel/kernel.elf
-	$(call kernel_run_direct,-accel kvm -cpu $(if $(filter qemu64,$(CPU)),host,$(CPU)))
+	tools/run-qemu.sh --kvm --direct $< --append "$(CMDLINE)" \
+		--mem $(MEM) --cpu $(if $(filter qemu64,$(CPU)),host,$(CPU))

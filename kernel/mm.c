@@ -22,12 +22,12 @@
 #include "common/string.h"
 #include "kernel/arch.h"
 #include "kernel/console.h"
+#include "kernel/cpu.h"
 #include "kernel/fbcon.h"
 #include "kernel/handoff.h"
 #include "kernel/layout.h"
 #include "kernel/panic.h"
 
-#define CR4_PGE (1ull << 7)
 /* The PVH entry's identity map (kernel/pvh.S): physical [0, 1 GiB). */
 #define PVH_IDENTITY_END (1ull << 30)
 

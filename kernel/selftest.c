@@ -1,7 +1,8 @@
 /*
  * The self-test runner and the helpers the tests share. The tests
- * themselves are in selftest_cpu.c (exceptions and CPU protections) and
- * selftest_mm.c (page tables, TLB, allocator).
+ * themselves are in selftest_cpu.c (exceptions and CPU protections),
+ * selftest_mm.c (what the CPU enforces on the kernel's mappings) and
+ * selftest_pt.c (page tables, TLB, allocators).
  *
  * Each test's body runs under run_catching, so an exception it did not
  * expect fails that test with a decoded description instead of stopping
@@ -10,7 +11,9 @@
 #include "kernel/selftest.h"
 
 #include "common/fmt.h"
+#include "common/string.h"
 #include "kernel/console.h"
+#include "kernel/cpu.h"
 #include "kernel/mm.h"
 #include "kernel/selftest_lib.h"
 
@@ -28,26 +31,26 @@ void st_describe(char *buf, size_t cap, const struct caught *k)
 	char err[96];
 	trap_error_text(err, sizeof(err), k->vector, k->error);
 	size_t len = fmt_snprintf(buf, cap, "%s%s%s at rip %016lx",
-	                          trap_mnemonic(k->vector),
-	                          err[0] ? " error " : "", err, k->rip);
+				  trap_mnemonic(k->vector),
+				  err[0] ? " error " : "", err, k->rip);
 	if (k->vector == TRAP_PF && len < cap)
 		fmt_snprintf(buf + len, cap - len, ", cr2 %016lx", k->cr2);
 }
 
 /* "#PF with (error & 0x1f) == 0x3" */
 static void describe_expected(char *buf, size_t cap, uint32_t vector,
-                              uint32_t mask, uint32_t bits)
+			      uint32_t mask, uint32_t bits)
 {
 	if (mask)
 		fmt_snprintf(buf, cap, "%s with (error & 0x%x) == 0x%x",
-		             trap_mnemonic(vector), mask, bits);
+			     trap_mnemonic(vector), mask, bits);
 	else
 		fmt_snprintf(buf, cap, "%s", trap_mnemonic(vector));
 }
 
 /* Judges what run_catching saw against an expectation. */
 static const char *judge(struct st_ctx *c, bool caught, const struct caught *k,
-                         uint32_t vector, uint32_t mask, uint32_t bits)
+			 uint32_t vector, uint32_t mask, uint32_t bits)
 {
 	char want[64], got[160];
 	describe_expected(want, sizeof(want), vector, mask, bits);
@@ -60,14 +63,19 @@ static const char *judge(struct st_ctx *c, bool caught, const struct caught *k,
 }
 
 const char *st_expect(struct st_ctx *c, void (*fn)(void *), void *arg,
-                      uint32_t vector, uint32_t mask, uint32_t bits,
-                      struct caught *out)
+		      uint32_t vector, uint32_t mask, uint32_t bits,
+		      struct caught *out)
 {
 	struct caught k;
 	bool caught = run_catching(fn, arg, &k);
 	if (out)
 		*out = k;
 	return judge(c, caught, &k, vector, mask, bits);
+}
+
+uint64_t st_data_attr(const struct st_ctx *c)
+{
+	return PTE_W | PTE_G | (c->cpu->nx ? PTE_NX : 0);
 }
 
 uint64_t st_map_page(struct st_ctx *c, uint64_t va, uint64_t attr)
@@ -120,16 +128,20 @@ static void run_body(void *arg)
 	r->why = r->t->body(r->c);
 }
 
-/* The first feature t needs that the CPU lacks, or NULL. */
-static const char *missing(const struct selftest *t,
-                           const struct cpu_features *cpu)
+/* Why t cannot run here (a feature the CPU lacks), or NULL. */
+static const char *missing(const struct selftest *t, const struct st_ctx *c)
 {
+	const struct cpu_features *cpu = c->cpu;
+
 	if ((t->needs & NEEDS_NX) && !cpu->nx)
 		return "CPU has no NX";
 	if ((t->needs & NEEDS_SMEP) && !cpu->smep)
 		return "CPU has no SMEP";
 	if ((t->needs & NEEDS_SMAP) && !cpu->smap)
 		return "CPU has no SMAP";
+	if ((t->needs & NEEDS_NO_PVM) && str_eq(c->hypervisor, "KVMKVMKVM"))
+		return "under KVM, which may be a software KVM (PVM) that "
+		       "stops the VM on INT3, INT n, STAC and CLAC";
 	return NULL;
 }
 
@@ -164,24 +176,26 @@ uint32_t selftest_run(const struct handoff *h, const struct cpu_features *cpu)
 	} groups[] = {
 	    {selftest_cpu_tests, &selftest_cpu_count},
 	    {selftest_mm_tests, &selftest_mm_count},
+	    {selftest_pt_tests, &selftest_pt_count},
 	};
 	struct st_ctx c = {.h = h, .cpu = cpu};
+	cpu_hypervisor_name(cpu, c.hypervisor);
 	uint32_t passed = 0, failed = 0, skipped = 0;
 
 	for (size_t g = 0; g < ARRAY_SIZE(groups); g++) {
 		for (uint32_t i = 0; i < *groups[g].count; i++) {
 			const struct selftest *t = &groups[g].tests[i];
-			const char *why = missing(t, cpu);
+			const char *why = missing(t, &c);
 			if (why) {
 				kprintf("selftest: SKIP %s: %s\n", t->name,
-				        why);
+					why);
 				skipped++;
 				continue;
 			}
 			why = run_one(t, &c);
 			if (why) {
 				kprintf("selftest: FAIL %s: %s\n", t->name,
-				        why);
+					why);
 				failed++;
 			} else {
 				kprintf("selftest: PASS %s\n", t->name);
@@ -190,6 +204,6 @@ uint32_t selftest_run(const struct handoff *h, const struct cpu_features *cpu)
 		}
 	}
 	kprintf("selftest: %u passed, %u failed, %u skipped\n", passed, failed,
-	        skipped);
+		skipped);
 	return failed;
 }

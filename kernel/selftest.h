@@ -18,10 +18,6 @@
 
 struct handoff;
 
-/* The isa-debug-exit code of a test run whose self-tests failed (QEMU
- * status 97); kernel/arch.h has the others. */
-#define QEMU_EXIT_SELFTEST 0x30
-
 /* Runs every self-test and prints the results. Returns the number that
  * failed. Needs the kernel's tables, the IST stacks and the CPU
  * protections in place (the end of kmain's sequence). */

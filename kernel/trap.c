@@ -61,13 +61,13 @@ static const struct vector_info vectors[IDT_VECTORS] = {
 const char *trap_mnemonic(uint64_t v)
 {
 	return v < IDT_VECTORS && vectors[v].mnemonic ? vectors[v].mnemonic
-	                                              : "#?";
+						      : "#?";
 }
 
 const char *trap_name(uint64_t v)
 {
 	return v < IDT_VECTORS && vectors[v].name ? vectors[v].name
-	                                          : "reserved vector";
+						  : "reserved vector";
 }
 
 bool trap_has_error_code(uint64_t v)
@@ -89,8 +89,8 @@ static void pf_text(char *buf, size_t cap, uint64_t err)
 		uint32_t bit;
 		const char *name;
 	} bits[] = {{PF_P, " P"},       {PF_W, " W"},    {PF_U, " U"},
-	            {PF_RSVD, " RSVD"}, {PF_I, " I"},    {PF_PK, " PK"},
-	            {PF_SS, " SS"},     {PF_SGX, " SGX"}};
+		    {PF_RSVD, " RSVD"}, {PF_I, " I"},    {PF_PK, " PK"},
+		    {PF_SS, " SS"},     {PF_SGX, " SGX"}};
 	size_t len = fmt_snprintf(buf, cap, "0x%lx:", err);
 	if (len >= cap)
 		len = cap - 1;
@@ -107,27 +107,28 @@ static void pf_text(char *buf, size_t cap, uint64_t err)
 	       (err & PF_SS)  ? "shadow-stack access"
 	       : (err & PF_I) ? "instruction fetch"
 	       : (err & PF_W) ? "write"
-	                      : "read");
+			      : "read");
 	append(buf, cap, &len,
 	       (err & PF_RSVD) ? ", reserved bit set in a paging entry"
 	       : (err & PF_PK) ? ", protection key forbids it"
 	       : (err & PF_P)  ? ", page present: protection violation"
-	                       : ", page not present");
+			       : ", page not present");
 }
 
 static void selector_text(char *buf, size_t cap, uint64_t err)
 {
-	if (err == 0) {
+	const char *ext =
+	    (err & SEL_EXT) ? ", while delivering an external event" : "";
+	if (err == 0)
 		fmt_snprintf(buf, cap, "0x0 (no selector)");
-		return;
-	}
-	const char *table = (err & SEL_IDT)  ? "IDT vector"
-	                    : (err & SEL_TI) ? "LDT index"
-	                                     : "GDT index";
-	fmt_snprintf(buf, cap, "0x%lx: %s %u (selector 0x%x)%s", err, table,
-	             (uint32_t)SEL_INDEX(err), (uint32_t)(err & ~7ull),
-	             (err & SEL_EXT) ? ", while delivering an external event"
-	                             : "");
+	else if (err & SEL_IDT)
+		fmt_snprintf(buf, cap, "0x%lx: IDT vector 0x%x%s", err,
+			     (uint32_t)SEL_INDEX(err), ext);
+	else
+		fmt_snprintf(buf, cap, "0x%lx: %s index %u (selector 0x%x)%s",
+			     err, (err & SEL_TI) ? "LDT" : "GDT",
+			     (uint32_t)SEL_INDEX(err), (uint32_t)(err & ~7ull),
+			     ext);
 }
 
 void trap_error_text(char *buf, size_t cap, uint64_t vector, uint64_t err)
@@ -152,12 +153,12 @@ void trap_error_text(char *buf, size_t cap, uint64_t vector, uint64_t err)
 		break;
 	case TRAP_CP:
 		fmt_snprintf(buf, cap, "0x%lx: %s%s", err,
-		             cp_kinds[(err & 0x7fff) <= 5 ? err & 0x7fff : 0],
-		             (err & (1u << 15)) ? " in an enclave" : "");
+			     cp_kinds[(err & 0x7fff) <= 5 ? err & 0x7fff : 0],
+			     (err & (1u << 15)) ? " in an enclave" : "");
 		break;
 	default:
 		fmt_snprintf(buf, cap, "0x%lx%s", err,
-		             err == 0 ? " (always 0 for this vector)" : "");
+			     err == 0 ? " (always 0 for this vector)" : "");
 	}
 }
 
@@ -169,7 +170,7 @@ static const char *where(uint64_t va)
 	if (va < PAGE_SIZE)
 		return "null page";
 	if (va < (1ull << 47))
-		return "lower half: nothing mapped there";
+		return "lower half";
 	if (va >= (uint64_t)(uintptr_t)__text_start &&
 	    va < (uint64_t)(uintptr_t)__text_end)
 		return "kernel text";
@@ -180,7 +181,7 @@ static const char *where(uint64_t va)
 	    va < (uint64_t)(uintptr_t)__bss_end)
 		return "kernel data/bss";
 	if (va >= DMAP_BASE && va < STACKS_BASE)
-		return "direct map";
+		return "direct-map area";
 	if (va >= STACKS_BASE && va < STACKS_END)
 		return "kernel stacks area";
 	return "outside the kernel's layout";
@@ -202,24 +203,37 @@ static bool mapped(uint64_t va, uint64_t len)
 }
 
 /* The rbp chain (the kernel is built with frame pointers; the entries
- * and call_on_stack end it with rbp = 0). */
+ * and call_on_stack end it with rbp = 0). Repeats, as in a runaway
+ * recursion, are printed once with a count. */
 static void backtrace(uint64_t rip, uint64_t rbp)
 {
-	char line[BACKTRACE_MAX * 17 + 16];
-	size_t len = fmt_snprintf(line, sizeof(line), "%016lx", rip);
-	for (int i = 0; i < BACKTRACE_MAX && rbp && (rbp & 7) == 0; i++) {
-		if (!va_canonical(rbp) || !mapped(rbp, 16))
-			break;
+	uint64_t pc[BACKTRACE_MAX + 1];
+	uint32_t n = 0;
+	char line[(BACKTRACE_MAX + 1) * 24 + 1];
+	size_t len = 0;
+
+	pc[n++] = rip;
+	while (n < ARRAY_SIZE(pc) && rbp && (rbp & 7) == 0 &&
+	       va_canonical(rbp) && mapped(rbp, 16)) {
 		const uint64_t *fp = (const uint64_t *)(uintptr_t)rbp;
 		if (!fp[1])
 			break;
-		len += fmt_snprintf(line + len, sizeof(line) - len, " %016lx",
-		                    fp[1]);
-		if (len >= sizeof(line) || fp[0] <= rbp)
+		pc[n++] = fp[1];
+		if (fp[0] <= rbp) /* callers' frames are above */
 			break;
 		rbp = fp[0];
 	}
-	kprintf("  backtrace: %s\n", line);
+	line[0] = '\0';
+	for (uint32_t i = 0; i < n && len < sizeof(line);) {
+		uint32_t same = 1;
+		while (i + same < n && pc[i + same] == pc[i])
+			same++;
+		len += fmt_snprintf(line + len, sizeof(line) - len,
+				    same > 1 ? " %016lx (x%u)" : " %016lx",
+				    pc[i], same);
+		i += same;
+	}
+	kprintf("  backtrace:%s%s\n", line, n == ARRAY_SIZE(pc) ? " ..." : "");
 }
 
 /* Which stack the handler runs on, for the exceptions that switch. */
@@ -229,8 +243,8 @@ static void report_stack(const struct trap_frame *f)
 	uint64_t bottom, top;
 	if (ist && gdt_ist_stack(ist, &bottom, &top))
 		kprintf("  handler on IST%d stack %016lx-%016lx (frame at "
-		        "%016lx)\n",
-		        ist, bottom, top, (uint64_t)(uintptr_t)f);
+			"%016lx)\n",
+			ist, bottom, top, (uint64_t)(uintptr_t)f);
 }
 
 /* For #PF the address is CR2's; a #DF that follows a failed #PF delivery
@@ -242,39 +256,39 @@ static void report_cr2(const struct trap_frame *f)
 	if (f->vector != TRAP_PF && f->vector != TRAP_DF)
 		return;
 	kprintf("  cr2 %016lx (%s)%s\n", cr2, where(cr2),
-	        f->vector == TRAP_DF ? ", from the last page fault" : "");
+		f->vector == TRAP_DF ? ", from the last page fault" : "");
 	ptdump_walk(cr2);
 	if (f->vector == TRAP_DF && cr2 >= STACKS_BASE && cr2 < STACKS_END &&
 	    !mapped(cr2, 1))
 		kprintf("  cr2 is an unmapped page of the stacks area: a "
-		        "kernel stack overflowed into its guard page\n");
+			"kernel stack overflowed into its guard page\n");
 }
 
 static void dump(const struct trap_frame *f)
 {
 	char err[128];
 	kprintf("panic: trap: %s (%s, vector %lu) in ring %lu\n",
-	        trap_name(f->vector), trap_mnemonic(f->vector), f->vector,
-	        f->cs & 3);
+		trap_name(f->vector), trap_mnemonic(f->vector), f->vector,
+		f->cs & 3);
 	if (trap_has_error_code(f->vector)) {
 		trap_error_text(err, sizeof(err), f->vector, f->error);
 		kprintf("  error code %s\n", err);
 	}
 	report_cr2(f);
 	kprintf("  rip %016lx (%s)  cs %04lx  rflags %016lx\n", f->rip,
-	        where(f->rip), f->cs, f->rflags);
+		where(f->rip), f->cs, f->rflags);
 	kprintf("  rsp %016lx (%s)  ss %04lx\n", f->rsp, where(f->rsp), f->ss);
 	kprintf("  rax %016lx  rbx %016lx  rcx %016lx\n", f->rax, f->rbx,
-	        f->rcx);
+		f->rcx);
 	kprintf("  rdx %016lx  rsi %016lx  rdi %016lx\n", f->rdx, f->rsi,
-	        f->rdi);
+		f->rdi);
 	kprintf("  rbp %016lx  r8  %016lx  r9  %016lx\n", f->rbp, f->r8, f->r9);
 	kprintf("  r10 %016lx  r11 %016lx  r12 %016lx\n", f->r10, f->r11,
-	        f->r12);
+		f->r12);
 	kprintf("  r13 %016lx  r14 %016lx  r15 %016lx\n", f->r13, f->r14,
-	        f->r15);
+		f->r15);
 	kprintf("  cr0 %016lx  cr3 %016lx  cr4 %016lx\n", read_cr0(),
-	        read_cr3(), read_cr4());
+		read_cr3(), read_cr4());
 	report_stack(f);
 	backtrace(f->rip, f->rbp);
 }
@@ -289,8 +303,7 @@ void trap_dispatch(struct trap_frame *f)
 	 * must not recurse through the dump again. */
 	if (depth++)
 		panic("trap",
-		      "%s (vector %lu) at rip %016lx while reporting an "
-		      "earlier exception",
+		      "%s (vector %lu) at rip %016lx in the dump of another",
 		      trap_mnemonic(f->vector), f->vector, f->rip);
 	dump(f);
 	panic("trap", "unhandled %s at rip %016lx: halted",
@@ -314,7 +327,7 @@ void trap_init_stacks(void)
 	for (int i = 1; i <= IST_COUNT; i++)
 		gdt_ist_stack(i, &bottom[i], &top[i]);
 	kprintf("kernel: traps: GDT, TSS, IDT (%u vectors); IST stacks with "
-	        "guard pages: #DF 0x%lx, NMI 0x%lx, #MC 0x%lx (%lu KiB each)\n",
-	        (uint32_t)IDT_VECTORS, bottom[IST_DF], bottom[IST_NMI],
-	        bottom[IST_MC], (uint64_t)IST_PAGES * PAGE_SIZE >> 10);
+		"guard pages: #DF 0x%lx, NMI 0x%lx, #MC 0x%lx (%lu KiB each)\n",
+		(uint32_t)IDT_VECTORS, bottom[IST_DF], bottom[IST_NMI],
+		bottom[IST_MC], (uint64_t)IST_PAGES * PAGE_SIZE >> 10);
 }

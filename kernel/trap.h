@@ -93,7 +93,7 @@ void trap_init_stacks(void);
  * (a caught self-test exception or an int3 it expects). */
 void trap_dispatch(struct trap_frame *f);
 
-/* "#PF", "#GP", ... ("#15" style for reserved vectors). */
+/* "#PF", "#GP", ... ("#?" for reserved vectors). */
 const char *trap_mnemonic(uint64_t vector);
 /* "page fault", "general protection", ... */
 const char *trap_name(uint64_t vector);
