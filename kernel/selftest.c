@@ -9,6 +9,7 @@
  * the kernel, and the remaining tests still run.
  */
 #include "kernel/selftest.h"
+#include "kernel/arch.h"
 
 #include "common/fmt.h"
 #include "common/string.h"
@@ -192,13 +193,16 @@ uint32_t selftest_run(const struct handoff *h, const struct cpu_features *cpu)
 				skipped++;
 				continue;
 			}
+			uint64_t t0 = rdtsc();
 			why = run_one(t, &c);
+			uint64_t cycles = rdtsc() - t0;
 			if (why) {
 				kprintf("selftest: FAIL %s: %s\n", t->name,
 					why);
 				failed++;
 			} else {
-				kprintf("selftest: PASS %s\n", t->name);
+				kprintf("selftest: PASS %s (%lu cycles)\n",
+					t->name, cycles);
 				passed++;
 			}
 		}
