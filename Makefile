@@ -54,6 +54,7 @@ include common/common.mk
 include loader/loader.mk
 include kernel/kernel.mk
 
+# Objects depend on this Makefile too, so a change of flags rebuilds them.
 # Per-target object lists derived from the source lists in the fragments.
 LOADER_OBJS := $(patsubst %.c,$(BUILD)/loader/%.obj,$(LOADER_SRCS) \
 	$(COMMON_SRCS) $(COMMON_FREESTANDING_SRCS))
@@ -105,7 +106,7 @@ $(BUILD)/.deps-ok: tools/deps.sh
 loader: $(LOADER_EFI)
 kernel: $(KERNEL_ELF)
 
-$(BUILD)/loader/%.obj: %.c | $(BUILD)/.deps-ok
+$(BUILD)/loader/%.obj: %.c Makefile | $(BUILD)/.deps-ok
 	@mkdir -p $(@D)
 	$(CLANG) $(LOADER_CFLAGS) -c $< -o $@
 
@@ -120,15 +121,15 @@ $(KERNEL_ELF): $(KERNEL_OBJS) kernel/linker.ld
 	@mkdir -p $(@D)
 	$(LD_LLD) $(KERNEL_LDFLAGS) -T kernel/linker.ld -o $@ $(KERNEL_OBJS)
 
-$(BUILD)/kernel/%.c.o: %.c | $(BUILD)/.deps-ok
+$(BUILD)/kernel/%.c.o: %.c Makefile | $(BUILD)/.deps-ok
 	@mkdir -p $(@D)
 	$(CLANG) $(KERNEL_CFLAGS) -c $< -o $@
 
-$(BUILD)/kernel/%.S.o: %.S | $(BUILD)/.deps-ok
+$(BUILD)/kernel/%.S.o: %.S Makefile | $(BUILD)/.deps-ok
 	@mkdir -p $(@D)
 	$(CLANG) $(KERNEL_CFLAGS) -c $< -o $@
 
-$(BUILD)/host/%.o: %.c | $(BUILD)/.deps-ok
+$(BUILD)/host/%.o: %.c Makefile | $(BUILD)/.deps-ok
 	@mkdir -p $(@D)
 	$(CLANG) $(HOST_CFLAGS) -c $< -o $@
 
