@@ -158,7 +158,13 @@ static void report_loader_time(const struct handoff *h)
 	kprintf("kernel: loader time: before exit -> jump: %s\n", buf);
 	report_format_cycles(buf, sizeof(buf),
 	                     bi->tsc_jump - bi->tsc_loader_entry, bi->tsc_hz);
-	kprintf("kernel: loader time: total: %s\n", buf);
+	/* The TSC counts from reset, so its value at loader entry is the
+	 * firmware's time; the ratio is free of the TSC rate estimate. */
+	uint64_t total = bi->tsc_jump - bi->tsc_loader_entry;
+	uint64_t permille100 = total * 10000 / bi->tsc_loader_entry;
+	kprintf("kernel: loader time: total: %s, %lu.%02lu%% of the "
+		"firmware's %lu cycles before it\n",
+		buf, permille100 / 100, permille100 % 100, bi->tsc_loader_entry);
 	if (kernel_entry_tsc >= bi->tsc_jump) {
 		report_format_cycles(buf, sizeof(buf),
 		                     kernel_entry_tsc - bi->tsc_jump,
