@@ -278,10 +278,13 @@ int frames_free(struct frames *fa, uint64_t phys, uint64_t count)
 		return -ERR_INVALID;
 	/* Check the whole run first, so a bad free changes nothing. */
 	for (uint64_t k = 0; k < count; k++) {
-		struct frame_region *r = region_of(fa, phys + k * PAGE_SIZE);
-		if (!r || !none_free(fa, r, (phys + k * PAGE_SIZE - r->base) /
-						    PAGE_SIZE,
-				     1))
+		uint64_t a = phys + k * PAGE_SIZE;
+		struct frame_region *r = region_of(fa, a);
+		/* A used bit also stands for "waiting to be reclaimed" and for
+		 * the storage itself: neither was handed out. */
+		if (!r || r->type != MEM_USABLE ||
+		    (a >= fa->store_phys && a - fa->store_phys < fa->store_bytes) ||
+		    !none_free(fa, r, (a - r->base) / PAGE_SIZE, 1))
 			return -ERR_INVALID;
 	}
 	for (uint64_t k = 0; k < count;) {

@@ -157,11 +157,18 @@ static uint64_t *walk(const struct page_table *pt, uint64_t va, int level,
 			}
 			int rc = set_entry(pt, e, l, child | PTE_TABLE | inter);
 			if (rc) {
+				if (pt->env->free) {
+					pt->env->free(pt->env->ctx, child);
+					pt->env->tables_freed++;
+				}
 				*err = rc;
 				return NULL;
 			}
 		} else if ((inter & PTE_U) && !(*e & PTE_U)) {
+			/* Paging-structure caches may hold this entry with U
+			 * clear: the caller flushes (see pt_map). */
 			*e |= PTE_U;
+			pt->env->u_widened = true;
 		}
 		table = *e & PTE_ADDR_MAX_MASK;
 	}
@@ -194,10 +201,17 @@ static int leaf_level(const struct pt_env *env, uint64_t va, uint64_t pa,
 	return PT_L1;
 }
 
+static void flush(struct page_table *pt, uint64_t va, uint64_t size)
+{
+	if (pt->env->flush && size)
+		pt->env->flush(pt->env->ctx, va, size);
+}
+
 int pt_map(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
 	   uint64_t attr, int max_level, uint64_t *fail_va)
 {
 	int rc = 0;
+	uint64_t start = va;
 	if ((attr & ~PTE_ATTR_MASK) || !range_ok(va, size) ||
 	    !IS_ALIGNED(pa, PAGE_SIZE) || (size && add_overflows(pa, size - 1)))
 		rc = -ERR_INVALID;
@@ -253,6 +267,12 @@ int pt_map(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
 	}
 	if (rc && fail_va)
 		*fail_va = va;
+	if (pt->env->u_widened) {
+		/* An intermediate entry gained U: drop cached copies of it
+		 * (an INVLPG clears the paging-structure caches). */
+		pt->env->u_widened = false;
+		flush(pt, start, va > start ? va - start : PAGE_SIZE);
+	}
 	return rc;
 }
 
@@ -357,12 +377,6 @@ static void unlink_empty_tables(struct page_table *pt, uint64_t va,
 	}
 }
 
-static void flush(struct page_table *pt, uint64_t va, uint64_t size)
-{
-	if (pt->env->flush && size)
-		pt->env->flush(pt->env->ctx, va, size);
-}
-
 /*
  * The entry for a, for an operation on [a, a+left) that works leaf by
  * leaf (unmap, protect): a large leaf only partly inside the range is
@@ -388,6 +402,8 @@ int pt_unmap(struct page_table *pt, uint64_t va, uint64_t size)
 {
 	if (!range_ok(va, size))
 		return -ERR_INVALID;
+	if (size == 0) /* nothing to flush, so nothing may be freed either */
+		return 0;
 	uint64_t a = va, left = size, n;
 	int rc = 0, level;
 	while (left) {
@@ -436,6 +452,7 @@ int pt_protect(struct page_table *pt, uint64_t va, uint64_t size,
 		left -= n;
 	}
 	flush(pt, va, a - va);
+	pt->env->u_widened = false; /* the flush above covered it */
 	return rc;
 }
 

@@ -14,9 +14,10 @@
  * NX without EFER.NXE and 1 GiB leaves without CPUID support are refused,
  * because an emulator may accept them and a CPU will not.
  *
- * Nothing here flushes the TLB except through env->flush, which map never
- * calls (a non-present entry is never cached) and unmap/protect call once
- * per operation with the whole changed range.
+ * Nothing here flushes the TLB except through env->flush, which unmap and
+ * protect call once per operation with the whole changed range, and map
+ * calls only when it had to add U to an existing intermediate entry
+ * (otherwise it writes only non-present entries, which are never cached).
  */
 #ifndef COMMON_PAGING_H
 #define COMMON_PAGING_H
@@ -89,6 +90,10 @@ struct pt_env {
 	uint64_t phys_mask; /* address bits the CPU has (cpu_phys_addr_mask) */
 	bool nx;            /* EFER.NXE is (or will be) on: PTE_NX allowed */
 	bool page1g;        /* CPUID allows 1 GiB leaves */
+
+	/* Set by the walker when it adds PTE_U to a present intermediate
+	 * entry, so pt_map knows to flush (internal). */
+	bool u_widened;
 
 	/* Set when a function returns -ERR_RANGE: why pt_entry_check
 	 * refused the entry (a static string). */

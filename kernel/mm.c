@@ -193,6 +193,10 @@ static uint64_t direct_map_end(const struct handoff *h, uint64_t leaf)
 			top = h->mmap[i].base + h->mmap[i].size;
 	if (h->info.fb.base && h->info.fb.base + h->info.fb.size > top)
 		top = h->info.fb.base + h->info.fb.size;
+	/* Checked before rounding, which could wrap to 0 near 2^64; the
+	 * limit is 1 GiB aligned, so rounding cannot cross it. */
+	if (top > STACKS_BASE - DMAP_BASE)
+		return top; /* mm_init panics naming it */
 	return ALIGN_UP(top, leaf);
 }
 
@@ -260,6 +264,15 @@ void mm_init(const struct handoff *h, const struct cpu_features *cpu)
 		ranges[n++] = (struct pt_range){
 			s->virt, ALIGN_UP(s->size, PAGE_SIZE), PT_L1};
 	}
+	/* pt_min_tables wants address order; the ELF's program headers may
+	 * list segments in any order. */
+	for (uint32_t i = 1; i < n; i++)
+		for (uint32_t j = i; j > 0 && ranges[j].va < ranges[j - 1].va;
+		     j--) {
+			struct pt_range t = ranges[j];
+			ranges[j] = ranges[j - 1];
+			ranges[j - 1] = t;
+		}
 	uint64_t used = env.tables_allocated;
 	uint64_t min = pt_min_tables(ranges, n);
 
@@ -313,9 +326,11 @@ uint64_t mm_alloc_stack(uint64_t pages, uint64_t *guard)
 				frames_free(&frames, pa, 1);
 			for (uint64_t j = 0; j < i; j++) {
 				uint64_t va = base + j * PAGE_SIZE, p;
-				pt_translate(&kpt, va, &p, NULL, NULL, NULL);
-				pt_unmap(&kpt, va, PAGE_SIZE);
-				frames_free(&frames, p, 1);
+				if (pt_translate(&kpt, va, &p, NULL, NULL,
+						 NULL) == 0) {
+					pt_unmap(&kpt, va, PAGE_SIZE);
+					frames_free(&frames, p, 1);
+				}
 			}
 			return 0;
 		}

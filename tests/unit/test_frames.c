@@ -91,6 +91,10 @@ static void test_never_hands_out_reserved(void)
 	CHECK_EQ(frames_free(&f.fa, 0x200000, 1), -ERR_INVALID);
 	CHECK_EQ(frames_free(&f.fa, 0x400000, 1), -ERR_INVALID); /* kernel */
 	CHECK_EQ(frames_free(&f.fa, 0, 1), -ERR_INVALID);
+	/* Frames never handed out: reclaimable ones still pending, and the
+	 * allocator's own storage. */
+	CHECK_EQ(frames_free(&f.fa, 0x500000, 1), -ERR_INVALID);
+	CHECK_EQ(frames_free(&f.fa, f.fa.store_phys, 1), -ERR_INVALID);
 	CHECK_EQ(f.fa.free_frames, 1);
 	CHECK_EQ(frames_alloc(&f.fa), 0x200000);
 

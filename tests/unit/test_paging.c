@@ -343,6 +343,43 @@ static void test_unmap_frees_tables(void)
 	fixture_free(f);
 }
 
+/* Corner cases found in review: a zero-sized unmap frees nothing (it
+ * flushes nothing); a table whose link the validator refuses is freed;
+ * adding U to an existing intermediate entry is flushed. */
+static void test_review_cases(void)
+{
+	struct fixture *f = fixture_new(true, true);
+	/* A refused leaf leaves its new tables linked but empty. */
+	CHECK_EQ(pt_map(&f->pt, KBASE, 1ull << 46, K4, 0, PT_L1, NULL),
+		 -ERR_RANGE);
+	uint64_t live = f->env.tables_allocated - f->env.tables_freed;
+	CHECK_EQ(pt_unmap(&f->pt, KBASE, 0), 0);
+	CHECK_EQ(f->env.tables_allocated - f->env.tables_freed, live);
+	CHECK_EQ(pt_unmap(&f->pt, KBASE, K4), 0);
+	CHECK_EQ(f->env.tables_allocated - f->env.tables_freed, 1);
+
+	/* Supervisor tables first, then a user page below them. */
+	CHECK_EQ(pt_map(&f->pt, 0x400000, 0x1000, K4, PTE_W, PT_L1, NULL), 0);
+	uint64_t calls = f->fl.calls;
+	CHECK_EQ(pt_map(&f->pt, 0x401000, 0x2000, K4, PTE_W | PTE_U, PT_L1,
+			NULL),
+		 0);
+	CHECK_EQ(f->fl.calls, calls + 1);
+	CHECK_EQ(pt_map(&f->pt, 0x402000, 0x3000, K4, PTE_W | PTE_U, PT_L1,
+			NULL),
+		 0);
+	CHECK_EQ(f->fl.calls, calls + 1); /* already U: no flush */
+	fixture_free(f);
+
+	/* Tables above MAXPHYADDR: the link is refused and the table given
+	 * back. */
+	f = fixture_new(true, true);
+	f->env.phys_mask = 0x00000000fffff000ull; /* 32 bits; arena is above */
+	CHECK_EQ(pt_map(&f->pt, KBASE, 0x1000, K4, 0, PT_L1, NULL), -ERR_RANGE);
+	CHECK_EQ(f->env.tables_allocated - f->env.tables_freed, 1);
+	fixture_free(f);
+}
+
 static void test_alloc_failure(void)
 {
 	struct fixture *f = fixture_new(true, true);
@@ -647,6 +684,7 @@ int main(void)
 	RUN(test_split_keeps_neighbours);
 	RUN(test_unmap_frees_tables);
 	RUN(test_alloc_failure);
+	RUN(test_review_cases);
 	RUN(test_table_counts);
 	RUN(test_effective_attrs);
 	RUN(test_random_model);
