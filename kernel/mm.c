@@ -166,6 +166,10 @@ static void map_or_panic(uint64_t va, uint64_t pa, uint64_t size,
 	if (rc == -ERR_RANGE)
 		panic("mm", "%s: entry for 0x%lx refused: %s", what, fail,
 		      env.last_error);
+	if (rc == -ERR_EXISTS)
+		panic("mm", "%s at 0x%lx overlaps an earlier mapping (a kernel "
+		      "must be linked outside the direct map 0x%lx-0x%lx and "
+		      "the stacks area)", what, fail, DMAP_BASE, STACKS_BASE);
 	if (rc)
 		panic("mm", "mapping %s at 0x%lx failed (error %d)", what,
 		      fail, rc);
