@@ -117,9 +117,9 @@ $(LOADER_EFI): $(LOADER_OBJS)
 		echo "error: $@ is $$size bytes, over the 64 KiB budget"; \
 		rm -f $@; exit 1; fi
 
-$(KERNEL_ELF): $(KERNEL_OBJS) kernel/linker.ld
+$(KERNEL_ELF): $(KERNEL_OBJS) kernel/boot/linker.ld
 	@mkdir -p $(@D)
-	$(LD_LLD) $(KERNEL_LDFLAGS) -T kernel/linker.ld -o $@ $(KERNEL_OBJS)
+	$(LD_LLD) $(KERNEL_LDFLAGS) -T kernel/boot/linker.ld -o $@ $(KERNEL_OBJS)
 
 $(BUILD)/kernel/%.c.o: %.c Makefile | $(BUILD)/.deps-ok
 	@mkdir -p $(@D)

@@ -1,37 +1,41 @@
 # The kernel's sources, the console font, and the direct (PVH) run targets.
 # Included by the top Makefile, which builds X.c / X.S into
-# $(BUILD)/kernel/X.c.o / X.S.o and links $(KERNEL_ELF) with kernel/linker.ld.
+# $(BUILD)/kernel/X.c.o / X.S.o and links $(KERNEL_ELF) with
+# kernel/boot/linker.ld. One folder per subsystem: boot/ (entries, kmain,
+# hand-off, report, panic, linker script), cpu/ (CPUID, GDT/TSS, IDT,
+# traps, fault catching), mm/ (page tables, allocator, ptdump), dev/
+# (serial, framebuffer, font, console), selftest/.
 
 KERNEL_SRCS := \
-	kernel/entry.S \
-	kernel/pvh.S \
-	kernel/font.S \
-	kernel/main.c \
-	kernel/handoff.c \
-	kernel/report.c \
-	kernel/pvh.c \
-	kernel/console.c \
-	kernel/serial.c \
-	kernel/fbcon.c \
-	kernel/psf.c \
-	kernel/panic.c \
-	kernel/mm.c \
-	kernel/ptdump.c \
-	kernel/stack.S \
-	kernel/gdt.c \
-	kernel/idt.c \
-	kernel/isr.S \
-	kernel/trap.c \
-	kernel/catch.c \
-	kernel/catch.S \
-	kernel/cpu.c \
-	kernel/selftest.c \
-	kernel/selftest_cpu.c \
-	kernel/selftest_mm.c \
-	kernel/selftest_pt.c
+	kernel/boot/entry.S \
+	kernel/boot/pvh.S \
+	kernel/boot/main.c \
+	kernel/boot/handoff.c \
+	kernel/boot/report.c \
+	kernel/boot/pvh.c \
+	kernel/boot/panic.c \
+	kernel/cpu/cpu.c \
+	kernel/cpu/gdt.c \
+	kernel/cpu/idt.c \
+	kernel/cpu/isr.S \
+	kernel/cpu/trap.c \
+	kernel/cpu/catch.c \
+	kernel/cpu/catch.S \
+	kernel/cpu/stack.S \
+	kernel/mm/mm.c \
+	kernel/mm/ptdump.c \
+	kernel/dev/console.c \
+	kernel/dev/serial.c \
+	kernel/dev/fbcon.c \
+	kernel/dev/psf.c \
+	kernel/dev/font.S \
+	kernel/selftest/selftest.c \
+	kernel/selftest/selftest_cpu.c \
+	kernel/selftest/selftest_mm.c \
+	kernel/selftest/selftest_pt.c
 
 # The console font: $(FONT) (gzip'd or not) decompressed into the build
-# tree and embedded by kernel/font.S. font.name records which FONT was used,
+# tree and embedded by kernel/dev/font.S. font.name records which FONT was used,
 # so changing FONT= rebuilds even when the new file is older.
 KERNEL_FONT := $(BUILD)/kernel/font.psf
 
@@ -53,10 +57,10 @@ $(KERNEL_FONT): $(FONT) $(BUILD)/kernel/font.name
 	   exit 1 ;; \
 	esac
 
-$(BUILD)/kernel/kernel/font.S.o: $(KERNEL_FONT)
-$(BUILD)/kernel/kernel/font.S.o: KERNEL_CFLAGS += -DFONT_FILE='"$(KERNEL_FONT)"'
+$(BUILD)/kernel/kernel/dev/font.S.o: $(KERNEL_FONT)
+$(BUILD)/kernel/kernel/dev/font.S.o: KERNEL_CFLAGS += -DFONT_FILE='"$(KERNEL_FONT)"'
 
-# Direct boot: QEMU loads the ELF through its PVH note (kernel/pvh.S), no
+# Direct boot: QEMU loads the ELF through its PVH note (kernel/boot/pvh.S), no
 # firmware and no loader (tools/run-qemu.sh --direct: -M microvm, COM1 on
 # the terminal, no framebuffer). The runner translates the kernel's exit
 # code and explains an unusable KVM, as for `make run-kvm`.

@@ -1,0 +1,178 @@
+/*
+ * Page-table dumps and the W^X check. Both read the tables through
+ * pt_for_each_leaf and merge neighbouring leaves that continue each other
+ * (same page size and flags, contiguous virtual and physical addresses),
+ * so a 6 GiB direct map is one line, not six thousand.
+ */
+#include "kernel/mm/ptdump.h"
+
+#include "common/fmt.h"
+#include "kernel/cpu/arch.h"
+#include "kernel/dev/console.h"
+#include "kernel/boot/layout.h"
+#include "kernel/mm/mm.h"
+
+/* Flags that make two leaves different for a reader. */
+#define SHOWN_BITS (PTE_W | PTE_U | PTE_PWT | PTE_PCD | PTE_G | PTE_NX)
+
+struct run {
+	bool open;
+	uint64_t va, pa, size, page, flags, effective;
+};
+
+typedef void (*run_fn)(void *arg, const struct run *r);
+
+struct merger {
+	struct run cur;
+	run_fn emit;
+	void *arg;
+	uint64_t leaves;
+};
+
+static int merge_leaf(void *arg, const struct pt_leaf *l)
+{
+	struct merger *m = arg;
+	struct run *c = &m->cur;
+	uint64_t flags = l->entry & SHOWN_BITS;
+	m->leaves++;
+	if (c->open && c->page == l->size && c->flags == flags &&
+	    c->effective == l->effective && c->va + c->size == l->va &&
+	    c->pa + c->size == l->pa) {
+		c->size += l->size;
+		return 0;
+	}
+	if (c->open)
+		m->emit(m->arg, c);
+	*c = (struct run){true, l->va, l->pa, l->size, l->size, flags,
+			  l->effective};
+	return 0;
+}
+
+static uint64_t for_each_run(const struct page_table *pt, run_fn emit,
+			     void *arg)
+{
+	struct merger m = {.emit = emit, .arg = arg};
+	pt_for_each_leaf(pt, merge_leaf, &m);
+	if (m.cur.open)
+		emit(arg, &m.cur);
+	return m.leaves;
+}
+
+static const char *page_name(uint64_t size)
+{
+	return size == PAGE_SIZE_1G ? "1G" : size == PAGE_SIZE_2M ? "2M" : "4K";
+}
+
+/* "RWX" style flags as the CPU sees them, then the other bits. */
+static void flag_text(char *buf, size_t cap, uint64_t eff, uint64_t flags)
+{
+	fmt_snprintf(buf, cap, "r%c%c %s%s%s%s", (eff & PTE_W) ? 'w' : '-',
+		     (eff & PTE_NX) ? '-' : 'x', (eff & PTE_U) ? "user " : "",
+		     (flags & PTE_G) ? "global " : "",
+		     (flags & PTE_PCD) ? "uncached " : "",
+		     (flags & PTE_PWT) ? "write-through " : "");
+}
+
+static void print_run(void *arg, const struct run *r)
+{
+	char flags[64], size[24];
+	flag_text(flags, sizeof(flags), r->effective, r->flags);
+	fmt_size(size, sizeof(size), r->size);
+	kprintf("ptdump: %016lx-%016lx -> %016lx %8s %s %s\n", r->va,
+		r->va + r->size, r->pa, size, page_name(r->page), flags);
+}
+
+void ptdump_print(const struct page_table *pt)
+{
+	kprintf("ptdump: virtual range                      -> physical"
+		"              size page flags\n");
+	uint64_t leaves = for_each_run(pt, print_run, NULL);
+	kprintf("ptdump: %lu leaves\n", leaves);
+}
+
+struct wx_state {
+	bool nx;
+	uint64_t ranges, bad;
+};
+
+static bool in_text(uint64_t va)
+{
+	return va >= (uint64_t)(uintptr_t)__text_start &&
+	       va < (uint64_t)(uintptr_t)__text_end;
+}
+
+static void wx_run(void *arg, const struct run *r)
+{
+	struct wx_state *s = arg;
+	s->ranges++;
+	bool writable = r->effective & PTE_W;
+	/* Without NX nothing can be non-executable; what is left to check
+	 * is that the code itself is not writable. */
+	bool exec = s->nx ? !(r->effective & PTE_NX)
+			  : in_text(r->va) || in_text(r->va + r->size - 1);
+	if (writable && exec) {
+		char size[24];
+		fmt_size(size, sizeof(size), r->size);
+		kprintf("kernel: W^X check: %016lx-%016lx (%s) is writable and "
+			"executable\n",
+			r->va, r->va + r->size, size);
+		s->bad++;
+	}
+}
+
+uint64_t wx_check(const struct page_table *pt, bool cpu_has_nx)
+{
+	struct wx_state s = {.nx = cpu_has_nx};
+	for_each_run(pt, wx_run, &s);
+	if (s.bad)
+		kprintf("kernel: W^X check: FAILED (%lu of %lu mappings)\n",
+			s.bad, s.ranges);
+	else if (cpu_has_nx)
+		kprintf("kernel: W^X check: passed (%lu mappings)\n", s.ranges);
+	else
+		kprintf("kernel: W^X check: passed (%lu mappings; the CPU has "
+			"no NX, so only writes to code are ruled out)\n",
+			s.ranges);
+	return s.bad;
+}
+
+static void entry_text(char *buf, size_t cap, int level, uint64_t e)
+{
+	if (!(e & PTE_P)) {
+		fmt_snprintf(buf, cap, "not present");
+		return;
+	}
+	bool leaf = level == PT_L1 || (e & PTE_PS);
+	fmt_snprintf(buf, cap, "%s%s%s%s%s%s%s", leaf ? "leaf" : "table",
+		     (e & PTE_W) ? " W" : " RO", (e & PTE_U) ? " U" : "",
+		     (e & PTE_NX) ? " NX" : "", (e & PTE_G) ? " G" : "",
+		     (e & PTE_A) ? " A" : "", (e & PTE_D) ? " D" : "");
+}
+
+static uint64_t *walk_table(void *ctx, uint64_t phys)
+{
+	return phys_to_virt(phys);
+}
+
+void ptdump_walk(uint64_t va)
+{
+	/* A read-only view of whatever CR3 holds now: the loader's tables
+	 * early in boot, the kernel's later. */
+	struct pt_env env = {.table = walk_table};
+	struct page_table live;
+	struct pt_walk w;
+	char text[64];
+	pt_attach(&live, &env, read_cr3() & PTE_ADDR_MAX_MASK);
+	if (!va_canonical(va)) {
+		kprintf("  walk of %016lx: not canonical\n", va);
+		return;
+	}
+	pt_translate(&live, va, NULL, NULL, NULL, &w);
+	for (int i = 0; i < w.levels; i++) {
+		int level = PT_L4 - i;
+		entry_text(text, sizeof(text), level, w.entry[i]);
+		kprintf("  %-4s[%3u] at %016lx: %016lx %s\n",
+			pt_level_name(level), PT_INDEX(va, level),
+			w.table[i] + 8 * PT_INDEX(va, level), w.entry[i], text);
+	}
+}
