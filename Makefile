@@ -17,6 +17,10 @@ LD_LLD ?= ld.lld
 # Machine and kernel command line for run targets and `make image`.
 MEM ?= 256
 CPU ?= qemu64
+# How `make run` attaches the image (sata, usb, nvme) and the machine
+# (q35, or pc for i440fx).
+MEDIA ?= sata
+MACHINE ?= q35
 CMDLINE ?=
 # A Linux console font (PSF1 or PSF2, gzip'd), from console-setup-linux.
 FONT ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
@@ -140,17 +144,19 @@ $(BUILD)/cmdline.txt: FORCE
 	@mkdir -p $(@D)
 	@printf '%s' '$(CMDLINE)' | cmp -s - $@ || printf '%s' '$(CMDLINE)' > $@
 
-$(DISK_IMG): $(LOADER_EFI) $(KERNEL_ELF) $(BUILD)/cmdline.txt \
+$(DISK_IMG): $(LOADER_EFI) $(KERNEL_ESP_ELF) $(BUILD)/cmdline.txt \
 		tools/mkimage.sh $(shell find esp -type f 2>/dev/null)
 	tools/mkimage.sh --out $@ --loader $(LOADER_EFI) \
-		--kernel $(KERNEL_ELF) --cmdline "$$(cat $(BUILD)/cmdline.txt)"
+		--kernel $(KERNEL_ESP_ELF) --cmdline "$$(cat $(BUILD)/cmdline.txt)"
 
 run: $(DISK_IMG)
-	tools/run-qemu.sh --image $(DISK_IMG) --mem $(MEM) --cpu $(CPU)
+	tools/run-qemu.sh --image $(DISK_IMG) --mem $(MEM) --cpu $(CPU) \
+		--media $(MEDIA) --machine $(MACHINE)
 
 run-kvm: $(DISK_IMG)
 	tools/run-qemu.sh --kvm --image $(DISK_IMG) --mem $(MEM) \
-		--cpu $(if $(filter qemu64,$(CPU)),host,$(CPU))
+		--cpu $(if $(filter qemu64,$(CPU)),host,$(CPU)) \
+		--media $(MEDIA) --machine $(MACHINE)
 
 usb: $(DISK_IMG)
 	tools/usb.sh --image $(DISK_IMG) --device "$(DEV)"

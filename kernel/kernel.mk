@@ -34,6 +34,12 @@ KERNEL_SRCS := \
 	kernel/selftest/selftest_mm.c \
 	kernel/selftest/selftest_pt.c
 
+# The ESP gets the kernel without its debug info (a quarter of the size,
+# so a quarter of the loader's read); $(KERNEL_ELF) keeps it for gdb.
+KERNEL_ESP_ELF := $(BUILD)/kernel/kernel.esp.elf
+$(KERNEL_ESP_ELF): $(BUILD)/kernel/kernel.elf
+	objcopy --strip-debug $< $@
+
 # The console font: $(FONT) (gzip'd or not) decompressed into the build
 # tree and embedded by kernel/dev/font.S. font.name records which FONT was used,
 # so changing FONT= rebuilds even when the new file is older.

@@ -17,7 +17,7 @@ usage: tools/deps.sh [--check] [--help]
 
 Installs what is missing for building and testing, with apt-get (through
 sudo when not run as root): clang, lld, gnu-efi, ovmf, qemu-system-x86,
-mtools, fdisk (sfdisk), console-setup-linux (console fonts), python3, make,
+mtools, fdisk (sfdisk), binutils (objcopy), console-setup-linux (console fonts), python3, make,
 the clang runtime libraries (ASan/UBSan/libFuzzer) and valgrind.
 Prints nothing when everything is already installed.
 
@@ -86,6 +86,7 @@ have_cmds sfdisk || missing+=(fdisk)
 have_font || missing+=(console-setup-linux)
 have_cmds python3 || missing+=(python3)
 have_cmds make || missing+=(make)
+have_cmds objcopy || missing+=(binutils)
 have_cmds valgrind || missing+=(valgrind)
 have_clang_rt || missing+=(clang-rt)
 

@@ -22,6 +22,12 @@ usage: tools/run-qemu.sh --image IMG [options] [-- QEMU-ARGS...]
   --mem MIB         guest memory in MiB (default 256)
   --cpu MODEL       QEMU CPU model (default qemu64, or host with --kvm)
   --kvm             use KVM (-accel kvm) instead of TCG emulation
+  --media MEDIA     how the image is attached (with --image): sata (the
+                    default: the machine's own disk controller), usb (a
+                    USB stick on an xHCI controller) or nvme (an NVMe disk)
+  --machine TYPE    q35 (the default) or pc (i440fx) for --image
+  --no-serial       no serial port at all (-serial none), as on PCs
+                    without COM1; only the screen shows the kernel's lines
   --timeout SECS    stop QEMU after SECS seconds and fail ("timed out")
   --log FILE        also write the serial output to FILE
   --headless        no window even when a display is available
@@ -48,6 +54,7 @@ die() {
 }
 
 image='' direct='' append='' mem=256 cpu='' kvm=0 timeout_s='' log='' headless=0
+media=sata machine=q35 serial=1
 extra=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -57,6 +64,9 @@ while [ $# -gt 0 ]; do
 	--mem) mem=${2-}; shift 2 || die "--mem needs a value" ;;
 	--cpu) cpu=${2-}; shift 2 || die "--cpu needs a value" ;;
 	--kvm) kvm=1; shift ;;
+	--media) media=${2-}; shift 2 || die "--media needs a value" ;;
+	--machine) machine=${2-}; shift 2 || die "--machine needs a value" ;;
+	--no-serial) serial=0; shift ;;
 	--timeout) timeout_s=${2-}; shift 2 || die "--timeout needs a value" ;;
 	--log) log=${2-}; shift 2 || die "--log needs a value" ;;
 	--headless) headless=1; shift ;;
@@ -69,6 +79,17 @@ done
 [ -n "$image" ] || [ -n "$direct" ] || die "give --image IMG or --direct KERNEL (try --help)"
 [ -z "$image" ] || [ -z "$direct" ] || die "--image and --direct exclude each other"
 [[ $mem =~ ^[0-9]+$ ]] || die "--mem takes a number of MiB, not '$mem'"
+case $media in
+sata | usb | nvme) ;;
+*) die "--media takes sata, usb or nvme, not '$media'" ;;
+esac
+case $machine in
+q35 | pc) ;;
+*) die "--machine takes q35 or pc (i440fx), not '$machine'" ;;
+esac
+[ -n "$image" ] || { [ "$media" = sata ] && [ "$machine" = q35 ]; } ||
+	die "--media and --machine apply to --image boots only"
+[ $serial -eq 1 ] || [ -z "$log" ] || die "--log needs the serial port (drop --no-serial)"
 [ -z "$timeout_s" ] || [[ $timeout_s =~ ^[0-9]+$ ]] || die "--timeout takes whole seconds, not '$timeout_s'"
 command -v qemu-system-x86_64 >/dev/null 2>&1 ||
 	die "qemu-system-x86_64 not found (run tools/deps.sh)"
@@ -133,11 +154,19 @@ if [ -n "$image" ]; then
 	find_ovmf
 	cp "$ovmf_vars" "$tmpdir/vars.fd" || die "cannot copy $ovmf_vars"
 	chmod u+w "$tmpdir/vars.fd"
-	qemu+=(-machine q35
+	qemu+=(-machine "$machine"
 		-drive "if=pflash,format=raw,unit=0,readonly=on,file=$ovmf_code"
-		-drive "if=pflash,format=raw,unit=1,file=$tmpdir/vars.fd"
-		-drive "format=raw,file=$image")
-	what="$image under OVMF"
+		-drive "if=pflash,format=raw,unit=1,file=$tmpdir/vars.fd")
+	# The disk: on the machine's own controller (AHCI on q35, IDE on
+	# pc), as a USB stick behind xHCI, or as an NVMe namespace.
+	case $media in
+	sata) qemu+=(-drive "format=raw,file=$image") ;;
+	usb) qemu+=(-drive "if=none,id=boot,format=raw,file=$image"
+		-device qemu-xhci -device usb-storage,drive=boot) ;;
+	nvme) qemu+=(-drive "if=none,id=boot,format=raw,file=$image"
+		-device nvme,serial=boot0001,drive=boot) ;;
+	esac
+	what="$image under OVMF ($machine, $media)"
 else
 	[ -f "$direct" ] || die "kernel '$direct' not found (build it with 'make kernel')"
 	# shellcheck disable=SC2054 # the commas belong to QEMU's options
@@ -158,7 +187,9 @@ if [ $headless -eq 0 ] && [ -z "${CI:-}" ] && [ -n "$image" ] &&
 fi
 [ $window -eq 1 ] || qemu+=(-display none)
 
-if [ -n "$log" ]; then
+if [ $serial -eq 0 ]; then
+	qemu+=(-serial none)
+elif [ -n "$log" ]; then
 	mkdir -p "$(dirname "$log")"
 	qemu+=(-chardev "stdio,id=serial0,signal=on,logfile=$log,logappend=off"
 		-serial chardev:serial0)
