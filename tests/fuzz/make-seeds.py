@@ -24,15 +24,27 @@ def write(target, name, data):
         f.write(data)
 
 
-def elf(segments, entry, size):
+SHT_PROGBITS, SHT_STRTAB, SHT_NOBITS = 1, 3, 8
+SHN_XINDEX = 0xFFFF
+
+
+def elf(segments, entry, size, sections=(), shnum=None, shstrndx=0,
+        sh0=(0, 0)):
     """An ELF64 x86-64 executable with the given program headers
-    (type, flags, offset, vaddr, filesz, memsz), zero-filled to size."""
+    (type, flags, offset, vaddr, filesz, memsz), zero-filled to size.
+    With sections ((type, offset, size), after the NULL section 0), a
+    section header table follows at the end of the file; e_shnum and
+    e_shstrndx are given, or the count and index; sh0 is section 0's
+    (sh_size, sh_link) for the extended forms."""
+    shoff = size if sections else 0
+    if shnum is None:
+        shnum = len(sections) + 1 if sections else 0
     ehdr = struct.pack(
         "<4sBBBBB7sHHIQQQIHHHHHH",
         b"\x7fELF", 2, 1, 1, 0, 0, b"\0" * 7,  # e_ident
         2, 62, 1,  # ET_EXEC, EM_X86_64, EV_CURRENT
-        entry, 64, 0,  # e_entry, e_phoff, e_shoff
-        0, 64, 56, len(segments), 0, 0, 0,
+        entry, 64, shoff,  # e_entry, e_phoff, e_shoff
+        0, 64, 56, len(segments), 64 if sections else 0, shnum, shstrndx,
     )
     phdrs = b"".join(
         struct.pack("<IIQQQQQQ", t, fl, off, va,
@@ -42,6 +54,12 @@ def elf(segments, entry, size):
     data += b"\0" * (size - len(data))
     for i in range(64 + len(phdrs), size):  # recognisable segment bytes
         data[i] = i & 0xFF
+    if sections:
+        data += struct.pack("<IIQQQQIIQQ", 0, 0, 0, 0, 0, sh0[0], sh0[1],
+                            0, 0, 0)
+        for (t, off, sz) in sections:
+            data += struct.pack("<IIQQQQIIQQ", 1, t, 0, 0, off, sz, 0, 0,
+                                1, 0)
     return bytes(data)
 
 
@@ -58,6 +76,14 @@ def elf_seeds():
     wx = (PT_LOAD, PF_R | PF_W | PF_X, 0x200, KBASE + 0x200, 0x40, 0x40)
     write("elf", "writable-text", elf([wx], KBASE + 0x200, 0x240))
     write("elf", "header-only", elf([], 0, 64)[:64])
+    # Section headers at the end, as linkers write them: a cut anywhere
+    # is a truncated file. Then e_shnum and e_shstrndx in section 0.
+    secs = [(SHT_PROGBITS, 0x200, 0x40), (SHT_PROGBITS, 0x240, 0x20),
+            (SHT_NOBITS, 0x260, 0x2000), (SHT_STRTAB, 0x270, 0x10)]
+    segs = [text, rodata, data, note]
+    write("elf", "sections", elf(segs, KBASE + 0x200, 0x280, secs, 5, 4))
+    write("elf", "sections-extended",
+          elf(segs, KBASE + 0x200, 0x280, secs, 0, SHN_XINDEX, (5, 4)))
 
 
 def config_seeds():

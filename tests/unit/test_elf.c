@@ -1,13 +1,22 @@
 /*
  * elf_validate: one valid kernel-like image built in memory, mutated into
  * each malformed case. Every case runs on a malloc'd copy of exactly the
- * file's size, so ASan reports any read outside it.
+ * file's size, so ASan reports any read outside it. Then the real kernel
+ * (KERNEL_ELF_PATH and KERNEL_ESP_ELF_PATH, from tests/unit/unit.mk) cut
+ * at every length.
  */
 #include "common/elf.h"
 #include "common/string.h"
 #include "tests/unit/check.h"
 
 #include <stdlib.h>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#include <sanitizer/asan_interface.h>
+#define HAVE_ASAN 1
+#endif
+#endif
 
 #define KBASE     0xffffffff80100000ull
 #define FILE_SIZE 0x4000u
@@ -42,10 +51,31 @@ static void set_load(struct image *im, int i, uint32_t flags, uint64_t off,
 	ph->p_align = 0x1000;
 }
 
+static struct elf64_shdr *shdr(struct image *im, int i)
+{
+	return (struct elf64_shdr *)(im->bytes + ehdr(im)->e_shoff) + i;
+}
+
+static void set_section(struct image *im, int i, uint32_t type, uint64_t off,
+			uint64_t size)
+{
+	struct elf64_shdr *sh = shdr(im, i);
+
+	sh->sh_type = type;
+	sh->sh_offset = off;
+	sh->sh_size = size;
+}
+
+#define SHOFF  0x3200u
+#define SHNUM  5
+#define STRTAB 4 /* e_shstrndx */
+
 /*
  * The valid image: text (R-X, 1 page), rodata (R--, half a page), data
  * (RW-, 0x100 bytes of file and 3 pages of memory), and a PT_NOTE, the
- * way the kernel's linker script lays them out.
+ * way the kernel's linker script lays them out; then section headers at
+ * SHOFF: NULL, .text, .rodata, .bss (NOBITS, no file bytes) and
+ * .shstrtab at 0x3400. The last 0xbe0 bytes are described by nothing.
  */
 static void build(struct image *im)
 {
@@ -78,6 +108,15 @@ static void build(struct image *im)
 	note->p_flags = ELF_PF_R;
 	note->p_offset = 0x2800;
 	note->p_filesz = 0x20;
+
+	eh->e_shoff = SHOFF;
+	eh->e_shentsize = sizeof(struct elf64_shdr);
+	eh->e_shnum = SHNUM;
+	eh->e_shstrndx = STRTAB;
+	set_section(im, 1, 1, 0x1000, 0x1000);
+	set_section(im, 2, 1, 0x2000, 0x800);
+	set_section(im, 3, ELF_SHT_NOBITS, 0x3100, 0x2f00);
+	set_section(im, 4, 3, 0x3400, 0x20);
 }
 
 /* Validates a copy of exactly im->size bytes (at an offset `shift` into
@@ -101,7 +140,8 @@ struct bad_case {
 	void (*mutate)(struct image *im);
 	const char *what;
 	uint64_t value;
-	int32_t segment;
+	int32_t segment; /* -1: not about a segment */
+	int64_t section; /* -1: not about a section */
 };
 
 static void too_small(struct image *im)
@@ -284,53 +324,186 @@ static void entry_zero(struct image *im)
 	ehdr(im)->e_entry = 0;
 }
 
+static void magic_prefix3(struct image *im)
+{
+	im->size = 3;
+}
+
+static void magic_prefix1(struct image *im)
+{
+	im->size = 1;
+}
+
+static void short_not_elf(struct image *im)
+{
+	memcpy(im->bytes, "MZ", 2);
+	im->size = 2;
+}
+
+static void short_elf32(struct image *im)
+{
+	class32(im);
+	im->size = 40;
+}
+
+static void short_aarch64(struct image *im)
+{
+	not_x86(im);
+	im->size = 20;
+}
+
+/* e_machine is cut in half; what is there so far is right. */
+static void cut_in_e_machine(struct image *im)
+{
+	im->size = 19;
+}
+
+static void shentsize(struct image *im)
+{
+	ehdr(im)->e_shentsize = 40;
+}
+
+static void shoff_zero(struct image *im)
+{
+	ehdr(im)->e_shoff = 0;
+}
+
+static void shdrs_past_end(struct image *im)
+{
+	ehdr(im)->e_shoff = FILE_SIZE - 64;
+}
+
+static void shoff_overflow(struct image *im)
+{
+	ehdr(im)->e_shoff = 0xffffffffffffffc8ull;
+}
+
+static void shnum_in_section0_zero(struct image *im)
+{
+	ehdr(im)->e_shnum = 0;
+}
+
+static void shnum_in_section0_huge(struct image *im)
+{
+	ehdr(im)->e_shnum = 0;
+	shdr(im, 0)->sh_size = 1ull << 40;
+}
+
+static void shnum_in_section0_overflow(struct image *im)
+{
+	ehdr(im)->e_shnum = 0;
+	shdr(im, 0)->sh_size = 1ull << 60;
+}
+
+static void shstrndx_past_table(struct image *im)
+{
+	ehdr(im)->e_shstrndx = SHNUM;
+}
+
+static void shstrndx_reserved(struct image *im)
+{
+	ehdr(im)->e_shstrndx = ELF_SHN_LORESERVE;
+}
+
+static void shstrndx_xindex_past_table(struct image *im)
+{
+	ehdr(im)->e_shstrndx = ELF_SHN_XINDEX;
+	shdr(im, 0)->sh_link = 9;
+}
+
+static void section_past_end(struct image *im)
+{
+	set_section(im, 4, 3, FILE_SIZE - 0x10, 0x20);
+}
+
+static void section_offset_overflow(struct image *im)
+{
+	set_section(im, 2, 1, 0xffffffffffffff00ull, 0x200);
+}
+
+#define TRUNCATED_HEADER "truncated: file ends inside the ELF header"
+#define TRUNCATED_PHDRS  "truncated: file ends inside the program headers"
+#define TRUNCATED_SHDRS  "truncated: file ends inside the section headers"
+#define TRUNCATED_DATA   "truncated: file ends inside its data"
+
 static const struct bad_case bad_cases[] = {
-	{"too small", too_small, "file too small for an ELF header", 63, -1},
-	{"empty file", empty, "file too small for an ELF header", 0, -1},
-	{"bad magic", bad_magic, "not an ELF file (bad magic)", 0x464c454d, -1},
-	{"32-bit", class32, "not 64-bit (EI_CLASS)", 1, -1},
-	{"big endian", big_endian, "not little endian", 2, -1},
-	{"aarch64", not_x86, "not x86-64 (e_machine)", 183, -1},
-	{"ET_DYN", shared_object, "not an executable (e_type)", 3, -1},
-	{"e_phentsize", phentsize, "e_phentsize is not 56", 32, -1},
-	{"phdrs past the end", phdrs_past_end, "program headers outside the file",
-	  FILE_SIZE - 100, -1},
-	{"e_phoff overflow", phoff_overflow, "program headers outside the file",
-	  0xffffffffffffffc0ull, -1},
-	{"e_phnum 65535", phnum_huge, "program headers outside the file", 64, -1},
-	{"e_phnum 0", no_phdrs, "no PT_LOAD segment", 0, -1},
-	{"only PT_NOTE", no_loads, "no PT_LOAD segment", 4, -1},
-	{"9 PT_LOADs", too_many_loads, "too many PT_LOAD segments",
-	  ELF_MAX_LOADS + 1, ELF_MAX_LOADS},
-	{"data past the end", data_past_end, "segment data outside the file",
-	  0x3f00, 1},
-	{"p_offset overflow", data_offset_overflow, "segment data outside the file",
-	  0xffffffffffffff00ull, 1},
-	{"filesz > memsz", filesz_over_memsz, "p_filesz larger than p_memsz", 0x100,
-	  2},
-	{"memsz 0", empty_segment, "segment has p_memsz 0", 0, 1},
-	{"lower half", lower_half, "segment not in the higher half", 0x100000, 0},
-	{"non-canonical", non_canonical, "segment not in the higher half",
-	  0x0000800000001000ull, 1},
-	{"wraps", wraps, "segment wraps the address space", 0xfffffffffffff000ull,
-	  2},
-	{"ends in the top page", ends_in_top_page,
-	  "segment wraps the address space", 0xffffffffffffe000ull, 2},
-	{"huge p_memsz", huge_memsz, "segment wraps the address space",
-	  KBASE + 0x2000, 2},
-	{"offset/vaddr not congruent", not_congruent,
-	  "p_offset and p_vaddr differ modulo the page size", 0x2000, 1},
-	{"W+X", writable_text, "writable and executable", 7, 0},
-	{"overlap", overlap, "segments overlap", KBASE + 0x800, 1},
-	{"overlap in one page", overlap_same_page, "segments overlap",
-	  KBASE + 0x900, 1},
-	{"overlap, later first", overlap_reversed, "segments overlap", KBASE, 2},
-	{"too large", too_large, "image too large", 0x2000 + ELF_MAX_IMAGE, 2},
-	{"entry in rodata", entry_in_rodata,
-	  "entry point not in an executable segment", KBASE + 0x1000, -1},
-	{"entry just past text", entry_past_text,
-	  "entry point not in an executable segment", KBASE + 0x1000, -1},
-	{"entry 0", entry_zero, "entry point not in an executable segment", 0, -1},
+    {"too small", too_small, TRUNCATED_HEADER, 64, -1, -1},
+    {"empty file", empty, "truncated: empty file", 64, -1, -1},
+    {"3 bytes of magic", magic_prefix3, TRUNCATED_HEADER, 64, -1, -1},
+    {"1 byte of magic", magic_prefix1, TRUNCATED_HEADER, 64, -1, -1},
+    {"2 bytes, not ELF", short_not_elf, "not an ELF file (bad magic)", 0x5a4d,
+     -1, -1},
+    {"40-byte ELF32", short_elf32, "not 64-bit (EI_CLASS)", 1, -1, -1},
+    {"20-byte aarch64", short_aarch64, "not x86-64 (e_machine)", 183, -1, -1},
+    {"cut inside e_machine", cut_in_e_machine, TRUNCATED_HEADER, 64, -1, -1},
+    {"bad magic", bad_magic, "not an ELF file (bad magic)", 0x464c454d, -1, -1},
+    {"32-bit", class32, "not 64-bit (EI_CLASS)", 1, -1, -1},
+    {"big endian", big_endian, "not little endian", 2, -1, -1},
+    {"aarch64", not_x86, "not x86-64 (e_machine)", 183, -1, -1},
+    {"ET_DYN", shared_object, "not an executable (e_type)", 3, -1, -1},
+    {"e_phentsize", phentsize, "e_phentsize is not 56", 32, -1, -1},
+    {"phdrs past the end", phdrs_past_end, TRUNCATED_PHDRS,
+     FILE_SIZE - 100 + 4 * 56, -1, -1},
+    {"e_phoff overflow", phoff_overflow, "program headers outside the file",
+     0xffffffffffffffc0ull, -1, -1},
+    {"e_phnum 65535", phnum_huge, TRUNCATED_PHDRS, 64 + 0xffff * 56, -1, -1},
+    {"e_shentsize 40", shentsize, "e_shentsize is not 64", 40, -1, -1},
+    {"e_shoff 0", shoff_zero, "section headers at e_shoff 0", SHNUM, -1, -1},
+    {"shdrs past the end", shdrs_past_end, TRUNCATED_SHDRS,
+     FILE_SIZE - 64 + SHNUM * 64, -1, -1},
+    {"e_shoff overflow", shoff_overflow, "section headers outside the file",
+     0xffffffffffffffc8ull, -1, -1},
+    {"e_shnum 0, no count", shnum_in_section0_zero,
+     "e_shnum 0 and no count in section 0", 0, -1, -1},
+    {"e_shnum 0, 2^40 sections", shnum_in_section0_huge, TRUNCATED_SHDRS,
+     SHOFF + (64ull << 40), -1, -1},
+    {"e_shnum 0, 2^60 sections", shnum_in_section0_overflow,
+     "section headers outside the file", SHOFF, -1, -1},
+    {"e_shstrndx = e_shnum", shstrndx_past_table,
+     "section name table outside the section headers", SHNUM, -1, -1},
+    {"e_shstrndx reserved", shstrndx_reserved,
+     "section name table outside the section headers", 0xff00, -1, -1},
+    {"SHN_XINDEX, sh_link 9", shstrndx_xindex_past_table,
+     "section name table outside the section headers", 9, -1, -1},
+    {"section past the end", section_past_end, TRUNCATED_DATA, FILE_SIZE + 0x10,
+     -1, 4},
+    {"section offset overflow", section_offset_overflow,
+     "section data outside the file", 0xffffffffffffff00ull, -1, 2},
+    {"e_phnum 0", no_phdrs, "no PT_LOAD segment", 0, -1, -1},
+    {"only PT_NOTE", no_loads, "no PT_LOAD segment", 4, -1, -1},
+    {"9 PT_LOADs", too_many_loads, "too many PT_LOAD segments",
+     ELF_MAX_LOADS + 1, ELF_MAX_LOADS, -1},
+    {"data past the end", data_past_end, TRUNCATED_DATA, 0x4100, 1, -1},
+    {"p_offset overflow", data_offset_overflow, "segment data outside the file",
+     0xffffffffffffff00ull, 1, -1},
+    {"filesz > memsz", filesz_over_memsz, "p_filesz larger than p_memsz", 0x100,
+     2, -1},
+    {"memsz 0", empty_segment, "segment has p_memsz 0", 0, 1, -1},
+    {"lower half", lower_half, "segment not in the higher half", 0x100000, 0,
+     -1},
+    {"non-canonical", non_canonical, "segment not in the higher half",
+     0x0000800000001000ull, 1, -1},
+    {"wraps", wraps, "segment wraps the address space", 0xfffffffffffff000ull,
+     2, -1},
+    {"ends in the top page", ends_in_top_page,
+     "segment wraps the address space", 0xffffffffffffe000ull, 2, -1},
+    {"huge p_memsz", huge_memsz, "segment wraps the address space",
+     KBASE + 0x2000, 2, -1},
+    {"offset/vaddr not congruent", not_congruent,
+     "p_offset and p_vaddr differ modulo the page size", 0x2000, 1, -1},
+    {"W+X", writable_text, "writable and executable", 7, 0, -1},
+    {"overlap", overlap, "segments overlap", KBASE + 0x800, 1, -1},
+    {"overlap in one page", overlap_same_page, "segments overlap",
+     KBASE + 0x900, 1, -1},
+    {"overlap, later first", overlap_reversed, "segments overlap", KBASE, 2,
+     -1},
+    {"too large", too_large, "image too large", 0x2000 + ELF_MAX_IMAGE, 2, -1},
+    {"entry in rodata", entry_in_rodata,
+     "entry point not in an executable segment", KBASE + 0x1000, -1, -1},
+    {"entry just past text", entry_past_text,
+     "entry point not in an executable segment", KBASE + 0x1000, -1, -1},
+    {"entry 0", entry_zero, "entry point not in an executable segment", 0, -1,
+     -1},
 };
 
 static void run_bad_cases(void)
@@ -347,7 +520,9 @@ static void run_bad_cases(void)
 		CHECK_EQ(validate(&im, 0, &img, &err), -ERR_INVALID);
 		CHECK_STR(err.what, c->what);
 		CHECK_EQ(err.value, c->value);
+		CHECK_EQ(err.size, im.size);
 		CHECK_EQ(err.segment, c->segment);
+		CHECK_EQ(err.section, c->section);
 		CASE_END();
 	}
 }
@@ -376,6 +551,7 @@ static void test_valid(void)
 	CHECK_EQ(img.loads[2].filesz, 0x100);
 	CHECK_EQ(img.loads[2].memsz, 0x3000);
 	CHECK_EQ(img.loads[2].flags, ELF_PF_R | ELF_PF_W);
+	CHECK_EQ(img.file_end, 0x3420); /* .shstrtab's end */
 }
 
 static void test_valid_unaligned_buffer(void)
@@ -444,6 +620,59 @@ static void test_valid_max_image(void)
 	CHECK_EQ(img.total_pages, ELF_MAX_IMAGE / 0x1000);
 }
 
+/* The forms of the section header table the ELF specification allows. */
+static void test_valid_sections(void)
+{
+	struct image im;
+	struct elf_image img;
+	struct elf_error err;
+
+	/* More than 65279 sections: e_shnum 0, the count in section 0. */
+	build(&im);
+	ehdr(&im)->e_shnum = 0;
+	shdr(&im, 0)->sh_size = SHNUM;
+	CHECK_EQ(validate(&im, 0, &img, &err), 0);
+	CHECK_EQ(img.file_end, 0x3420);
+
+	/* A string table index from 65280 on: SHN_XINDEX, the index in
+	 * section 0's sh_link. */
+	build(&im);
+	ehdr(&im)->e_shstrndx = ELF_SHN_XINDEX;
+	shdr(&im, 0)->sh_link = STRTAB;
+	CHECK_EQ(validate(&im, 0, &img, &err), 0);
+
+	/* No section names at all. */
+	build(&im);
+	ehdr(&im)->e_shstrndx = ELF_SHN_UNDEF;
+	CHECK_EQ(validate(&im, 0, &img, &err), 0);
+
+	/* No section header table (what sstrip leaves): e_shentsize is
+	 * then not looked at. */
+	build(&im);
+	ehdr(&im)->e_shoff = 0;
+	ehdr(&im)->e_shnum = 0;
+	ehdr(&im)->e_shentsize = 0;
+	CHECK_EQ(validate(&im, 0, &img, &err), 0);
+	CHECK_EQ(img.file_end, 0x3100);
+
+	/* NOBITS sections have no bytes in the file, wherever sh_offset
+	 * points. */
+	build(&im);
+	set_section(&im, 3, ELF_SHT_NOBITS, 0xffffffffffffff00ull, 0x1000);
+	CHECK_EQ(validate(&im, 0, &img, &err), 0);
+
+	/* The table and the last section end exactly at the end of the
+	 * file; one byte less is truncated. */
+	build(&im);
+	im.size = 0x3420;
+	CHECK_EQ(validate(&im, 0, &img, &err), 0);
+	CHECK_EQ(img.file_end, im.size);
+	im.size--;
+	CHECK_EQ(validate(&im, 0, &img, &err), -ERR_INVALID);
+	CHECK_STR(err.what, TRUNCATED_DATA);
+	CHECK_EQ(err.section, STRTAB);
+}
+
 /* Segments listed out of address order, and one starting mid-page. */
 static void test_valid_unordered(void)
 {
@@ -498,14 +727,44 @@ static void test_format(void)
 	im.size = 12;
 	validate(&im, 0, &img, &err);
 	elf_error_format(&err, buf, sizeof(buf));
-	CHECK_STR(buf, "file too small for an ELF header (size 12)");
+	CHECK_STR(buf,
+		  "truncated: file ends inside the ELF header (file has 12 "
+		  "bytes, needs 64)");
+
+	build(&im);
+	im.size = 0;
+	validate(&im, 0, &img, &err);
+	elf_error_format(&err, buf, sizeof(buf));
+	CHECK_STR(buf, "truncated: empty file");
+
+	build(&im);
+	section_past_end(&im);
+	validate(&im, 0, &img, &err);
+	elf_error_format(&err, buf, sizeof(buf));
+	CHECK_STR(buf, "section 4: truncated: file ends inside its data (file "
+		       "has 16384 bytes, needs 16400)");
+
+	build(&im);
+	shoff_overflow(&im);
+	validate(&im, 0, &img, &err);
+	elf_error_format(&err, buf, sizeof(buf));
+	CHECK_STR(
+	    buf,
+	    "section headers outside the file (e_shoff 0xffffffffffffffc8)");
 
 	build(&im);
 	data_past_end(&im);
 	validate(&im, 0, &img, &err);
 	elf_error_format(&err, buf, sizeof(buf));
-	CHECK_STR(buf,
-		  "segment 1: segment data outside the file (p_offset 0x3f00)");
+	CHECK_STR(buf, "segment 1: truncated: file ends inside its data (file "
+		       "has 16384 bytes, needs 16640)");
+
+	build(&im);
+	data_offset_overflow(&im);
+	validate(&im, 0, &img, &err);
+	elf_error_format(&err, buf, sizeof(buf));
+	CHECK_STR(buf, "segment 1: segment data outside the file (p_offset "
+		       "0xffffffffffffff00)");
 
 	build(&im);
 	not_x86(&im);
@@ -546,7 +805,99 @@ static void test_edges(void)
 	im.size = 64 + 55;
 	ehdr(&im)->e_phnum = 1;
 	CHECK_EQ(validate(&im, 0, &img, &err), -ERR_INVALID);
-	CHECK_STR(err.what, "program headers outside the file");
+	CHECK_STR(err.what, TRUNCATED_PHDRS);
+	CHECK_EQ(err.value, 64 + 56);
+}
+
+/* ---- the real kernel, cut at every length ---- */
+
+/* Reads the file at path into a malloc'd buffer of exactly its size.
+ * Returns NULL (with a FAIL line) when it cannot. */
+static uint8_t *read_file(const char *path, uint64_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	long n;
+
+	if (!f || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) <= 0 ||
+	    fseek(f, 0, SEEK_SET) != 0 || !(buf = malloc((size_t)n)) ||
+	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		check_fail_prefix(__FILE__, __LINE__);
+		printf("cannot read %s (the tests run from the top directory: "
+		       "make test-unit)\n",
+		       path);
+		free(buf);
+		buf = NULL;
+	}
+	if (f)
+		fclose(f);
+	*size = buf ? (uint64_t)n : 0;
+	return buf;
+}
+
+/*
+ * The whole file is accepted and every header-described byte reaches its
+ * end; every shorter length 0..size-1 is refused with an error whose
+ * message starts "truncated" and that asks for more than the cut has.
+ * Cuts run from the longest down, and before each the byte at the cut
+ * is poisoned for ASan, so the buffer behaves as one of exactly the cut's
+ * length: a read past the cut is reported, as in the table cases. (One
+ * copy per length would cost size^2/2 bytes of copying.)
+ */
+static void check_every_cut(const char *path)
+{
+	struct elf_image img;
+	struct elf_error err;
+	uint64_t size, bad = 0;
+	uint8_t *buf = read_file(path, &size);
+
+	if (!buf)
+		return;
+	CHECK_EQ(elf_validate(buf, size, &img, &err), 0);
+	CHECK_EQ(img.file_end, size);
+	for (uint64_t cut = size; cut-- > 0;) {
+#ifdef HAVE_ASAN
+		ASAN_POISON_MEMORY_REGION(buf + cut, 1);
+		if (!__asan_address_is_poisoned(buf + cut)) {
+			check_fail_prefix(__FILE__, __LINE__);
+			printf("ASan did not poison byte %" PRIu64 "\n", cut);
+			break;
+		}
+#endif
+		if (elf_validate(buf, cut, &img, &err) == -ERR_INVALID &&
+		    err.what && strncmp(err.what, "truncated", 9) == 0 &&
+		    err.value > cut)
+			continue;
+		/* One line for the first wrong length, a count for all. */
+		if (bad++ == 0) {
+			char msg[160];
+
+			elf_error_format(&err, msg, sizeof(msg));
+			check_fail_prefix(__FILE__, __LINE__);
+			printf("%s cut to %" PRIu64 " of %" PRIu64
+			       " bytes: not refused as truncated: %s\n",
+			       path, cut, size, err.what ? msg : "accepted");
+		}
+	}
+	if (bad) {
+		check_fail_prefix(__FILE__, __LINE__);
+		printf("%" PRIu64 " of %" PRIu64 " cut lengths wrong\n", bad,
+		       size);
+	}
+#ifdef HAVE_ASAN
+	ASAN_UNPOISON_MEMORY_REGION(buf, size);
+#endif
+	free(buf);
+}
+
+static void test_cut_kernel(void)
+{
+	check_every_cut(KERNEL_ELF_PATH);
+}
+
+static void test_cut_kernel_stripped(void)
+{
+	check_every_cut(KERNEL_ESP_ELF_PATH);
 }
 
 int main(void)
@@ -558,9 +909,12 @@ int main(void)
 	RUN(test_valid_ignores_other_headers);
 	RUN(test_valid_max_loads);
 	RUN(test_valid_max_image);
+	RUN(test_valid_sections);
 	RUN(test_valid_unordered);
 	RUN(test_img_untouched_on_error);
 	RUN(test_format);
 	RUN(test_edges);
+	RUN(test_cut_kernel);
+	RUN(test_cut_kernel_stripped);
 	return check_summary();
 }

@@ -10,6 +10,14 @@ UNIT_TESTS += paging frames
 
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/host/tests/unit/test_%)
 
+# test_elf also cuts the real kernel, as linked and as the ESP gets it, at
+# every length: it reads them at the paths make uses (relative to the top
+# directory, where make runs the tests), built first.
+$(BUILD)/host/tests/unit/test_elf.o: HOST_CFLAGS += \
+	-DKERNEL_ELF_PATH='"$(KERNEL_ELF)"' \
+	-DKERNEL_ESP_ELF_PATH='"$(KERNEL_ESP_ELF)"'
+$(BUILD)/host/tests/unit/test_elf: | $(KERNEL_ELF) $(KERNEL_ESP_ELF)
+
 # A static pattern rule, so it cannot also claim the test_NAME.o objects
 # (those come from the generic $(BUILD)/host/%.o rule).
 $(UNIT_BINS): $(BUILD)/host/tests/unit/test_%: \
