@@ -46,8 +46,42 @@ union file_info_buf {
 	uint8_t bytes[sizeof(EFI_FILE_INFO) + CONFIG_PATH_MAX * sizeof(CHAR16)];
 };
 
-EFI_STATUS file_read_all(struct loader *l, const char *path, void **buf,
-			 uint64_t *size, const char **why)
+/* The largest single Read: some firmware fails large reads, which is why
+ * Linux's EFI stub reads files in 1 MiB chunks too. */
+#define READ_CHUNK (1ull << 20)
+
+/* Reads size bytes of f into buf, READ_CHUNK at a time. Anything but the
+ * full chunk asked for is an error naming the offset: the size comes
+ * from the file's own EFI_FILE_INFO, so a short read is a file system
+ * that disagrees with itself. */
+static EFI_STATUS read_chunks(EFI_FILE_HANDLE f, uint8_t *buf, uint64_t size,
+			      const char *what, const char *path)
+{
+	for (uint64_t done = 0; done < size;) {
+		UINTN want =
+		    size - done < READ_CHUNK ? size - done : READ_CHUNK;
+		UINTN n = want;
+		EFI_STATUS s = f->Read(f, &n, buf + done);
+
+		if (EFI_ERROR(s))
+			return loader_error(s,
+					    "%s%s: read failed at offset %lu "
+					    "of %lu (%s)",
+					    what, path, done, size,
+					    efi_status_name(s));
+		if (n != want)
+			return loader_error(EFI_DEVICE_ERROR,
+					    "%s%s: short read at offset %lu: "
+					    "%lu of %lu bytes (file size %lu)",
+					    what, path, done, (uint64_t)n,
+					    (uint64_t)want, size);
+		done += n;
+	}
+	return EFI_SUCCESS;
+}
+
+EFI_STATUS file_read_all(struct loader *l, const char *what, const char *path,
+			 void **buf, uint64_t *size)
 {
 	CHAR16 wpath[CONFIG_PATH_MAX];
 	union file_info_buf fi;
@@ -60,46 +94,43 @@ EFI_STATUS file_read_all(struct loader *l, const char *path, void **buf,
 	*size = 0;
 	for (i = 0; path[i] && i + 1 < ARRAY_SIZE(wpath); i++)
 		wpath[i] = path[i] == '/' ? '\\' : (unsigned char)path[i];
-	if (path[i]) {
-		*why = "path too long";
-		return EFI_INVALID_PARAMETER;
-	}
+	if (path[i])
+		return loader_error(EFI_INVALID_PARAMETER,
+				    "%s%s: path too long", what, path);
 	wpath[i] = 0;
 
 	s = l->root->Open(l->root, &f, wpath, EFI_FILE_MODE_READ, 0);
-	if (EFI_ERROR(s)) {
-		*why = s == EFI_NOT_FOUND ? "not found" : "cannot open";
+	if (s == EFI_NOT_FOUND)
 		return s;
-	}
+	if (EFI_ERROR(s))
+		return loader_error(s, "%s%s: cannot open (%s)", what, path,
+				    efi_status_name(s));
 
 	n = sizeof(fi);
 	s = f->GetInfo(f, UEFI_GUID(file_info_guid), &n, &fi);
 	if (EFI_ERROR(s)) {
-		*why = "cannot get file info";
+		loader_error(s, "%s%s: cannot get file info (%s)", what, path,
+			     efi_status_name(s));
 		goto out;
 	}
 	if (fi.info.Attribute & EFI_FILE_DIRECTORY) {
-		*why = "is a directory";
-		s = EFI_INVALID_PARAMETER;
+		s = loader_error(EFI_INVALID_PARAMETER, "%s%s: is a directory",
+				 what, path);
 		goto out;
 	}
 	if (fi.info.FileSize == 0)
 		goto out;
 
-	/* One read of the whole file: the simplest thing, and the firmware
-	 * reads large requests faster than many small ones. */
 	s = efi_bs->AllocatePool(EfiLoaderData, fi.info.FileSize, buf);
 	if (EFI_ERROR(s)) {
 		*buf = NULL;
-		*why = "cannot allocate a buffer for it";
+		loader_error(s, "%s%s: cannot allocate %lu bytes for it (%s)",
+			     what, path, (uint64_t)fi.info.FileSize,
+			     efi_status_name(s));
 		goto out;
 	}
-	n = fi.info.FileSize;
-	s = f->Read(f, &n, *buf);
-	if (EFI_ERROR(s) || n != fi.info.FileSize) {
-		*why = EFI_ERROR(s) ? "read failed" : "short read";
-		if (!EFI_ERROR(s))
-			s = EFI_DEVICE_ERROR;
+	s = read_chunks(f, *buf, fi.info.FileSize, what, path);
+	if (EFI_ERROR(s)) {
 		efi_bs->FreePool(*buf);
 		*buf = NULL;
 		goto out;

@@ -18,6 +18,7 @@
 #include "common/string.h"
 
 static const EFI_GUID gop_guid = EFI_GRAPHICS_OUTPUT_PROTOCOL_GUID;
+static const EFI_GUID text_out_guid = EFI_SIMPLE_TEXT_OUTPUT_PROTOCOL_GUID;
 static const EFI_GUID acpi20_guid = ACPI_20_TABLE_GUID;
 static const EFI_GUID acpi10_guid = ACPI_TABLE_GUID;
 
@@ -94,23 +95,103 @@ static bool gop_mode(const EFI_GRAPHICS_OUTPUT_PROTOCOL *gop,
 	return true;
 }
 
-/* Records the current GOP mode (the loader never changes modes) in
- * l->fb. Only its absence is worth a line. */
-void firmware_gop(struct loader *l)
+/* Fills *fb from the GOP on handle h. Returns true, or false with why[]
+ * saying why it has no usable framebuffer. */
+static bool gop_on_handle(EFI_HANDLE h, struct bi_framebuffer *fb, char *why,
+			  size_t cap)
 {
 	EFI_GRAPHICS_OUTPUT_PROTOCOL *gop = NULL;
-	struct bi_framebuffer *fb = &l->fb;
-	char why[64];
 	EFI_STATUS s;
 
-	s = efi_bs->LocateProtocol(UEFI_GUID(gop_guid), NULL, (void **)&gop);
-	if (EFI_ERROR(s) || !gop || !gop->Mode || !gop->Mode->Info)
-		fmt_snprintf(why, sizeof(why), "no graphics output: %s",
+	s = efi_bs->HandleProtocol(h, UEFI_GUID(gop_guid), (void **)&gop);
+	if (EFI_ERROR(s) || !gop || !gop->Mode || !gop->Mode->Info) {
+		fmt_snprintf(why, cap, "no graphics output: %s",
 			     EFI_ERROR(s) ? efi_status_name(s) : "no mode");
-	else if (gop_mode(gop, fb, why, sizeof(why)))
-		return;
+		return false;
+	}
+	return gop_mode(gop, fb, why, cap);
+}
+
+/* The firmware's console draws on this handle's GOP. */
+static bool is_console(EFI_HANDLE h)
+{
+	void *text;
+
+	return h == efi_st->ConsoleOutHandle ||
+	       !EFI_ERROR(
+		   efi_bs->HandleProtocol(h, UEFI_GUID(text_out_guid), &text));
+}
+
+/*
+ * Records a GOP's current mode (the loader never changes modes) in l->fb.
+ *
+ * Machines with two display adapters, or a console splitter, have several
+ * GOP instances, and the first one found may be Blt-only (no linear
+ * framebuffer: virtio-gpu's is). So every GOP handle is looked at; those
+ * without a usable mode are skipped, and among the rest the first that
+ * is also the firmware's console wins (its handle carries the text output
+ * protocol, or is the ConsoleOutHandle), else the first usable one.
+ *
+ * OVMF with one adapter has two handles on the same framebuffer (the
+ * adapter's and the console splitter's): that is no choice, and the
+ * happy path stays silent. A line names the chosen output only when a
+ * handle was skipped or the usable ones differ; none usable is a line.
+ */
+void firmware_gop(struct loader *l)
+{
+	struct bi_framebuffer *fb = &l->fb;
+	EFI_HANDLE *handles = NULL;
+	UINTN count = 0, chosen = 0, first = 0, usable = 0, skipped = 0;
+	bool chosen_console = false, differ = false;
+	char why[64] = "";
+	EFI_STATUS s;
+
 	mem_set(fb, 0, sizeof(*fb));
-	con_print("no framebuffer (%s)", why);
+	s = efi_bs->LocateHandleBuffer(ByProtocol, UEFI_GUID(gop_guid), NULL,
+				       &count, &handles);
+	if (EFI_ERROR(s) || count == 0) {
+		con_print("no framebuffer (no graphics output: %s)",
+			  EFI_ERROR(s) ? efi_status_name(s) : "no handle");
+		return;
+	}
+	for (UINTN i = 0; i < count; i++) {
+		struct bi_framebuffer cand;
+		char cwhy[64];
+		bool console;
+
+		if (!gop_on_handle(handles[i], &cand, cwhy, sizeof(cwhy))) {
+			if (skipped++ == 0)
+				str_copy(why, cwhy, sizeof(why));
+			continue;
+		}
+		console = is_console(handles[i]);
+		if (usable++ == 0) {
+			first = i;
+		} else if (cand.base != fb->base || cand.width != fb->width ||
+			   cand.height != fb->height) {
+			differ = true;
+			if (!console || chosen_console)
+				continue;
+		} else if (!console || chosen_console) {
+			continue;
+		}
+		*fb = cand;
+		chosen = i;
+		chosen_console = console;
+	}
+	efi_bs->FreePool(handles);
+
+	if (usable == 0 && count == 1)
+		con_print("no framebuffer (%s)", why);
+	else if (usable == 0)
+		con_print("no framebuffer (none of %u graphics outputs usable: "
+			  "%s)",
+			  (uint32_t)count, why);
+	else if (skipped || differ)
+		con_print("graphics output %u of %u: %ux%u%s (%u skipped%s%s)",
+			  (uint32_t)chosen + 1, (uint32_t)count, fb->width,
+			  fb->height, chosen != first ? ", the console's" : "",
+			  (uint32_t)skipped, skipped ? ": " : "", why);
 }
 
 static uint64_t find_config_table(const EFI_GUID *guid)

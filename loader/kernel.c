@@ -13,22 +13,16 @@
 #include "common/memmap.h"
 #include "common/string.h"
 
+/* An empty file is left to elf_validate, which calls it truncated. */
 static EFI_STATUS read_kernel(struct loader *l)
 {
 	struct kernel *k = &l->kernel;
-	const char *why;
 	EFI_STATUS s;
 
-	s = file_read_all(l, l->cfg.kernel, &k->file, &k->file_size, &why);
+	s = file_read_all(l, "kernel ", l->cfg.kernel, &k->file, &k->file_size);
 	if (s == EFI_NOT_FOUND)
 		return loader_error(s, "kernel %s: not found", l->cfg.kernel);
-	if (EFI_ERROR(s))
-		return loader_error(s, "kernel %s: %s (%s)", l->cfg.kernel, why,
-				    efi_status_name(s));
-	if (k->file_size == 0)
-		return loader_error(EFI_LOAD_ERROR, "kernel %s: empty file",
-				    l->cfg.kernel);
-	return EFI_SUCCESS;
+	return s;
 }
 
 /* Copies one segment into freshly allocated pages: the bytes before

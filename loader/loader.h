@@ -129,13 +129,15 @@ EFI_STATUS file_open_volume(struct loader *l);
 void file_close_volume(struct loader *l);
 /*
  * Reads the whole file at path (ASCII, '\' or '/' separators) into a pool
- * buffer of EfiLoaderData. On success *buf is the buffer (NULL when the
- * file is empty) and *size its length. On failure returns the status and
- * sets *why to a short static text ("not found", "read failed", ...);
- * nothing is printed, so the caller can treat "not found" as it likes.
+ * buffer of EfiLoaderData, in chunks of at most 1 MiB. On success *buf is
+ * the buffer (NULL when the file is empty) and *size its length. A file
+ * that does not exist returns EFI_NOT_FOUND and prints nothing, so the
+ * caller decides whether that is an error; every other failure prints
+ * its one error line, "<what><path>: <cause>" (what is a prefix such as
+ * "kernel ", or ""), and returns an EFI error status.
  */
-EFI_STATUS file_read_all(struct loader *l, const char *path, void **buf,
-			 uint64_t *size, const char **why);
+EFI_STATUS file_read_all(struct loader *l, const char *what, const char *path,
+			 void **buf, uint64_t *size);
 
 /* options.c */
 /* Replaces l->cfg.cmdline with the load options when they hold text. */

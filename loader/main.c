@@ -34,21 +34,19 @@ static struct loader loader;
 static EFI_STATUS read_config(struct loader *l)
 {
 	struct config_error err;
-	const char *why;
 	uint64_t size;
 	void *text;
 	EFI_STATUS s;
 	int rc;
 
 	config_defaults(&l->cfg);
-	s = file_read_all(l, CONFIG_FILE, &text, &size, &why);
+	s = file_read_all(l, "", CONFIG_FILE, &text, &size);
 	if (s == EFI_NOT_FOUND) {
 		con_print("no %s: defaults", CONFIG_FILE);
 		return EFI_SUCCESS;
 	}
 	if (EFI_ERROR(s))
-		return loader_error(s, "%s: %s (%s)", CONFIG_FILE, why,
-				    efi_status_name(s));
+		return s;
 	rc = config_parse(text ? text : "", size, &l->cfg, &err);
 	if (text)
 		efi_bs->FreePool(text);
