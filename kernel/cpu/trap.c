@@ -16,6 +16,7 @@
 #include "kernel/cpu/arch.h"
 #include "kernel/cpu/catch.h"
 #include "kernel/dev/console.h"
+#include "kernel/dev/fbcon.h"
 #include "kernel/cpu/gdt.h"
 #include "kernel/cpu/idt.h"
 #include "kernel/boot/layout.h"
@@ -295,19 +296,44 @@ static void dump(const struct trap_frame *f)
 
 void trap_dispatch(struct trap_frame *f)
 {
-	static int depth;
+	/* The exception being dumped, and how many faults came during its
+	 * dump. */
+	static const struct trap_frame *dumping;
+	static uint32_t nested;
 
 	if (catch_fixup(f))
 		return;
-	/* A fault while dumping (say the framebuffer console faulting)
-	 * must not recurse through the dump again. */
-	if (depth++)
-		panic("trap",
-		      "%s (vector %lu) at rip %016lx in the dump of another",
-		      trap_mnemonic(f->vector), f->vector, f->rip);
-	dump(f);
-	panic("trap", "unhandled %s at rip %016lx: halted",
-	      trap_mnemonic(f->vector), f->rip);
+	if (!dumping) {
+		dumping = f;
+		/* Every dump line would go to the framebuffer and fault
+		 * again there. (console.c catches the screen's own faults;
+		 * this is for anything else that draws on it.) */
+		if (f->vector == TRAP_PF && fbcon_contains(read_cr2()))
+			console_framebuffer_off("the page fault below is in "
+						"the framebuffer");
+		dump(f);
+		panic("trap", "unhandled %s at rip %016lx: halted",
+		      trap_mnemonic(f->vector), f->rip);
+	}
+	/*
+	 * A fault while dumping. The screen is the likeliest cause and the
+	 * least needed: switch it off and dump the first exception again,
+	 * complete, on COM1. Once: a fault in that dump is the dump's own,
+	 * and must not recurse through it again.
+	 */
+	if (nested++ == 0) {
+		console_framebuffer_off("a fault while dumping an exception");
+		kprintf("panic: trap: %s (vector %lu) at rip %016lx, cr2 "
+			"%016lx, while dumping %s at rip %016lx; that dump "
+			"again:\n",
+			trap_mnemonic(f->vector), f->vector, f->rip, read_cr2(),
+			trap_mnemonic(dumping->vector), dumping->rip);
+		dump(dumping);
+		panic("trap", "unhandled %s at rip %016lx: halted",
+		      trap_mnemonic(dumping->vector), dumping->rip);
+	}
+	panic("trap", "%s (vector %lu) at rip %016lx in the dump of another",
+	      trap_mnemonic(f->vector), f->vector, f->rip);
 }
 
 /* Silent: it runs before the boot banner; trap_init_stacks reports. */
