@@ -40,8 +40,9 @@ extern const uint8_t font_psf[], font_psf_end[];
 
 #define TAB_WIDTH 8
 #define BLANK     ' '
-#define LEFTMOST  0x80000000u /* pixel 0 of a glyph row, as glyph_bits has it  \
-			       */
+#define LEFTMOST                                                               \
+	0x80000000u /* pixel 0 of a glyph row, as glyph_bits has it            \
+		     */
 
 struct fbcon {
 	bool configured; /* fbcon_init got past its checks */
@@ -197,13 +198,9 @@ static void repaint(void)
 	}
 }
 
-/*
- * Moves the text up one row and blanks the last. The shadow moves first
- * (RAM only); then every cell is compared with what the screen shows
- * there, which is the shadow's row above it (or, for the top row, the
- * saved copy), and only differing cells are drawn.
- */
-static void scroll_up(void)
+/* Moves the text in the shadow up one row and blanks the last; saves
+ * the top row as it was. Draws nothing. */
+static void shift_shadow(void)
 {
 	uint32_t cols = con.cols;
 	size_t moved = (size_t)(con.rows - 1) * cols;
@@ -214,11 +211,21 @@ static void scroll_up(void)
 	for (size_t i = 0; i < moved; i++)
 		shadow[i] = shadow[i + cols];
 	mem_set(shadow + moved, BLANK, cols);
+}
 
+/*
+ * Scrolls by one row. The shadow moves first (RAM only); then every cell
+ * is compared with what the screen shows there, which is the shadow's row
+ * above it (or, for the top row, the saved copy), and only differing
+ * cells are drawn.
+ */
+static void scroll_up(void)
+{
+	shift_shadow();
 	for (uint32_t row = 0; row < con.rows; row++) {
 		const uint8_t *was = row ? shadow_row(row - 1) : top_before;
 		const uint8_t *now = shadow_row(row);
-		for (uint32_t col = 0; col < cols; col++)
+		for (uint32_t col = 0; col < con.cols; col++)
 			draw_cell(col, row, was[col], now[col], false);
 	}
 }
@@ -320,6 +327,15 @@ const char *fbcon_enable(void)
 {
 	if (!con.configured)
 		return "no framebuffer console was set up";
+	/* Output went on elsewhere while this console was off (or a line
+	 * was cut by a fault): what comes next starts a line of its own. */
+	if (con.col) {
+		con.col = 0;
+		if (con.row + 1 < con.rows)
+			con.row++;
+		else
+			shift_shadow();
+	}
 	repaint();
 	con.active = true;
 	return NULL;

@@ -48,8 +48,9 @@ bool fbcon_active(void);
 void fbcon_disable(void);
 
 /* Repaints the whole screen from the shadow (every pixel written once,
- * none read) and turns output on. Returns NULL, or why not (no console
- * was set up). */
+ * none read) and turns output on. A line left unfinished when output
+ * went off is ended first, so what follows starts on a new line. Returns
+ * NULL, or why not (no console was set up). */
 const char *fbcon_enable(void);
 
 /* Forgets the console: as before fbcon_init (fbcon_enable then refuses). */

@@ -540,6 +540,10 @@ static void test_disable_enable_repaint(void)
 		for (size_t k = 0; k < n; k++)
 			model_put(&m, (uint8_t)line[k]);
 	}
+	/* Cut mid-line: output resumes on a line of its own. */
+	fbcon_write("cut", 3);
+	for (const char *p = "cut\n"; *p; p++)
+		model_put(&m, (uint8_t)*p);
 	fbcon_disable();
 	CHECK(!fbcon_active());
 	watch_begin(&a);
@@ -560,6 +564,10 @@ static void test_disable_enable_repaint(void)
 	CHECK_EQ(watch.writes, (uint64_t)b.width * b.height);
 	check_pixels(&b, &m);
 	check_shadow(&m);
+	fbcon_write("next", 4);
+	for (const char *p = "next"; *p; p++)
+		model_put(&m, (uint8_t)*p);
+	check_pixels(&b, &m);
 
 	fbcon_reset();
 	CHECK(!fbcon_active());
