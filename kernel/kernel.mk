@@ -32,6 +32,7 @@ KERNEL_SRCS := \
 	kernel/selftest/selftest.c \
 	kernel/selftest/selftest_cpu.c \
 	kernel/selftest/selftest_mm.c \
+	kernel/selftest/selftest_dev.c \
 	kernel/selftest/selftest_pt.c
 
 # The ESP gets the kernel without its debug info (a quarter of the size,

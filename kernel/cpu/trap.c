@@ -16,6 +16,7 @@
 #include "kernel/cpu/arch.h"
 #include "kernel/cpu/catch.h"
 #include "kernel/dev/console.h"
+#include "kernel/dev/fbcon.h"
 #include "kernel/cpu/gdt.h"
 #include "kernel/cpu/idt.h"
 #include "kernel/boot/layout.h"
@@ -250,9 +251,8 @@ static void report_stack(const struct trap_frame *f)
 /* For #PF the address is CR2's; a #DF that follows a failed #PF delivery
  * (a stack overflow) leaves CR2 naming the page the CPU could not push
  * to, which is worth showing too. */
-static void report_cr2(const struct trap_frame *f)
+static void report_cr2(const struct trap_frame *f, uint64_t cr2)
 {
-	uint64_t cr2 = read_cr2();
 	if (f->vector != TRAP_PF && f->vector != TRAP_DF)
 		return;
 	kprintf("  cr2 %016lx (%s)%s\n", cr2, where(cr2),
@@ -264,7 +264,8 @@ static void report_cr2(const struct trap_frame *f)
 			"kernel stack overflowed into its guard page\n");
 }
 
-static void dump(const struct trap_frame *f)
+/* cr2 as it was when f's exception came (a later fault changes it). */
+static void dump(const struct trap_frame *f, uint64_t cr2)
 {
 	char err[128];
 	kprintf("panic: trap: %s (%s, vector %lu) in ring %lu\n",
@@ -274,7 +275,7 @@ static void dump(const struct trap_frame *f)
 		trap_error_text(err, sizeof(err), f->vector, f->error);
 		kprintf("  error code %s\n", err);
 	}
-	report_cr2(f);
+	report_cr2(f, cr2);
 	kprintf("  rip %016lx (%s)  cs %04lx  rflags %016lx\n", f->rip,
 		where(f->rip), f->cs, f->rflags);
 	kprintf("  rsp %016lx (%s)  ss %04lx\n", f->rsp, where(f->rsp), f->ss);
@@ -295,19 +296,46 @@ static void dump(const struct trap_frame *f)
 
 void trap_dispatch(struct trap_frame *f)
 {
-	static int depth;
+	/* The exception being dumped, its CR2, and how many faults came
+	 * during its dump. */
+	static const struct trap_frame *dumping;
+	static uint64_t dumping_cr2;
+	static uint32_t nested;
 
 	if (catch_fixup(f))
 		return;
-	/* A fault while dumping (say the framebuffer console faulting)
-	 * must not recurse through the dump again. */
-	if (depth++)
-		panic("trap",
-		      "%s (vector %lu) at rip %016lx in the dump of another",
-		      trap_mnemonic(f->vector), f->vector, f->rip);
-	dump(f);
-	panic("trap", "unhandled %s at rip %016lx: halted",
-	      trap_mnemonic(f->vector), f->rip);
+	if (!dumping) {
+		dumping = f;
+		dumping_cr2 = read_cr2();
+		/* Every dump line would go to the framebuffer and fault
+		 * again there. (console.c catches the screen's own faults;
+		 * this is for anything else that draws on it.) */
+		if (f->vector == TRAP_PF && fbcon_contains(dumping_cr2))
+			console_framebuffer_off("the page fault below is in "
+						"the framebuffer");
+		dump(f, dumping_cr2);
+		panic("trap", "unhandled %s at rip %016lx: halted",
+		      trap_mnemonic(f->vector), f->rip);
+	}
+	/*
+	 * A fault while dumping. The screen is the likeliest cause and the
+	 * least needed: switch it off and dump the first exception again,
+	 * complete, on COM1. Once: a fault in that dump is the dump's own,
+	 * and must not recurse through it again.
+	 */
+	if (nested++ == 0) {
+		console_framebuffer_off("a fault while dumping an exception");
+		kprintf("panic: trap: %s (vector %lu) at rip %016lx, cr2 "
+			"%016lx, while dumping %s at rip %016lx; that dump "
+			"again:\n",
+			trap_mnemonic(f->vector), f->vector, f->rip, read_cr2(),
+			trap_mnemonic(dumping->vector), dumping->rip);
+		dump(dumping, dumping_cr2);
+		panic("trap", "unhandled %s at rip %016lx: halted",
+		      trap_mnemonic(dumping->vector), dumping->rip);
+	}
+	panic("trap", "%s (vector %lu) at rip %016lx in the dump of another",
+	      trap_mnemonic(f->vector), f->vector, f->rip);
 }
 
 /* Silent: it runs before the boot banner; trap_init_stacks reports. */

@@ -31,6 +31,7 @@
 
 static bool initialised;
 static bool present;
+static uint64_t sent; /* bytes the transmitter took */
 
 static void uart_out(uint16_t reg, uint8_t v)
 {
@@ -79,11 +80,18 @@ bool serial_present(void)
 	return present;
 }
 
+uint64_t serial_bytes_sent(void)
+{
+	return sent;
+}
+
 static void serial_putc(char c)
 {
 	for (uint32_t i = 0; i < TX_SPIN_LIMIT; i++) {
-		if (uart_in(UART_LSR) & LSR_THR_EMPTY)
+		if (uart_in(UART_LSR) & LSR_THR_EMPTY) {
+			sent++;
 			break;
+		}
 	}
 	uart_out(UART_DATA, (uint8_t)c);
 }

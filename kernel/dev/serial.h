@@ -14,6 +14,10 @@ void serial_init(void);
 
 bool serial_present(void);
 
+/* Bytes handed to a transmitter that had room for them (CRs included):
+ * what shows that COM1 still works. */
+uint64_t serial_bytes_sent(void);
+
 /* Writes n bytes, turning "\n" into "\r\n". */
 void serial_write(const char *s, size_t n);
 

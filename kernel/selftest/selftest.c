@@ -1,8 +1,9 @@
 /*
  * The self-test runner and the helpers the tests share. The tests
  * themselves are in selftest_cpu.c (exceptions and CPU protections),
- * selftest_mm.c (what the CPU enforces on the kernel's mappings) and
- * selftest_pt.c (page tables, TLB, allocators).
+ * selftest_mm.c (what the CPU enforces on the kernel's mappings),
+ * selftest_dev.c (the consoles) and selftest_pt.c (page tables, TLB,
+ * allocators).
  *
  * Each test's body runs under run_catching, so an exception it did not
  * expect fails that test with a decoded description instead of stopping
@@ -14,6 +15,7 @@
 #include "common/fmt.h"
 #include "common/string.h"
 #include "kernel/dev/console.h"
+#include "kernel/dev/serial.h"
 #include "kernel/cpu/cpu.h"
 #include "kernel/mm/mm.h"
 #include "kernel/selftest/selftest_lib.h"
@@ -140,6 +142,8 @@ static const char *missing(const struct selftest *t, const struct st_ctx *c)
 		return "CPU has no SMEP";
 	if ((t->needs & NEEDS_SMAP) && !cpu->smap)
 		return "CPU has no SMAP";
+	if ((t->needs & NEEDS_COM1) && !serial_present())
+		return "no COM1 to check the output on";
 	if ((t->needs & NEEDS_NO_PVM) && str_eq(c->hypervisor, "KVMKVMKVM"))
 		return "under KVM, which may be a software KVM (PVM) that "
 		       "stops the VM on INT3, INT n, STAC and CLAC";
@@ -177,6 +181,7 @@ uint32_t selftest_run(const struct handoff *h, const struct cpu_features *cpu)
 	} groups[] = {
 	    {selftest_cpu_tests, &selftest_cpu_count},
 	    {selftest_mm_tests, &selftest_mm_count},
+	    {selftest_dev_tests, &selftest_dev_count},
 	    {selftest_pt_tests, &selftest_pt_count},
 	};
 	struct st_ctx c = {.h = h, .cpu = cpu};

@@ -8,6 +8,11 @@ UNIT_TESTS := bootinfo config cpu elf fmt memmap pvh string
 UNIT_TESTS += paging frames
 # ---- end of the lead's spot ----
 
+# tests/unit/test_fbcon.c: the kernel's framebuffer console (not common/)
+# on the host, with the kernel's font, and the console before its shadow
+# (tests/bench/fbcon_old.c), which the test must catch reading.
+UNIT_TESTS += fbcon
+
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/host/tests/unit/test_%)
 
 # test_elf also cuts the real kernel, as linked and as the ESP gets it, at
@@ -17,6 +22,26 @@ $(BUILD)/host/tests/unit/test_elf.o: HOST_CFLAGS += \
 	-DKERNEL_ELF_PATH='"$(KERNEL_ELF)"' \
 	-DKERNEL_ESP_ELF_PATH='"$(KERNEL_ESP_ELF)"'
 $(BUILD)/host/tests/unit/test_elf: | $(KERNEL_ELF) $(KERNEL_ESP_ELF)
+
+FBCON_HOST_OBJS := $(BUILD)/host/kernel/dev/fbcon.o \
+	$(BUILD)/host/kernel/dev/psf.o $(BUILD)/host/kernel/dev/font.S.o \
+	$(BUILD)/host/tests/bench/fbcon_old.o
+$(BUILD)/host/tests/unit/test_fbcon: $(FBCON_HOST_OBJS)
+
+$(BUILD)/host/kernel/dev/font.S.o: kernel/dev/font.S $(KERNEL_FONT) Makefile
+	@mkdir -p $(@D)
+	$(CLANG) -c -Wa,--noexecstack -DFONT_FILE='"$(KERNEL_FONT)"' $< -o $@
+
+# The same test run against the console before the shadow: it must fail
+# (reads of video memory, writes of unchanged pixels). Not a suite; see
+# README, "Consoles".
+$(BUILD)/host/tests/unit/test_fbcon_old.o: tests/unit/test_fbcon.c Makefile
+	@mkdir -p $(@D)
+	$(CLANG) $(HOST_CFLAGS) -DTEST_FBCON_OLD -c $< -o $@
+$(BUILD)/host/tests/unit/test_fbcon_old: \
+		$(BUILD)/host/tests/unit/test_fbcon_old.o $(FBCON_HOST_OBJS) \
+		$(HOST_COMMON_OBJS)
+	$(CLANG) $(HOST_LDFLAGS) -o $@ $^
 
 # A static pattern rule, so it cannot also claim the test_NAME.o objects
 # (those come from the generic $(BUILD)/host/%.o rule).
