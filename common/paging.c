@@ -538,24 +538,53 @@ void pt_destroy(struct page_table *pt)
 	pt->root = 0;
 }
 
+void pt_tally_init(struct pt_tally *t)
+{
+	*t = (struct pt_tally){.tables = 1}; /* the PML4 */
+}
+
+/*
+ * A range with leaf L needs, at each level l from PDPT (3) down to L, the
+ * tables of level l covering it: one per entry of level l + 1 it touches,
+ * i.e. indices va >> PT_SHIFT(l + 1) .. last >> PT_SHIFT(l + 1). In
+ * ascending order a table shared with earlier ranges can only be the
+ * last one counted at that level.
+ */
+void pt_tally_add(struct pt_tally *t, uint64_t va, uint64_t size, int leaf)
+{
+	if (t->bad)
+		return;
+	if (leaf < PT_L1 || leaf > PT_L3 || size == 0 ||
+	    !IS_ALIGNED(va | size, PT_SIZE(leaf)) ||
+	    add_overflows(va, size - 1) ||
+	    (t->started && va <= t->last_byte)) {
+		t->bad = true;
+		return;
+	}
+	uint64_t last_byte = va + size - 1;
+	for (int level = PT_L3; level >= leaf; level--) {
+		int shift = PT_SHIFT(level + 1); /* one table's reach */
+		uint64_t first = va >> shift, end = last_byte >> shift;
+		t->tables += end - first + 1;
+		if (t->have[level - 1] && t->last[level - 1] == first)
+			t->tables--; /* shares a table with an earlier range */
+		t->last[level - 1] = end;
+		t->have[level - 1] = true;
+	}
+	t->last_byte = last_byte;
+	t->started = true;
+}
+
+uint64_t pt_tally_result(const struct pt_tally *t)
+{
+	return t->bad ? 0 : t->tables;
+}
+
 uint64_t pt_min_tables(const struct pt_range *r, uint32_t n)
 {
-	uint64_t tables = 1; /* the PML4 */
-	for (int level = PT_L3; level >= PT_L1; level--) {
-		int shift = PT_SHIFT(level + 1); /* one table's reach */
-		bool have_last = false;
-		uint64_t last = 0;
-		for (uint32_t i = 0; i < n; i++) {
-			if (r[i].leaf > level || r[i].size == 0)
-				continue;
-			uint64_t first = r[i].va >> shift;
-			uint64_t end = (r[i].va + r[i].size - 1) >> shift;
-			tables += end - first + 1;
-			if (have_last && first == last)
-				tables--; /* shares a table with the range before */
-			last = end;
-			have_last = true;
-		}
-	}
-	return tables;
+	struct pt_tally t;
+	pt_tally_init(&t);
+	for (uint32_t i = 0; i < n; i++)
+		pt_tally_add(&t, r[i].va, r[i].size, r[i].leaf);
+	return pt_tally_result(&t);
 }

@@ -189,10 +189,34 @@ struct pt_range {
 	int leaf; /* PT_L1..PT_L3 */
 };
 
-/* The fewest table pages, the PML4 included, that can map the ranges
- * (sorted by va, disjoint): at each level from PDPT down to a range's
+/*
+ * The fewest table pages, the PML4 included, that can map a set of
+ * ranges with mixed leaf sizes: at each level from PDPT down to a range's
  * leaf level, one table per entry of the level above that some range
- * touches. pt_map reaches it for ranges aligned to their leaf size. */
+ * touches. pt_map reaches it when each range is mapped with max_level =
+ * its leaf.
+ *
+ * The ranges come one at a time (pt_tally_add) in ascending virtual
+ * order, disjoint, each non-empty and aligned (va and size) to its leaf
+ * size; anything else marks the tally bad. Nothing is stored per range,
+ * so a direct map of thousands of pieces costs no memory.
+ */
+struct pt_tally {
+	uint64_t tables;
+	uint64_t last_byte;         /* of the previous range */
+	uint64_t last[PT_LEVELS];   /* [level - 1]: index of its last table */
+	bool have[PT_LEVELS];       /* [level - 1]: a table was counted */
+	bool started;
+	bool bad;
+};
+
+void pt_tally_init(struct pt_tally *t);
+void pt_tally_add(struct pt_tally *t, uint64_t va, uint64_t size, int leaf);
+/* The minimum, or 0 when a range broke the rules above. */
+uint64_t pt_tally_result(const struct pt_tally *t);
+
+/* The same over an array (sorted by va, disjoint, aligned); 0 when the
+ * array breaks the rules. */
 uint64_t pt_min_tables(const struct pt_range *r, uint32_t n);
 
 /* Frees every table below the root and the root itself (host tests,

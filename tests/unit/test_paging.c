@@ -457,6 +457,85 @@ static void test_table_counts(void)
 	fixture_free(f);
 }
 
+/* pt_min_tables on random sets of ranges with mixed leaf sizes, against
+ * what pt_map really allocates for them (mapped in a shuffled order, so
+ * the count cannot depend on the order the kernel maps in). */
+static uint64_t tally_rng = 0x243f6a8885a308d3ull;
+static uint64_t tally_rnd(void)
+{
+	tally_rng ^= tally_rng << 13;
+	tally_rng ^= tally_rng >> 7;
+	tally_rng ^= tally_rng << 17;
+	return tally_rng;
+}
+
+static void test_min_tables_random(void)
+{
+	enum { MAPS = 400, MAX_RANGES = 24 };
+	static const uint64_t gaps[] = {0, K4, 3 * K4, M2, 7 * M2, G1,
+					512 * G1};
+	for (int map = 0; map < MAPS && check_case_ok; map++) {
+		struct pt_range r[MAX_RANGES];
+		uint32_t order[MAX_RANGES], n = 1 + tally_rnd() % MAX_RANGES;
+		uint64_t cursor = DMAP + (tally_rnd() % 4) * G1;
+		for (uint32_t i = 0; i < n; i++) {
+			int leaf = 1 + (int)(tally_rnd() % 3);
+			uint64_t step = PT_SIZE(leaf);
+			uint64_t count = leaf == PT_L3   ? 1 + tally_rnd() % 3
+					 : leaf == PT_L2 ? 1 + tally_rnd() % 600
+							 : 1 + tally_rnd() % 1100;
+			cursor += gaps[tally_rnd() % ARRAY_SIZE(gaps)];
+			cursor = ALIGN_UP(cursor, step);
+			r[i] = (struct pt_range){cursor, count * step, leaf};
+			cursor += count * step;
+			order[i] = i;
+		}
+		for (uint32_t i = n - 1; i > 0; i--) {
+			uint32_t j = (uint32_t)(tally_rnd() % (i + 1)), t;
+			t = order[i];
+			order[i] = order[j];
+			order[j] = t;
+		}
+		struct fixture *f = fixture_new(true, true);
+		for (uint32_t k = 0; k < n; k++) {
+			const struct pt_range *x = &r[order[k]];
+			CHECK_EQ(pt_map(&f->pt, x->va, x->va - DMAP, x->size,
+					PTE_W | PTE_NX, x->leaf, NULL),
+				 0);
+		}
+		uint64_t min = pt_min_tables(r, n);
+		CHECK_MSG(min == f->env.tables_allocated,
+			  "map %d (%u ranges): pt_map used %llu tables, "
+			  "pt_min_tables says %llu",
+			  map, n, (unsigned long long)f->env.tables_allocated,
+			  (unsigned long long)min);
+		fixture_free(f);
+	}
+}
+
+/* Input that breaks the tally's rules gives 0, not a wrong count. */
+static void test_min_tables_refuses(void)
+{
+	struct pt_range unsorted[] = {{DMAP + M2, K4, PT_L1},
+				      {DMAP, K4, PT_L1}};
+	struct pt_range overlap[] = {{DMAP, 2 * K4, PT_L1},
+				     {DMAP + K4, K4, PT_L1}};
+	struct pt_range misaligned[] = {{DMAP + K4, M2, PT_L2}};
+	struct pt_range empty[] = {{DMAP, 0, PT_L1}};
+	struct pt_range no_level[] = {{DMAP, G1, PT_L4}};
+	struct pt_range touching[] = {{DMAP, K4, PT_L1},
+				      {DMAP + K4, M2 - K4, PT_L1},
+				      {DMAP + M2, M2, PT_L2}};
+	CHECK_EQ(pt_min_tables(unsorted, 2), 0);
+	CHECK_EQ(pt_min_tables(overlap, 2), 0);
+	CHECK_EQ(pt_min_tables(misaligned, 1), 0);
+	CHECK_EQ(pt_min_tables(empty, 1), 0);
+	CHECK_EQ(pt_min_tables(no_level, 1), 0);
+	/* PML4, PDPT, PD, one PT. */
+	CHECK_EQ(pt_min_tables(touching, 3), 4);
+	CHECK_EQ(pt_min_tables(NULL, 0), 1);
+}
+
 /* ---- randomised run against a reference model ---- */
 
 /* The model: four windows of WIN_PAGES pages in different PML4 slots and
@@ -686,6 +765,8 @@ int main(void)
 	RUN(test_alloc_failure);
 	RUN(test_review_cases);
 	RUN(test_table_counts);
+	RUN(test_min_tables_random);
+	RUN(test_min_tables_refuses);
 	RUN(test_effective_attrs);
 	RUN(test_random_model);
 	return check_summary();
