@@ -88,46 +88,30 @@ static int emit(struct planner *pl, const struct dmap_piece *piece)
 	return pl->fn ? pl->fn(pl->ctx, piece) : 0;
 }
 
-/*
- * Cuts the run [s, e) into pieces of one leaf size each, choosing at
- * every address the largest leaf that is aligned there and fits (what
- * pt_map does). A piece of level L runs until the run has no room for
- * another L leaf, or until the next boundary of the level above when a
- * leaf of that level fits from there: later boundaries have less room,
- * so if none fits at the first, none fits at all.
- */
+struct cut_ctx {
+	struct planner *pl;
+	bool ro;
+};
+
+static int emit_cut(void *ctx, uint64_t base, uint64_t size, int level)
+{
+	struct cut_ctx *c = ctx;
+	struct dmap_piece piece = {
+		.phys = base,
+		.size = size,
+		.kind = DMAP_MAP,
+		.leaf = level,
+		.readonly = c->ro,
+	};
+	return emit(c->pl, &piece);
+}
+
+/* The direct map's virtual base is 512 GiB aligned, so virtual and
+ * physical alignment agree and pt_cut's leaves are pt_map's. */
 static int cut_run(struct planner *pl, uint64_t s, uint64_t e, bool ro)
 {
-	int top = pl->p->page1g ? PT_L3 : PT_L2;
-	while (s < e) {
-		int leaf = PT_L1;
-		for (int l = top; l > PT_L1; l--) {
-			if (IS_ALIGNED(s, PT_SIZE(l)) && e - s >= PT_SIZE(l)) {
-				leaf = l;
-				break;
-			}
-		}
-		uint64_t step = PT_SIZE(leaf);
-		uint64_t end = s + (e - s) / step * step;
-		if (leaf < top) {
-			uint64_t up = PT_SIZE(leaf + 1);
-			uint64_t next = ALIGN_UP(s, up);
-			if (next > s && next < end && e - next >= up)
-				end = next;
-		}
-		struct dmap_piece piece = {
-			.phys = s,
-			.size = end - s,
-			.kind = DMAP_MAP,
-			.leaf = leaf,
-			.readonly = ro,
-		};
-		int rc = emit(pl, &piece);
-		if (rc)
-			return rc;
-		s = end;
-	}
-	return 0;
+	struct cut_ctx c = {pl, ro};
+	return pt_cut(s, e - s, pl->p->page1g ? PT_L3 : PT_L2, emit_cut, &c);
 }
 
 static int close_run(struct planner *pl)

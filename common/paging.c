@@ -588,3 +588,69 @@ uint64_t pt_min_tables(const struct pt_range *r, uint32_t n)
 		pt_tally_add(&t, r[i].va, r[i].size, r[i].leaf);
 	return pt_tally_result(&t);
 }
+
+/*
+ * A piece of level L runs until the range has no room for another L
+ * leaf, or until the next boundary of the level above when a leaf of that
+ * level fits from there: later boundaries have less room left, so if none
+ * fits at the first, none fits at all.
+ */
+int pt_cut(uint64_t base, uint64_t size, int max_level, pt_piece_fn fn,
+	   void *ctx)
+{
+	uint64_t s = base, e = base + size;
+	while (s < e) {
+		int leaf = PT_L1;
+		for (int l = max_level; l > PT_L1; l--) {
+			if (IS_ALIGNED(s, PT_SIZE(l)) && e - s >= PT_SIZE(l)) {
+				leaf = l;
+				break;
+			}
+		}
+		uint64_t step = PT_SIZE(leaf);
+		uint64_t end = s + (e - s) / step * step;
+		if (leaf < max_level) {
+			uint64_t up = PT_SIZE(leaf + 1);
+			uint64_t next = ALIGN_UP(s, up);
+			if (next > s && next < end && e - next >= up)
+				end = next;
+		}
+		int rc = fn(ctx, s, end - s, leaf);
+		if (rc)
+			return rc;
+		s = end;
+	}
+	return 0;
+}
+
+uint32_t pt_pat_index(int level, uint64_t e)
+{
+	uint64_t pat_bit = level == PT_L1 ? PTE_PS : PTE_PAT_LARGE;
+	return ((e & pat_bit) ? 4u : 0u) | ((e & PTE_PCD) ? 2u : 0u) |
+	       ((e & PTE_PWT) ? 1u : 0u);
+}
+
+uint32_t pt_memtype(uint64_t pat, int level, uint64_t e)
+{
+	return (uint32_t)(pat >> (8 * pt_pat_index(level, e))) & 0xff;
+}
+
+const char *pt_memtype_name(uint32_t type)
+{
+	switch (type) {
+	case PAT_UC:
+		return "UC";
+	case PAT_WC:
+		return "WC";
+	case PAT_WT:
+		return "WT";
+	case PAT_WP:
+		return "WP";
+	case PAT_WB:
+		return "WB";
+	case PAT_UC_MINUS:
+		return "UC-";
+	default:
+		return "?";
+	}
+}

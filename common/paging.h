@@ -219,6 +219,48 @@ uint64_t pt_tally_result(const struct pt_tally *t);
  * array breaks the rules. */
 uint64_t pt_min_tables(const struct pt_range *r, uint32_t n);
 
+/*
+ * Cuts [base, base + size) (4 KiB aligned) into pieces of one leaf level
+ * each: at every address the largest level up to max_level that is
+ * aligned there and fits. These are the leaves pt_map picks for a range
+ * whose va and pa agree modulo PT_SIZE(max_level). Calls fn(ctx, base,
+ * size, level) per piece in order; a nonzero return stops the cut and is
+ * returned.
+ */
+typedef int (*pt_piece_fn)(void *ctx, uint64_t base, uint64_t size,
+			   int level);
+int pt_cut(uint64_t base, uint64_t size, int max_level, pt_piece_fn fn,
+	   void *ctx);
+
+/*
+ * Memory types (Intel SDM Vol. 3A, 11.12) and the PAT. A leaf's type is
+ * the PAT entry its PAT, PCD and PWT bits index (the PAT bit is bit 7 of
+ * a 4 KiB leaf and bit 12 of a large one). Without PAT (or before it is
+ * programmed) the entries are the power-on ones; the kernel changes only
+ * entry 1 (PWT alone) from WT to WC, so WB needs no bit, WC is PWT and UC
+ * is PCD | PWT, and no mapping needs the PAT bit.
+ */
+enum pat_type {
+	PAT_UC = 0,
+	PAT_WC = 1,
+	PAT_WT = 4,
+	PAT_WP = 5,
+	PAT_WB = 6,
+	PAT_UC_MINUS = 7,
+};
+#define PAT_POWER_ON 0x0007040600070406ull /* WB WT UC- UC, twice */
+#define PAT_KERNEL   0x0007040600070106ull /* entry 1: WC */
+#define PTE_CACHE_WB 0ull
+#define PTE_CACHE_WC PTE_PWT               /* under PAT_KERNEL */
+#define PTE_CACHE_UC (PTE_PCD | PTE_PWT)   /* under either */
+
+/* Index (0..7) into the PAT of a leaf entry at level. */
+uint32_t pt_pat_index(int level, uint64_t entry);
+/* The memory type (enum pat_type) of a leaf under the PAT value pat. */
+uint32_t pt_memtype(uint64_t pat, int level, uint64_t entry);
+/* "WB", "WC", "UC", "UC-", "WT", "WP", or "?" for a reserved encoding. */
+const char *pt_memtype_name(uint32_t type);
+
 /* Frees every table below the root and the root itself (host tests,
  * teardown); leaves are not touched. */
 void pt_destroy(struct page_table *pt);

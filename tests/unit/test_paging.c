@@ -536,6 +536,79 @@ static void test_min_tables_refuses(void)
 	CHECK_EQ(pt_min_tables(NULL, 0), 1);
 }
 
+/* Memory types: the PAT index from PWT, PCD and the level's PAT bit,
+ * decoded through the power-on PAT and the kernel's. */
+static void test_memtypes(void)
+{
+	const uint64_t leaf4k = 0x1000 | PTE_P, leaf2m = M2 | PTE_P | PTE_PS;
+	CHECK_EQ(pt_pat_index(PT_L1, leaf4k), 0);
+	CHECK_EQ(pt_pat_index(PT_L1, leaf4k | PTE_PWT), 1);
+	CHECK_EQ(pt_pat_index(PT_L1, leaf4k | PTE_PCD), 2);
+	CHECK_EQ(pt_pat_index(PT_L1, leaf4k | PTE_PS), 4); /* bit 7: PAT */
+	CHECK_EQ(pt_pat_index(PT_L2, leaf2m), 0);           /* bit 7: PS */
+	CHECK_EQ(pt_pat_index(PT_L2, leaf2m | PTE_PAT_LARGE | PTE_PCD), 6);
+	CHECK_EQ(pt_pat_index(PT_L3, G1 | PTE_P | PTE_PS | PTE_PAT_LARGE), 4);
+
+	CHECK_EQ(pt_memtype(PAT_POWER_ON, PT_L1, leaf4k), PAT_WB);
+	CHECK_EQ(pt_memtype(PAT_POWER_ON, PT_L1, leaf4k | PTE_PWT), PAT_WT);
+	CHECK_EQ(pt_memtype(PAT_POWER_ON, PT_L1, leaf4k | PTE_PCD),
+		 PAT_UC_MINUS);
+	CHECK_EQ(pt_memtype(PAT_KERNEL, PT_L1, leaf4k | PTE_CACHE_WB), PAT_WB);
+	CHECK_EQ(pt_memtype(PAT_KERNEL, PT_L1, leaf4k | PTE_CACHE_WC), PAT_WC);
+	CHECK_EQ(pt_memtype(PAT_KERNEL, PT_L2, leaf2m | PTE_CACHE_WC), PAT_WC);
+	CHECK_EQ(pt_memtype(PAT_KERNEL, PT_L1, leaf4k | PTE_CACHE_UC), PAT_UC);
+	CHECK_EQ(pt_memtype(PAT_POWER_ON, PT_L1, leaf4k | PTE_CACHE_UC),
+		 PAT_UC);
+	/* The kernel's PAT differs from power-on in entry 1 only. */
+	CHECK_EQ(PAT_KERNEL ^ PAT_POWER_ON, (uint64_t)(PAT_WT ^ PAT_WC) << 8);
+	CHECK_STR(pt_memtype_name(PAT_WC), "WC");
+	CHECK_STR(pt_memtype_name(PAT_UC_MINUS), "UC-");
+	CHECK_STR(pt_memtype_name(2), "?");
+}
+
+/* pt_cut: 4 KiB to the first 2 MiB line, 2 MiB to the 1 GiB line, 1 GiB
+ * leaves, and back down; max_level caps it. */
+struct cut_log {
+	uint64_t base[8], size[8];
+	int level[8];
+	int n;
+};
+
+static int log_cut(void *ctx, uint64_t base, uint64_t size, int level)
+{
+	struct cut_log *c = ctx;
+	if (c->n == 8)
+		return 1;
+	c->base[c->n] = base;
+	c->size[c->n] = size;
+	c->level[c->n++] = level;
+	return 0;
+}
+
+static void test_cut(void)
+{
+	struct cut_log c = {.n = 0};
+	CHECK_EQ(pt_cut(G1 - M2 - K4, 2 * G1 + 2 * M2 + 2 * K4, PT_L3, log_cut,
+			&c),
+		 0);
+	CHECK_EQ(c.n, 5);
+	CHECK_EQ(c.base[0], G1 - M2 - K4);
+	CHECK_EQ(c.level[0], PT_L1);
+	CHECK_EQ(c.size[1], M2);
+	CHECK_EQ(c.level[1], PT_L2);
+	CHECK_EQ(c.base[2], G1);
+	CHECK_EQ(c.size[2], 2 * G1);
+	CHECK_EQ(c.level[2], PT_L3);
+	CHECK_EQ(c.level[3], PT_L2);
+	CHECK_EQ(c.size[4], K4);
+	c.n = 0;
+	CHECK_EQ(pt_cut(0, 4 * G1, PT_L2, log_cut, &c), 0);
+	CHECK_EQ(c.n, 1);
+	CHECK_EQ(c.level[0], PT_L2);
+	c.n = 8; /* full: the callback stops the cut */
+	CHECK_EQ(pt_cut(0, K4, PT_L1, log_cut, &c), 1);
+}
+
 /* ---- randomised run against a reference model ---- */
 
 /* The model: four windows of WIN_PAGES pages in different PML4 slots and
@@ -767,6 +840,8 @@ int main(void)
 	RUN(test_table_counts);
 	RUN(test_min_tables_random);
 	RUN(test_min_tables_refuses);
+	RUN(test_memtypes);
+	RUN(test_cut);
 	RUN(test_effective_attrs);
 	RUN(test_random_model);
 	return check_summary();
