@@ -27,6 +27,9 @@ void handoff_copy_info(uint64_t bi_phys)
 	h.phys = bi_phys;
 	if (bi_phys == 0)
 		panic("boot", "no boot info (address 0 in rdi)");
+	/* Its first byte is read first, so a bad pointer faults naming the
+	 * address it was given (mem_copy may copy from the end). */
+	(void)*(const volatile uint8_t *)boot_phys(bi_phys);
 	mem_copy(&h.info, boot_phys(bi_phys), sizeof(h.info));
 }
 
