@@ -41,10 +41,10 @@ enum mem_type {
 };
 
 /* Attribute bits of a range (struct bi_mem_range.attr); the others are
- * zero. */
-#define BI_MEM_WB 1u /* the firmware says the range may be mapped
-                        write-back cacheable: it is RAM (EFI attribute
-                        EFI_MEMORY_WB; E820 RAM, ACPI and NVS types) */
+ * zero. BI_MEM_WB: the firmware says the range may be mapped write-back
+ * cacheable, i.e. it is RAM (EFI attribute EFI_MEMORY_WB; the E820 RAM,
+ * ACPI and NVS types). */
+#define BI_MEM_WB 1u
 #define BI_MEM_ATTR_MASK BI_MEM_WB
 
 /* One physical range. base and size are multiples of 4 KiB. The kernel

@@ -12,10 +12,10 @@
 #include "paging.h"
 
 static const char *const kind_text[DMAP_KIND_COUNT] = {
-	[DMAP_MAP] = "mapped",
-	[DMAP_REFUSED_NOT_WB] = "not write-back cacheable (no EFI_MEMORY_WB)",
-	[DMAP_REFUSED_ABOVE_MAXPHYADDR] = "above the CPU's MAXPHYADDR",
-	[DMAP_REFUSED_NO_ROOM] = "beyond the direct map's virtual room",
+    [DMAP_MAP] = "mapped",
+    [DMAP_REFUSED_NOT_WB] = "not write-back cacheable (no EFI_MEMORY_WB)",
+    [DMAP_REFUSED_ABOVE_MAXPHYADDR] = "above the CPU's MAXPHYADDR",
+    [DMAP_REFUSED_NO_ROOM] = "beyond the direct map's virtual room",
 };
 
 const char *dmap_kind_text(uint32_t kind)
@@ -97,11 +97,11 @@ static int emit_cut(void *ctx, uint64_t base, uint64_t size, int level)
 {
 	struct cut_ctx *c = ctx;
 	struct dmap_piece piece = {
-		.phys = base,
-		.size = size,
-		.kind = DMAP_MAP,
-		.leaf = level,
-		.readonly = c->ro,
+	    .phys = base,
+	    .size = size,
+	    .kind = DMAP_MAP,
+	    .leaf = level,
+	    .readonly = c->ro,
 	};
 	return emit(c->pl, &piece);
 }
@@ -164,11 +164,10 @@ static int plan_range(struct planner *pl, const struct bi_mem_range *r)
 	if (!dmap_type_mapped(r->type))
 		return close_run(pl);
 	if (!(r->attr & BI_MEM_WB))
-		return refuse(pl, b, e, 0, ~0ull, DMAP_REFUSED_NOT_WB,
-			      r->type);
+		return refuse(pl, b, e, 0, ~0ull, DMAP_REFUSED_NOT_WB, r->type);
 	if (b < reach)
-		rc = gather(pl, b, e < reach ? e : reach,
-			    r->type == MEM_KERNEL);
+		rc =
+		    gather(pl, b, e < reach ? e : reach, r->type == MEM_KERNEL);
 	if (!rc && p->virt_room < p->phys_limit)
 		rc = refuse(pl, b, e, p->virt_room, p->phys_limit,
 			    DMAP_REFUSED_NO_ROOM, r->type);

@@ -39,7 +39,7 @@ enum dmap_kind {
 	DMAP_MAP = 0,                  /* a piece to map */
 	DMAP_REFUSED_NOT_WB,           /* RAM type, but not BI_MEM_WB */
 	DMAP_REFUSED_ABOVE_MAXPHYADDR, /* at or above 2^MAXPHYADDR */
-	DMAP_REFUSED_NO_ROOM,          /* beyond the direct map's virtual room */
+	DMAP_REFUSED_NO_ROOM, /* beyond the direct map's virtual room */
 	DMAP_KIND_COUNT
 };
 
@@ -71,12 +71,12 @@ typedef int (*dmap_fn)(void *ctx, const struct dmap_piece *p);
 
 struct dmap_summary {
 	uint64_t mapped_bytes;
-	uint64_t pieces;                 /* DMAP_MAP pieces */
-	uint64_t leaves[4];              /* [level]: leaves of that level */
+	uint64_t pieces;    /* DMAP_MAP pieces */
+	uint64_t leaves[4]; /* [level]: leaves of that level */
 	uint64_t refused_bytes[DMAP_KIND_COUNT];
-	uint32_t refusals;               /* refused pieces */
-	uint64_t min_tables;             /* for the direct map alone, PML4
-					    included (pt_tally) */
+	uint32_t refusals;   /* refused pieces */
+	uint64_t min_tables; /* for the direct map alone, PML4
+				included (pt_tally) */
 };
 
 /* True for the types the direct map covers (when BI_MEM_WB). */

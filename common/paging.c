@@ -556,8 +556,7 @@ void pt_tally_add(struct pt_tally *t, uint64_t va, uint64_t size, int leaf)
 		return;
 	if (leaf < PT_L1 || leaf > PT_L3 || size == 0 ||
 	    !IS_ALIGNED(va | size, PT_SIZE(leaf)) ||
-	    add_overflows(va, size - 1) ||
-	    (t->started && va <= t->last_byte)) {
+	    add_overflows(va, size - 1) || (t->started && va <= t->last_byte)) {
 		t->bad = true;
 		return;
 	}

@@ -203,9 +203,9 @@ struct pt_range {
  */
 struct pt_tally {
 	uint64_t tables;
-	uint64_t last_byte;         /* of the previous range */
-	uint64_t last[PT_LEVELS];   /* [level - 1]: index of its last table */
-	bool have[PT_LEVELS];       /* [level - 1]: a table was counted */
+	uint64_t last_byte;       /* of the previous range */
+	uint64_t last[PT_LEVELS]; /* [level - 1]: index of its last table */
+	bool have[PT_LEVELS];     /* [level - 1]: a table was counted */
 	bool started;
 	bool bad;
 };
@@ -227,8 +227,7 @@ uint64_t pt_min_tables(const struct pt_range *r, uint32_t n);
  * size, level) per piece in order; a nonzero return stops the cut and is
  * returned.
  */
-typedef int (*pt_piece_fn)(void *ctx, uint64_t base, uint64_t size,
-			   int level);
+typedef int (*pt_piece_fn)(void *ctx, uint64_t base, uint64_t size, int level);
 int pt_cut(uint64_t base, uint64_t size, int max_level, pt_piece_fn fn,
 	   void *ctx);
 
@@ -251,8 +250,8 @@ enum pat_type {
 #define PAT_POWER_ON 0x0007040600070406ull /* WB WT UC- UC, twice */
 #define PAT_KERNEL   0x0007040600070106ull /* entry 1: WC */
 #define PTE_CACHE_WB 0ull
-#define PTE_CACHE_WC PTE_PWT               /* under PAT_KERNEL */
-#define PTE_CACHE_UC (PTE_PCD | PTE_PWT)   /* under either */
+#define PTE_CACHE_WC PTE_PWT             /* under PAT_KERNEL */
+#define PTE_CACHE_UC (PTE_PCD | PTE_PWT) /* under either */
 
 /* Index (0..7) into the PAT of a leaf entry at level. */
 uint32_t pt_pat_index(int level, uint64_t entry);

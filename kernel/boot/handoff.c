@@ -63,8 +63,9 @@ void handoff_check(void)
 }
 
 /* The contract says: sorted by base, disjoint, page-aligned, known
- * types and attribute bits. Everything that later trusts the map (the frame allocator) relies
- * on it, so a loader that breaks it is stopped here, by entry number. */
+ * types and attribute bits. Everything that later trusts the map (the frame
+ * allocator) relies on it, so a loader that breaks it is stopped here, by entry
+ * number. */
 static void check_mmap(void)
 {
 	uint64_t prev_end = 0;
@@ -75,8 +76,10 @@ static void check_mmap(void)
 			panic("boot", "memory map entry %u: unknown type %u", i,
 			      r->type);
 		if (r->attr & ~BI_MEM_ATTR_MASK)
-			panic("boot", "memory map entry %u: unknown attribute "
-			      "bits 0x%x", i, r->attr & ~BI_MEM_ATTR_MASK);
+			panic("boot",
+			      "memory map entry %u: unknown attribute "
+			      "bits 0x%x",
+			      i, r->attr & ~BI_MEM_ATTR_MASK);
 		if (r->size == 0 || !IS_ALIGNED(r->base, PAGE_SIZE) ||
 		    !IS_ALIGNED(r->size, PAGE_SIZE) ||
 		    add_overflows(r->base, r->size))

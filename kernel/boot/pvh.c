@@ -33,7 +33,7 @@
 
 /* A canonical lower-half address nothing maps. */
 #define BREAK_BAD_POINTER 0x00007f0000000000ull
-#define BREAK_PREFIX "break-bootinfo="
+#define BREAK_PREFIX      "break-bootinfo="
 
 /* kernel/boot/pvh.S */
 extern const char pvh_pml4[];
@@ -145,8 +145,10 @@ static enum breakage breakage(const char *cmdline)
 	for (const char *p = cmdline; *p; p++) {
 		bool word_start = p == cmdline || p[-1] == ' ' || p[-1] == '\t';
 		if (word_start && mem_cmp(p, BREAK_PREFIX, plen) == 0)
-			panic("pvh", "unknown %s value (bad-pointer or "
-			      "drop-segment)", BREAK_PREFIX);
+			panic("pvh",
+			      "unknown %s value (bad-pointer or "
+			      "drop-segment)",
+			      BREAK_PREFIX);
 	}
 	return BREAK_NONE;
 }

@@ -5,9 +5,9 @@
 
 #include "common/fmt.h"
 #include "common/paging.h"
+#include "kernel/boot/panic.h"
 #include "kernel/cpu/arch.h"
 #include "kernel/dev/console.h"
-#include "kernel/boot/panic.h"
 
 /* The hypervisor's signature (CPUID 0x40000000 EBX ECX EDX), e.g.
  * "KVMKVMKVM"; empty when CPUID says there is no hypervisor. */
@@ -91,8 +91,8 @@ uint64_t cpu_pat(void)
 bool cpu_init_pat(const struct cpu_features *cpu)
 {
 	if (!cpu->pat) {
-		kputs("kernel: cpu: no PAT (CPUID 1h EDX.16): no write-combining, "
-		      "the framebuffer is mapped uncached\n");
+		kputs("kernel: cpu: no PAT (CPUID 1h EDX.16): no "
+		      "write-combining, the framebuffer is mapped uncached\n");
 		return false;
 	}
 	wrmsr(MSR_PAT, PAT_KERNEL);

@@ -57,8 +57,10 @@ void *phys_to_virt(uint64_t phys)
 {
 	void *p = phys_to_virt_or_null(phys);
 	if (!p)
-		panic("mm", "phys_to_virt(0x%lx): not in the direct map (not "
-		      "write-back RAM in the memory map)", phys);
+		panic("mm",
+		      "phys_to_virt(0x%lx): not in the direct map (not "
+		      "write-back RAM in the memory map)",
+		      phys);
 	return p;
 }
 

@@ -51,11 +51,13 @@ static void check_segment(const struct handoff *h, uint32_t i)
 	const struct bi_segment *s = &h->info.segments[i];
 	if (!IS_ALIGNED(s->virt | s->phys | s->size, PAGE_SIZE) || !s->size ||
 	    add_overflows(s->phys, s->size) || add_overflows(s->virt, s->size))
-		panic("mm", "boot-info segment %u (virt 0x%lx, phys 0x%lx, "
+		panic("mm",
+		      "boot-info segment %u (virt 0x%lx, phys 0x%lx, "
 		      "size 0x%lx) is empty or not page aligned",
 		      i, s->virt, s->phys, s->size);
 	if (!in_kernel_ranges(h, s->phys, s->size))
-		panic("mm", "boot-info segment %u (phys 0x%lx-0x%lx) is not "
+		panic("mm",
+		      "boot-info segment %u (phys 0x%lx-0x%lx) is not "
 		      "kernel memory (MEM_KERNEL) in the memory map",
 		      i, s->phys, s->phys + s->size);
 }
@@ -86,18 +88,22 @@ static void check_image(const struct page_table *kpt)
 	     va < (uint64_t)(uintptr_t)__bss_end; va += PAGE_SIZE) {
 		uint64_t now, next;
 		if (pt_translate(&live, va, &now, NULL, NULL, NULL))
-			panic("mm", "kernel image page 0x%lx (%s segment) is "
-			      "not mapped in the tables it runs on", va,
-			      image_part(va));
+			panic("mm",
+			      "kernel image page 0x%lx (%s segment) is "
+			      "not mapped in the tables it runs on",
+			      va, image_part(va));
 		if (pt_translate(kpt, va, &next, NULL, NULL, NULL))
-			panic("mm", "kernel image page 0x%lx (%s segment, phys "
+			panic("mm",
+			      "kernel image page 0x%lx (%s segment, phys "
 			      "0x%lx) is in no boot-info segment: the new "
-			      "tables would not map it", va, image_part(va),
-			      now);
+			      "tables would not map it",
+			      va, image_part(va), now);
 		if (next != now)
-			panic("mm", "kernel image page 0x%lx (%s segment) runs "
+			panic("mm",
+			      "kernel image page 0x%lx (%s segment) runs "
 			      "from phys 0x%lx but its boot-info segment puts "
-			      "it at 0x%lx", va, image_part(va), now, next);
+			      "it at 0x%lx",
+			      va, image_part(va), now, next);
 	}
 }
 
@@ -113,8 +119,9 @@ void mm_image_build(const struct handoff *h, struct pt_tally *t)
 	/* The tally wants address order; the ELF's program headers may list
 	 * segments in any order. */
 	for (uint32_t i = 1; i < bi->segment_count; i++)
-		for (uint32_t j = i; j > 0 && bi->segments[order[j]].virt <
-						  bi->segments[order[j - 1]].virt;
+		for (uint32_t j = i;
+		     j > 0 && bi->segments[order[j]].virt <
+				  bi->segments[order[j - 1]].virt;
 		     j--) {
 			uint32_t x = order[j];
 			order[j] = order[j - 1];

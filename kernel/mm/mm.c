@@ -175,9 +175,8 @@ static void measure_tlb(void)
 	for (int i = 0; i < TLB_PROBE_PAGES; i++)
 		(void)probe[i * PAGE_SIZE];
 	t2 = rdtsc();
-	uint64_t per_page = (t1 - t0) / TLB_PROBE_PAGES
-				? (t1 - t0) / TLB_PROBE_PAGES
-				: 1;
+	uint64_t per_page =
+	    (t1 - t0) / TLB_PROBE_PAGES ? (t1 - t0) / TLB_PROBE_PAGES : 1;
 	uint64_t t = (t2 - t1) / per_page;
 	flush_threshold = t < 8 ? 8 : t > 512 ? 512 : t;
 	kprintf("kernel: TLB: invlpg %lu cycles/page, full flush + refill %lu "
@@ -200,17 +199,17 @@ void mm_map_or_panic(uint64_t va, uint64_t pa, uint64_t size, uint64_t attr,
 		panic("mm", "%s: entry for 0x%lx refused: %s", what, fail,
 		      env.last_error);
 	if (rc == -ERR_EXISTS)
-		panic("mm", "%s at 0x%lx overlaps an earlier mapping (a kernel "
+		panic("mm",
+		      "%s at 0x%lx overlaps an earlier mapping (a kernel "
 		      "must be linked outside the direct map 0x%lx-0x%lx, the "
-		      "MMIO area and the stacks area)", what, fail, DMAP_BASE,
-		      DMAP_END);
+		      "MMIO area and the stacks area)",
+		      what, fail, DMAP_BASE, DMAP_END);
 	if (rc)
 		panic("mm", "mapping %s at 0x%lx failed (error %d)", what,
 		      fail, rc);
 }
 
-static void init_frames(const struct handoff *h,
-			const struct cpu_features *cpu)
+static void init_frames(const struct handoff *h, const struct cpu_features *cpu)
 {
 	const struct dmap_params p = {
 	    .phys_limit = 1ull << cpu->maxphyaddr,
@@ -221,8 +220,10 @@ static void init_frames(const struct handoff *h,
 	int n = dmap_clip_map(h->mmap, h->mmap_count, &p, frames_map,
 			      ARRAY_SIZE(frames_map));
 	if (n < 0)
-		panic("mm", "memory map refused by the direct-map plan "
-		      "(error %d)", n);
+		panic("mm",
+		      "memory map refused by the direct-map plan "
+		      "(error %d)",
+		      n);
 	if (frames_plan(frames_map, (uint32_t)n, &store, &bytes))
 		panic("mm", "no usable range above 1 MiB holds the frame "
 		      "allocator's bitmaps");
@@ -287,11 +288,13 @@ void mm_init(const struct handoff *h, const struct cpu_features *cpu)
 	mm_direct_build(h, cpu, &tally);
 	if (bi->fb.base) {
 		const char *why;
-		fb_va = mm_mmio_map(bi->fb.base, bi->fb.size, MM_WC, &tally,
-				    &why);
+		fb_va =
+		    mm_mmio_map(bi->fb.base, bi->fb.size, MM_WC, &tally, &why);
 		if (!fb_va)
-			panic("mm", "cannot map the framebuffer at 0x%lx (%lu "
-			      "bytes): %s", bi->fb.base, bi->fb.size, why);
+			panic("mm",
+			      "cannot map the framebuffer at 0x%lx (%lu "
+			      "bytes): %s",
+			      bi->fb.base, bi->fb.size, why);
 	}
 	mm_image_build(h, &tally);
 

@@ -24,8 +24,8 @@ struct mmio_map {
 static int map_mmio_piece(void *ctx, uint64_t pa, uint64_t size, int level)
 {
 	struct mmio_map *m = ctx;
-	int rc = pt_map(mm_kernel_pt(), pa + m->delta, pa, size, m->attr,
-			level, NULL);
+	int rc = pt_map(mm_kernel_pt(), pa + m->delta, pa, size, m->attr, level,
+			NULL);
 	if (rc)
 		return rc;
 	if (m->tally)
@@ -43,8 +43,8 @@ uint64_t mm_mmio_map(uint64_t phys, uint64_t size, enum mm_cache type,
 		return 0;
 	uint64_t len = ALIGN_UP(phys + size, PAGE_SIZE) - pa;
 	/* Congruent to pa modulo 2 MiB, so pt_cut's leaves fit both. */
-	uint64_t va = ALIGN_UP(mmio_next, PAGE_SIZE_2M) +
-		      (pa & (PAGE_SIZE_2M - 1));
+	uint64_t va =
+	    ALIGN_UP(mmio_next, PAGE_SIZE_2M) + (pa & (PAGE_SIZE_2M - 1));
 	*why = "the MMIO area is full";
 	if (len > MMIO_END - va)
 		return 0;
@@ -55,7 +55,7 @@ uint64_t mm_mmio_map(uint64_t phys, uint64_t size, enum mm_cache type,
 	struct mmio_map m = {va - pa, PTE_W | PTE_G | mm_nx() | cache, t};
 	int rc = pt_cut(pa, len, PT_L2, map_mmio_piece, &m);
 	if (rc) {
-		*why = rc == -ERR_NOMEM	  ? "no memory for page tables"
+		*why = rc == -ERR_NOMEM   ? "no memory for page tables"
 		       : rc == -ERR_RANGE ? mm_kernel_pt()->env->last_error
 					  : "pt_map failed";
 		/* Undo what was mapped (a tallied caller panics anyway). */

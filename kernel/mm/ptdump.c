@@ -49,7 +49,7 @@ static int merge_leaf(void *arg, const struct pt_leaf *l)
 	}
 	if (c->open)
 		m->emit(m->arg, c);
-	*c = (struct run){true,	 l->va,	 l->pa,		l->size,
+	*c = (struct run){true,    l->va, l->pa,        l->size,
 			  l->size, flags, l->effective, memtype};
 	return 0;
 }
@@ -156,9 +156,8 @@ static void wx_run(void *arg, const struct run *r)
 	/* A writable alias of frames some mapping executes. */
 	for (uint32_t i = 0; i < s->exec_count; i++) {
 		uint64_t lo = r->pa > s->exec_pa[i] ? r->pa : s->exec_pa[i];
-		uint64_t hi = r->pa + r->size < s->exec_end[i]
-				  ? r->pa + r->size
-				  : s->exec_end[i];
+		uint64_t hi = r->pa + r->size < s->exec_end[i] ? r->pa + r->size
+							       : s->exec_end[i];
 		if (lo >= hi)
 			continue;
 		if (s->print)
@@ -211,13 +210,12 @@ static void entry_text(char *buf, size_t cap, int level, uint64_t e)
 		return;
 	}
 	bool leaf = level == PT_L1 || (e & PTE_PS);
-	fmt_snprintf(buf, cap, "%s%s%s%s%s%s%s%s%s", leaf ? "leaf" : "table",
-		     (e & PTE_W) ? " W" : " RO", (e & PTE_U) ? " U" : "",
-		     (e & PTE_NX) ? " NX" : "", (e & PTE_G) ? " G" : "",
-		     (e & PTE_A) ? " A" : "", (e & PTE_D) ? " D" : "",
-		     leaf ? " " : "",
-		     leaf ? pt_memtype_name(pt_memtype(cpu_pat(), level, e))
-			  : "");
+	fmt_snprintf(
+	    buf, cap, "%s%s%s%s%s%s%s%s%s", leaf ? "leaf" : "table",
+	    (e & PTE_W) ? " W" : " RO", (e & PTE_U) ? " U" : "",
+	    (e & PTE_NX) ? " NX" : "", (e & PTE_G) ? " G" : "",
+	    (e & PTE_A) ? " A" : "", (e & PTE_D) ? " D" : "", leaf ? " " : "",
+	    leaf ? pt_memtype_name(pt_memtype(cpu_pat(), level, e)) : "");
 }
 
 /* A table outside the direct map (a corrupt entry) reads as empty: a

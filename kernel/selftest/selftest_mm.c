@@ -191,8 +191,8 @@ static int check_dmap_leaf(void *arg, const struct pt_leaf *l)
 	else if (!kernel && !(l->effective & PTE_W))
 		d->why = "is read-only RAM";
 	if (d->why) {
-		st_fail(c, "direct-map leaf 0x%lx -> 0x%lx (%lu KiB) %s",
-			l->va, l->pa, l->size >> 10, d->why);
+		st_fail(c, "direct-map leaf 0x%lx -> 0x%lx (%lu KiB) %s", l->va,
+			l->pa, l->size >> 10, d->why);
 		return 1;
 	}
 	return 0;
@@ -226,16 +226,17 @@ static const char *direct_map_only_ram(struct st_ctx *c)
 		uint64_t va = mm_framebuffer_va(), pa, e;
 		int level;
 		uint32_t want = c->cpu->pat ? PAT_WC : PAT_UC;
-		if (!va || pt_translate(mm_kernel_pt(), va, &pa, &e, &level,
-					NULL) ||
+		if (!va ||
+		    pt_translate(mm_kernel_pt(), va, &pa, &e, &level, NULL) ||
 		    pa != fb->base)
-			return st_fail(c, "framebuffer 0x%lx not mapped at 0x%lx",
+			return st_fail(c,
+				       "framebuffer 0x%lx not mapped at 0x%lx",
 				       fb->base, va);
 		if (pt_memtype(cpu_pat(), level, e) != want)
-			return st_fail(c, "framebuffer mapped %s, not %s",
-				       pt_memtype_name(
-					   pt_memtype(cpu_pat(), level, e)),
-				       pt_memtype_name(want));
+			return st_fail(
+			    c, "framebuffer mapped %s, not %s",
+			    pt_memtype_name(pt_memtype(cpu_pat(), level, e)),
+			    pt_memtype_name(want));
 		if (pt_translate(mm_kernel_pt(), va + fb->size - 1, &pa, NULL,
 				 NULL, NULL) ||
 		    pa != fb->base + fb->size - 1)
@@ -246,8 +247,10 @@ static const char *direct_map_only_ram(struct st_ctx *c)
 			PTE_G | PTE_CACHE_UC | (c->cpu->nx ? PTE_NX : 0), PT_L1,
 			NULL);
 	if (rc)
-		return st_fail(c, "could not map the LAPIC page into the direct "
-			       "map to see the check fail (error %d)", rc);
+		return st_fail(c,
+			       "could not map the LAPIC page into the direct "
+			       "map to see the check fail (error %d)",
+			       rc);
 	why = check_dmap(c);
 	pt_unmap(mm_kernel_pt(), hole, PAGE_SIZE);
 	if (!why)
@@ -260,12 +263,15 @@ static const char *direct_map_only_ram(struct st_ctx *c)
 static const char *pat_programmed(struct st_ctx *c)
 {
 	if (!c->cpu->pat)
-		return cpu_pat() == PAT_POWER_ON ? NULL
-						 : "no PAT, but cpu_pat changed";
+		return cpu_pat() == PAT_POWER_ON
+			   ? NULL
+			   : "no PAT, but cpu_pat changed";
 	uint64_t pat = rdmsr(MSR_PAT);
 	if (pat != PAT_KERNEL || cpu_pat() != PAT_KERNEL)
-		return st_fail(c, "IA32_PAT 0x%lx, cpu_pat 0x%lx, expected "
-			       "0x%lx", pat, cpu_pat(), PAT_KERNEL);
+		return st_fail(c,
+			       "IA32_PAT 0x%lx, cpu_pat 0x%lx, expected "
+			       "0x%lx",
+			       pat, cpu_pat(), PAT_KERNEL);
 	return NULL;
 }
 
@@ -282,8 +288,9 @@ static const char *mmio_uncached(struct st_ctx *c)
 	    pa != LAPIC_PHYS + 0x20)
 		return "the MMIO page does not translate to the device";
 	if (pt_memtype(cpu_pat(), level, e) != PAT_UC)
-		return st_fail(c, "mapped %s, not UC",
-			       pt_memtype_name(pt_memtype(cpu_pat(), level, e)));
+		return st_fail(
+		    c, "mapped %s, not UC",
+		    pt_memtype_name(pt_memtype(cpu_pat(), level, e)));
 	if (!(e & PTE_W) || (e & PTE_U) || (c->cpu->nx && !(e & PTE_NX)))
 		return st_fail(c, "entry 0x%lx: want W, not U, NX", e);
 	if (pt_translate(mm_kernel_pt(), (va & PAGE_MASK) + PAGE_SIZE, NULL,
@@ -308,7 +315,8 @@ static const char *wx_catches_alias(struct st_ctx *c)
 	uint64_t bad = wx_scan(mm_kernel_pt(), c->cpu->nx, false);
 	pt_unmap(mm_kernel_pt(), SELFTEST_VA, PAGE_SIZE);
 	if (bad != 1)
-		return st_fail(c, "W^X check found %lu offenders with a "
+		return st_fail(c,
+			       "W^X check found %lu offenders with a "
 			       "writable alias of text frame 0x%lx, not 1",
 			       bad, pa);
 	if (wx_scan(mm_kernel_pt(), c->cpu->nx, false))

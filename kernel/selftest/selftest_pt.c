@@ -347,8 +347,8 @@ static const char *reclaimed_usable(struct st_ctx *c)
 		return st_fail(c, "frame 0x%lx (%s) does not hold data", probe,
 			       mem_type_name(type));
 	if (frames_free(fa, probe, 1) || !frames_is_free(fa, probe))
-		return st_fail(c, "frame 0x%lx did not go back to the allocator",
-			       probe);
+		return st_fail(
+		    c, "frame 0x%lx did not go back to the allocator", probe);
 	return NULL;
 }
 
@@ -369,8 +369,10 @@ static const char *phys_to_virt_checks(struct st_ctx *c)
 	for (uint32_t i = 1; i < h->mmap_count; i++) {
 		uint64_t gap = h->mmap[i - 1].base + h->mmap[i - 1].size;
 		if (gap < h->mmap[i].base && phys_to_virt_or_null(gap))
-			return st_fail(c, "the gap at 0x%lx has a direct-map "
-				       "address", gap);
+			return st_fail(c,
+				       "the gap at 0x%lx has a direct-map "
+				       "address",
+				       gap);
 	}
 	return NULL;
 }

@@ -77,8 +77,8 @@ static void check_plan(const struct memmap *m, uint8_t knobs)
 		    0);
 	for (uint32_t i = 0; i < m->count; i++) {
 		const struct bi_mem_range *r = &m->ranges[i];
-		uint64_t end = r->base + r->size < reach ? r->base + r->size
-							 : reach;
+		uint64_t end =
+		    r->base + r->size < reach ? r->base + r->size : reach;
 		if (dmap_type_mapped(r->type) && (r->attr & BI_MEM_WB) &&
 		    r->base < end)
 			ram += end - r->base;

@@ -46,10 +46,8 @@ static int record_piece(void *ctx, const struct dmap_piece *p)
 	return 0;
 }
 
-static const struct dmap_params params_1g = {1ull << 46, DMAP_VIRT_ROOM,
-					     true};
-static const struct dmap_params params_2m = {1ull << 46, DMAP_VIRT_ROOM,
-					     false};
+static const struct dmap_params params_1g = {1ull << 46, DMAP_VIRT_ROOM, true};
+static const struct dmap_params params_2m = {1ull << 46, DMAP_VIRT_ROOM, false};
 
 struct want {
 	uint64_t phys, size;
@@ -58,9 +56,18 @@ struct want {
 	bool ro;
 };
 
-#define MAPPED(phys, size, leaf) {phys, size, DMAP_MAP, leaf, false}
-#define MAPPED_RO(phys, size, leaf) {phys, size, DMAP_MAP, leaf, true}
-#define REFUSED(phys, size, kind, type) {phys, size, kind, type, false}
+#define MAPPED(phys, size, leaf)                                               \
+	{                                                                      \
+		phys, size, DMAP_MAP, leaf, false                              \
+	}
+#define MAPPED_RO(phys, size, leaf)                                            \
+	{                                                                      \
+		phys, size, DMAP_MAP, leaf, true                               \
+	}
+#define REFUSED(phys, size, kind, type)                                        \
+	{                                                                      \
+		phys, size, kind, type, false                                  \
+	}
 
 static void check_pieces(const struct record *r, const struct want *w,
 			 uint32_t n)
@@ -100,8 +107,14 @@ static int plan(const struct bi_mem_range *map, uint32_t n,
 	return dmap_plan(map, n, p, record_piece, &rec, sum);
 }
 
-#define R(base, size, type) {base, size, type, BI_MEM_WB}
-#define R_UC(base, size, type) {base, size, type, 0}
+#define R(base, size, type)                                                    \
+	{                                                                      \
+		base, size, type, BI_MEM_WB                                    \
+	}
+#define R_UC(base, size, type)                                                 \
+	{                                                                      \
+		base, size, type, 0                                            \
+	}
 
 /* One run cut into the largest leaves: 4 KiB up to 2 MiB alignment,
  * 2 MiB up to 1 GiB, 1 GiB leaves, then down again. */
@@ -170,8 +183,8 @@ static void test_runs(void)
 	CHECK_EQ(s.refusals, 0);
 	/* Reserved, framebuffer and bad RAM are not refusals: they are not
 	 * RAM the kernel could use. */
-	CHECK_EQ(s.mapped_bytes, 0x9f000 + 0x100000 + 0x200000 + 0x400000 +
-				     0x400000 + 0x1000);
+	CHECK_EQ(s.mapped_bytes,
+		 0x9f000 + 0x100000 + 0x200000 + 0x400000 + 0x400000 + 0x1000);
 }
 
 /* Each refusal with its reason and the range's type, in address order
@@ -195,8 +208,7 @@ static void test_refusals(void)
 	    &rec, MAPPED(0x0, 4 * MiB, PT_L2),
 	    REFUSED(4 * MiB, 2 * MiB, DMAP_REFUSED_NOT_WB, MEM_USABLE),
 	    MAPPED(6 * MiB, 2 * MiB, PT_L2),
-	    MAPPED(GiB - 2 * MiB, 2 * MiB, PT_L2),
-	    MAPPED(GiB, MiB, PT_L1),
+	    MAPPED(GiB - 2 * MiB, 2 * MiB, PT_L2), MAPPED(GiB, MiB, PT_L1),
 	    REFUSED(GiB + MiB, MiB, DMAP_REFUSED_NO_ROOM, MEM_USABLE),
 	    REFUSED(3 * GiB, GiB, DMAP_REFUSED_NO_ROOM, MEM_FW_RUNTIME_CODE),
 	    REFUSED(5 * GiB, GiB, DMAP_REFUSED_ABOVE_MAXPHYADDR, MEM_USABLE));
@@ -341,15 +353,23 @@ static uint32_t random_map(struct bi_mem_range *storage, uint32_t cap,
 			   uint64_t span)
 {
 	static const uint32_t types[] = {
-	    MEM_USABLE,      MEM_USABLE,         MEM_USABLE,
-	    MEM_LOADER_RECLAIM, MEM_ACPI_RECLAIM, MEM_ACPI_NVS,
-	    MEM_KERNEL,      MEM_PAGE_TABLES,    MEM_FW_RUNTIME_CODE,
-	    MEM_FW_RUNTIME_DATA, MEM_RESERVED,   MEM_FRAMEBUFFER,
+	    MEM_USABLE,
+	    MEM_USABLE,
+	    MEM_USABLE,
+	    MEM_LOADER_RECLAIM,
+	    MEM_ACPI_RECLAIM,
+	    MEM_ACPI_NVS,
+	    MEM_KERNEL,
+	    MEM_PAGE_TABLES,
+	    MEM_FW_RUNTIME_CODE,
+	    MEM_FW_RUNTIME_DATA,
+	    MEM_RESERVED,
+	    MEM_FRAMEBUFFER,
 	    MEM_BAD,
 	};
-	static const uint64_t sizes[] = {PAGE_SIZE, 0x7000, 0x9f000, MiB,
-					 2 * MiB, 0x3ff000, 64 * MiB, GiB,
-					 3 * GiB + 0x5000};
+	static const uint64_t sizes[] = {PAGE_SIZE, 0x7000,  0x9f000,
+					 MiB,       2 * MiB, 0x3ff000,
+					 64 * MiB,  GiB,     3 * GiB + 0x5000};
 	struct memmap m;
 	uint32_t adds = 1 + rnd() % 40;
 	memmap_init(&m, storage, cap);
@@ -412,8 +432,8 @@ static void check_plan_pages(const struct bi_mem_range *map, uint32_t n,
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		const struct bi_mem_range *r = &map[i];
-		uint64_t end = r->base + r->size < reach ? r->base + r->size
-							 : reach;
+		uint64_t end =
+		    r->base + r->size < reach ? r->base + r->size : reach;
 		if (dmap_type_mapped(r->type) && (r->attr & BI_MEM_WB) &&
 		    r->base < end)
 			spans_add(&want, r->base, end, r->type == MEM_KERNEL);
@@ -531,10 +551,9 @@ static void test_long_map(void)
 	static struct bi_mem_range map[1500];
 	struct dmap_summary s;
 	for (uint32_t i = 0; i < 1500; i++)
-		map[i] = (struct bi_mem_range){(uint64_t)i * 4 * MiB, 2 * MiB,
-					       i % 3 ? MEM_USABLE
-						     : MEM_ACPI_NVS,
-					       BI_MEM_WB};
+		map[i] = (struct bi_mem_range){
+		    (uint64_t)i * 4 * MiB, 2 * MiB,
+		    i % 3 ? MEM_USABLE : MEM_ACPI_NVS, BI_MEM_WB};
 	CHECK_EQ(dmap_plan(map, 1500, &params_1g, NULL, NULL, &s), 0);
 	CHECK_EQ(s.pieces, 1500);
 	CHECK_EQ(s.leaves[PT_L2], 1500);

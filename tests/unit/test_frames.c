@@ -225,11 +225,11 @@ static void test_hint_after_free(void)
 static void test_low_memory(void)
 {
 	static const struct bi_mem_range map[] = {
-		{0x0, 0x9f000, MEM_USABLE, BI_MEM_WB},
-		{0x9f000, 0x1000, MEM_RESERVED, 0},
-		{0xe0000, 0x10000, MEM_LOADER_RECLAIM, BI_MEM_WB},
-		{0xf0000, 0x20000, MEM_USABLE, BI_MEM_WB}, /* across 1 MiB */
-		{0x110000, 0x100000, MEM_USABLE, BI_MEM_WB},
+	    {0x0, 0x9f000, MEM_USABLE, BI_MEM_WB},
+	    {0x9f000, 0x1000, MEM_RESERVED, 0},
+	    {0xe0000, 0x10000, MEM_LOADER_RECLAIM, BI_MEM_WB},
+	    {0xf0000, 0x20000, MEM_USABLE, BI_MEM_WB}, /* across 1 MiB */
+	    {0x110000, 0x100000, MEM_USABLE, BI_MEM_WB},
 	};
 	struct fa_fixture f;
 	CHECK_EQ(setup(&f, map, ARRAY_SIZE(map)), 0);

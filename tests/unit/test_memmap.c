@@ -40,9 +40,9 @@ static void check_invariants(const struct memmap *m)
 
 /* An expected type may carry NOT_WB or WB: the attribute it must have.
  * Without either it must have the type's default. */
-#define NOT_WB 0x100u
-#define WB     0x200u
-#define TYPE_ONLY(t) ((t) & 0xffu)
+#define NOT_WB       0x100u
+#define WB           0x200u
+#define TYPE_ONLY(t) ((t)&0xffu)
 
 struct expect {
 	uint64_t base, size;
@@ -523,9 +523,8 @@ static void model_compare(const struct memmap *m, const uint32_t *pages)
 		for (uint64_t a = m->ranges[i].base;
 		     a < m->ranges[i].base + m->ranges[i].size; a += 0x1000)
 			if (a / 0x1000 < MODEL_PAGES)
-				from_map[a / 0x1000] =
-				    model_key(m->ranges[i].type,
-					      m->ranges[i].attr);
+				from_map[a / 0x1000] = model_key(
+				    m->ranges[i].type, m->ranges[i].attr);
 	}
 	for (int p = 0; p < MODEL_PAGES; p++)
 		CHECK_EQ(from_map[p], pages[p]);
@@ -672,8 +671,7 @@ static void test_attributes(void)
 	fresh(&m, 8);
 	CHECK_EQ(memmap_add_attr(&m, 0x0, 0x2000, MEM_USABLE, BI_MEM_WB), 0);
 	CHECK_EQ(memmap_add_attr(&m, 0x2000, 0x2000, MEM_USABLE, 0), 0);
-	CHECK_EQ(memmap_add_attr(&m, 0x4000, 0x1000, MEM_USABLE, BI_MEM_WB),
-		 0);
+	CHECK_EQ(memmap_add_attr(&m, 0x4000, 0x1000, MEM_USABLE, BI_MEM_WB), 0);
 	CHECK_MAP(&m, {0x0, 0x2000, MEM_USABLE | WB},
 		  {0x2000, 0x2000, MEM_USABLE | NOT_WB},
 		  {0x4000, 0x1000, MEM_USABLE | WB});
@@ -688,8 +686,7 @@ static void test_attributes(void)
 		  {0x1000, 0x3000, MEM_USABLE | NOT_WB},
 		  {0x4000, 0x1000, MEM_USABLE | WB});
 	/* A higher-ranked type keeps its own attribute. */
-	CHECK_EQ(memmap_add_attr(&m, 0x2000, 0x1000, MEM_KERNEL, BI_MEM_WB),
-		 0);
+	CHECK_EQ(memmap_add_attr(&m, 0x2000, 0x1000, MEM_KERNEL, BI_MEM_WB), 0);
 	CHECK_MAP(&m, {0x0, 0x1000, MEM_USABLE | WB},
 		  {0x1000, 0x1000, MEM_USABLE | NOT_WB},
 		  {0x2000, 0x1000, MEM_KERNEL | WB},
@@ -713,8 +710,8 @@ static void test_firmware_attributes(void)
 {
 	uint8_t buf[3 * 40];
 	struct efi_mem_desc d[3] = {
-	    {7, 0, 0x100000, 0, 0x10, 0xf},                    /* UC WC WT WB */
-	    {7, 0, 0x110000, 0, 0x10, 0x1},                    /* UC only */
+	    {7, 0, 0x100000, 0, 0x10, 0xf},                   /* UC WC WT WB */
+	    {7, 0, 0x110000, 0, 0x10, 0x1},                   /* UC only */
 	    {11, 0, 0xfee00000, 0, 1, 0x8000000000000001ull}, /* MMIO */
 	};
 	struct memmap m;

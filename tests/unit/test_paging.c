@@ -472,8 +472,8 @@ static uint64_t tally_rnd(void)
 static void test_min_tables_random(void)
 {
 	enum { MAPS = 400, MAX_RANGES = 24 };
-	static const uint64_t gaps[] = {0, K4, 3 * K4, M2, 7 * M2, G1,
-					512 * G1};
+	static const uint64_t gaps[] = {0,      K4, 3 * K4,  M2,
+					7 * M2, G1, 512 * G1};
 	for (int map = 0; map < MAPS && check_case_ok; map++) {
 		struct pt_range r[MAX_RANGES];
 		uint32_t order[MAX_RANGES], n = 1 + tally_rnd() % MAX_RANGES;
@@ -481,9 +481,10 @@ static void test_min_tables_random(void)
 		for (uint32_t i = 0; i < n; i++) {
 			int leaf = 1 + (int)(tally_rnd() % 3);
 			uint64_t step = PT_SIZE(leaf);
-			uint64_t count = leaf == PT_L3   ? 1 + tally_rnd() % 3
-					 : leaf == PT_L2 ? 1 + tally_rnd() % 600
-							 : 1 + tally_rnd() % 1100;
+			uint64_t count = leaf == PT_L3 ? 1 + tally_rnd() % 3
+					 : leaf == PT_L2
+					     ? 1 + tally_rnd() % 600
+					     : 1 + tally_rnd() % 1100;
 			cursor += gaps[tally_rnd() % ARRAY_SIZE(gaps)];
 			cursor = ALIGN_UP(cursor, step);
 			r[i] = (struct pt_range){cursor, count * step, leaf};
@@ -545,7 +546,7 @@ static void test_memtypes(void)
 	CHECK_EQ(pt_pat_index(PT_L1, leaf4k | PTE_PWT), 1);
 	CHECK_EQ(pt_pat_index(PT_L1, leaf4k | PTE_PCD), 2);
 	CHECK_EQ(pt_pat_index(PT_L1, leaf4k | PTE_PS), 4); /* bit 7: PAT */
-	CHECK_EQ(pt_pat_index(PT_L2, leaf2m), 0);           /* bit 7: PS */
+	CHECK_EQ(pt_pat_index(PT_L2, leaf2m), 0);          /* bit 7: PS */
 	CHECK_EQ(pt_pat_index(PT_L2, leaf2m | PTE_PAT_LARGE | PTE_PCD), 6);
 	CHECK_EQ(pt_pat_index(PT_L3, G1 | PTE_P | PTE_PS | PTE_PAT_LARGE), 4);
 
@@ -588,9 +589,9 @@ static int log_cut(void *ctx, uint64_t base, uint64_t size, int level)
 static void test_cut(void)
 {
 	struct cut_log c = {.n = 0};
-	CHECK_EQ(pt_cut(G1 - M2 - K4, 2 * G1 + 2 * M2 + 2 * K4, PT_L3, log_cut,
-			&c),
-		 0);
+	CHECK_EQ(
+	    pt_cut(G1 - M2 - K4, 2 * G1 + 2 * M2 + 2 * K4, PT_L3, log_cut, &c),
+	    0);
 	CHECK_EQ(c.n, 5);
 	CHECK_EQ(c.base[0], G1 - M2 - K4);
 	CHECK_EQ(c.level[0], PT_L1);
