@@ -49,10 +49,11 @@ void cpu_protect(const struct cpu_features *cpu);
  * Programs IA32_PAT with PAT_KERNEL (common/paging.h: entry 1, selected
  * by PWT alone, becomes write-combining; the others keep their power-on
  * types, so WB and UC mappings need no change) when CPUID has PAT, and
- * prints one line saying which. Returns true when WC is available. No
- * live mapping uses entry 1 (the loader's and the PVH entry's tables set
- * neither PWT nor PCD on what the kernel touches), so it is safe to call
- * before the kernel's own tables, whose CR3 switch flushes the TLB.
+ * prints one line saying which. Returns true when WC is available.
+ * Only a mapping with PWT alone changes type (write-through becomes
+ * write-combining); the PVH entry's tables set no cache bits and firmware
+ * tables leave memory types to the MTRRs, so it is safe to call before
+ * the kernel's own tables, whose CR3 switch flushes the TLB.
  */
 bool cpu_init_pat(const struct cpu_features *cpu);
 
