@@ -18,7 +18,8 @@
 #include "types.h"
 
 #define BOOTINFO_MAGIC 0x4f464e49544f4f42ull /* "BOOTINFO", little endian */
-#define BOOTINFO_VERSION 1u
+/* 2: struct bi_mem_range's last word became attr (BI_MEM_*). */
+#define BOOTINFO_VERSION 2u
 
 /* Memory-range types: the project's own vocabulary. Loaders translate the
  * firmware's types (EFI, E820) into these; see memmap.h. */
@@ -39,12 +40,20 @@ enum mem_type {
 	MEM_TYPE_COUNT
 };
 
-/* One physical range. base and size are multiples of 4 KiB. */
+/* Attribute bits of a range (struct bi_mem_range.attr); the others are
+ * zero. BI_MEM_WB: the firmware says the range may be mapped write-back
+ * cacheable, i.e. it is RAM (EFI attribute EFI_MEMORY_WB; the E820 RAM,
+ * ACPI and NVS types). */
+#define BI_MEM_WB 1u
+#define BI_MEM_ATTR_MASK BI_MEM_WB
+
+/* One physical range. base and size are multiples of 4 KiB. The kernel
+ * maps a range in its direct map only when attr has BI_MEM_WB. */
 struct bi_mem_range {
 	uint64_t base;
 	uint64_t size;
 	uint32_t type; /* enum mem_type */
-	uint32_t reserved;
+	uint32_t attr; /* BI_MEM_* */
 };
 
 /* Segment flags, the same bits as ELF's p_flags. */
@@ -94,7 +103,8 @@ struct boot_info {
 	uint32_t segment_count;
 
 	/* Memory map: mmap_count entries of struct bi_mem_range at mmap_addr,
-	 * sorted by base, not overlapping, adjacent equal types merged. */
+	 * sorted by base, not overlapping, adjacent ranges of equal type and
+	 * attr merged. */
 	uint64_t mmap_addr;
 	uint32_t mmap_count;
 	uint32_t mmap_entry_size; /* sizeof(struct bi_mem_range) */
@@ -124,6 +134,10 @@ struct boot_info {
 };
 
 _Static_assert(sizeof(struct bi_mem_range) == 24, "bi_mem_range layout");
+_Static_assert(__builtin_offsetof(struct bi_mem_range, type) == 16,
+	       "bi_mem_range layout");
+_Static_assert(__builtin_offsetof(struct bi_mem_range, attr) == 20,
+	       "bi_mem_range layout");
 _Static_assert(sizeof(struct bi_segment) == 32, "bi_segment layout");
 _Static_assert(sizeof(struct bi_framebuffer) == 48, "bi_framebuffer layout");
 _Static_assert(__builtin_offsetof(struct boot_info, mmap_addr) == 24,

@@ -3,6 +3,7 @@ COMMON_SRCS := \
 	common/bootinfo.c \
 	common/config.c \
 	common/cpu.c \
+	common/dmap.c \
 	common/elf.c \
 	common/fmt.c \
 	common/frames.c \

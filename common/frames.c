@@ -20,16 +20,38 @@ bool frames_type_managed(uint32_t type)
 	       type == MEM_PAGE_TABLES;
 }
 
+/* The regions of a managed map range: itself, or its parts below and
+ * above FRAMES_LOW_LIMIT when it crosses it. Returns how many (0..2) and
+ * fills base[] and size[]. */
+static uint32_t pieces(const struct bi_mem_range *r, uint64_t base[2],
+		       uint64_t size[2])
+{
+	uint64_t end = r->base + r->size;
+	if (!frames_type_managed(r->type) || !r->size)
+		return 0;
+	if (r->base < FRAMES_LOW_LIMIT && end > FRAMES_LOW_LIMIT) {
+		base[0] = r->base;
+		size[0] = FRAMES_LOW_LIMIT - r->base;
+		base[1] = FRAMES_LOW_LIMIT;
+		size[1] = end - FRAMES_LOW_LIMIT;
+		return 2;
+	}
+	base[0] = r->base;
+	size[0] = r->size;
+	return 1;
+}
+
 /* Region table and bitmaps for a map, in bytes, page rounded. */
 static uint64_t storage_bytes(const struct bi_mem_range *map, uint32_t n)
 {
-	uint64_t regions = 0, words = 0;
+	uint64_t regions = 0, words = 0, base[2], size[2];
 	for (uint32_t i = 0; i < n; i++) {
-		if (!frames_type_managed(map[i].type) || !map[i].size)
-			continue;
-		uint64_t w = words_for(map[i].size / PAGE_SIZE);
-		regions++;
-		words += w + words_for(w);
+		uint32_t k = pieces(&map[i], base, size);
+		for (uint32_t j = 0; j < k; j++) {
+			uint64_t w = words_for(size[j] / PAGE_SIZE);
+			regions++;
+			words += w + words_for(w);
+		}
 	}
 	return ALIGN_UP(regions * sizeof(struct frame_region) + words * 8,
 			PAGE_SIZE);
@@ -98,8 +120,9 @@ static void mark(struct frames *fa, struct frame_region *r, uint64_t first,
 		fa->free_frames += count;
 		if (first / BITS / BITS < r->hint)
 			r->hint = first / BITS / BITS;
+		/* fa->hint serves frames_alloc, which skips low regions. */
 		uint32_t idx = (uint32_t)(r - fa->region);
-		if (idx < fa->hint)
+		if (idx < fa->hint && !r->low)
 			fa->hint = idx;
 	} else {
 		r->free -= count;
@@ -182,28 +205,32 @@ int frames_init(struct frames *fa, const struct bi_mem_range *map,
 	mem_set(store, 0, bytes);
 
 	/* The region table first, then each region's bitmap and summary. */
-	uint64_t regions = 0;
+	uint64_t regions = 0, base[2], size[2];
 	for (uint32_t i = 0; i < n; i++)
-		regions += frames_type_managed(map[i].type) && map[i].size;
+		regions += pieces(&map[i], base, size);
 	uint64_t next = (regions * sizeof(struct frame_region) + 7) / 8;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct bi_mem_range *m = &map[i];
-		if (!frames_type_managed(m->type) || !m->size) {
+		uint32_t k = pieces(m, base, size);
+		if (!k)
 			fa->reserved_bytes += m->size;
-			continue;
-		}
-		struct frame_region *r = &fa->region[fa->count++];
-		r->base = m->base;
-		r->frames = m->size / PAGE_SIZE;
-		r->type = m->type;
-		r->bits = next;
-		r->summary = next + words_for(r->frames);
-		next = r->summary + words_for(words_for(r->frames));
-		if (m->type == MEM_USABLE) {
-			fa->usable_frames += r->frames;
-			mark(fa, r, 0, r->frames, true);
-		} else {
-			fa->pending_frames += r->frames;
+		for (uint32_t j = 0; j < k; j++) {
+			struct frame_region *r = &fa->region[fa->count++];
+			r->base = base[j];
+			r->frames = size[j] / PAGE_SIZE;
+			r->type = m->type;
+			r->low = base[j] < FRAMES_LOW_LIMIT;
+			r->bits = next;
+			r->summary = next + words_for(r->frames);
+			next = r->summary + words_for(words_for(r->frames));
+			if (r->low)
+				fa->low_frames += r->frames;
+			if (m->type == MEM_USABLE) {
+				fa->usable_frames += r->frames;
+				mark(fa, r, 0, r->frames, true);
+			} else {
+				fa->pending_frames += r->frames;
+			}
 		}
 	}
 	/* Page 0 is never handed out: a null physical address means "out of
@@ -237,7 +264,7 @@ uint64_t frames_alloc(struct frames *fa)
 {
 	for (uint32_t i = fa->hint; i < fa->count; i++) {
 		struct frame_region *r = &fa->region[i];
-		if (!r->free) {
+		if (!r->free || r->low) {
 			if (i == fa->hint)
 				fa->hint = i + 1;
 			continue;
@@ -249,13 +276,37 @@ uint64_t frames_alloc(struct frames *fa)
 	return 0;
 }
 
+uint64_t frames_alloc_low(struct frames *fa)
+{
+	/* Low regions come first (the map is sorted); page 0 is never
+	 * free. */
+	for (uint32_t i = 0; i < fa->count && fa->region[i].low; i++) {
+		struct frame_region *r = &fa->region[i];
+		if (!r->free)
+			continue;
+		uint64_t f = first_free(fa, r);
+		mark(fa, r, f, 1, false);
+		return r->base + f * PAGE_SIZE;
+	}
+	return 0;
+}
+
+int frames_take(struct frames *fa, uint64_t phys)
+{
+	struct frame_region *r = region_of(fa, phys);
+	if (!r || !IS_ALIGNED(phys, PAGE_SIZE) || !frames_is_free(fa, phys))
+		return -ERR_INVALID;
+	mark(fa, r, (phys - r->base) / PAGE_SIZE, 1, false);
+	return 0;
+}
+
 uint64_t frames_alloc_run(struct frames *fa, uint64_t count, uint64_t align)
 {
 	if (!count || align < PAGE_SIZE || (align & (align - 1)))
 		return 0;
 	for (uint32_t i = fa->hint; i < fa->count; i++) {
 		struct frame_region *r = &fa->region[i];
-		if (r->free < count)
+		if (r->free < count || r->low)
 			continue;
 		uint64_t start = ALIGN_UP(r->base, align);
 		if (start < r->base) /* wrapped */

@@ -18,12 +18,23 @@
  * Never handed out: page 0, anything not usable in the map (kernel image,
  * ACPI, firmware runtime, framebuffer, reserved, bad), the storage itself,
  * and reclaimable ranges until frames_reclaim is called for their type.
+ *
+ * Low memory, [0, 1 MiB), is managed but kept out of general allocation
+ * (frames_alloc, frames_alloc_run): firmware is known to scribble on it
+ * (suspend and resume, video BIOS), so Linux reserves it too. It is
+ * handed out only on explicit request (frames_alloc_low), for what must
+ * live there: the page an application processor starts in (its SIPI
+ * vector names a page below 1 MiB). A map range across 1 MiB becomes two
+ * regions, so each region is wholly low or not.
  */
 #ifndef COMMON_FRAMES_H
 #define COMMON_FRAMES_H
 
 #include "bootinfo.h"
 #include "types.h"
+
+/* Frames below it are handed out by frames_alloc_low only. */
+#define FRAMES_LOW_LIMIT 0x100000ull
 
 struct frame_region {
 	uint64_t base;     /* physical, page aligned */
@@ -33,7 +44,7 @@ struct frame_region {
 	uint64_t summary;  /* word offset of the summary bitmap */
 	uint64_t hint;     /* lowest summary word that may be non-zero */
 	uint32_t type;     /* the map type this region came from */
-	uint32_t reserved;
+	uint32_t low;      /* 1: below FRAMES_LOW_LIMIT */
 };
 
 struct frames {
@@ -47,6 +58,7 @@ struct frames {
 	uint64_t usable_frames;  /* frames ever handed out or free */
 	uint64_t reserved_bytes; /* map ranges never handed out */
 	uint64_t pending_frames; /* reclaimable, not yet reclaimed */
+	uint64_t low_frames;     /* managed frames below FRAMES_LOW_LIMIT */
 };
 
 /* True for the types that get a region. */
@@ -73,13 +85,23 @@ int frames_init(struct frames *fa, const struct bi_mem_range *map,
 /* The storage is now reachable at store (e.g. through the direct map). */
 void frames_rebase(struct frames *fa, void *store);
 
-/* Returns a free 4 KiB frame's physical address (not zeroed), or 0 when
- * out of memory. */
+/* Returns a free 4 KiB frame's physical address (not zeroed), never
+ * below FRAMES_LOW_LIMIT, or 0 when out of memory. */
 uint64_t frames_alloc(struct frames *fa);
 
 /* Returns the first of count contiguous free frames starting at a
- * multiple of align (a power of two, >= 4 KiB), or 0. */
+ * multiple of align (a power of two, >= 4 KiB), never below
+ * FRAMES_LOW_LIMIT, or 0. */
 uint64_t frames_alloc_run(struct frames *fa, uint64_t count, uint64_t align);
+
+/* Returns a free frame below FRAMES_LOW_LIMIT (never page 0), or 0 when
+ * none is left. The explicit way into low memory: the AP trampoline. */
+uint64_t frames_alloc_low(struct frames *fa);
+
+/* Takes the free frame at phys (so a caller can hold on to one it knows
+ * about). Returns 0, or -ERR_INVALID when phys is not a free managed
+ * frame (nothing changes then). */
+int frames_take(struct frames *fa, uint64_t phys);
 
 /* Frees count frames at phys. Returns 0, or -ERR_INVALID when a frame is
  * not managed or already free (a double free: nothing is changed). */

@@ -11,8 +11,9 @@
  *   - what lower-ranked ranges of the run have outside [s, e) ("remnants":
  *     only the run's first and last range can have any);
  *   - t in every gap left in [s, e), merged into neighbours of type t.
- * Call the first two the "kept" ranges. Types have distinct ranks, so
- * two adjacent kept ranges never have the same type.
+ * Call the first two the "kept" ranges. "Type" here means the class, the
+ * pair (type, attribute), packed into one key; classes have distinct
+ * ranks, so two adjacent kept ranges never have the same class.
  *
  * The array is rewritten in place in two passes, so that no temporary
  * storage is needed and reads never see clobbered entries: a forward pass
@@ -51,6 +52,54 @@ uint32_t mem_type_rank(uint32_t type)
 	return type < MEM_TYPE_COUNT ? ranks[type] : 0;
 }
 
+uint32_t mem_type_default_attr(uint32_t type)
+{
+	switch (type) {
+	case MEM_USABLE:
+	case MEM_ACPI_RECLAIM:
+	case MEM_ACPI_NVS:
+	case MEM_LOADER_RECLAIM:
+	case MEM_KERNEL:
+	case MEM_PAGE_TABLES:
+	case MEM_FW_RUNTIME_CODE:
+	case MEM_FW_RUNTIME_DATA:
+		return BI_MEM_WB;
+	default:
+		return 0;
+	}
+}
+
+/* A class: type and attribute in one value, so the painting below
+ * compares one thing. Types fit in 16 bits (MEM_TYPE_COUNT). */
+#define KEY_ATTR_SHIFT 16
+
+static uint32_t key_of(uint32_t type, uint32_t attr)
+{
+	return type | attr << KEY_ATTR_SHIFT;
+}
+
+static uint32_t key_type(uint32_t key)
+{
+	return key & ((1u << KEY_ATTR_SHIFT) - 1);
+}
+
+static uint32_t key_attr(uint32_t key)
+{
+	return key >> KEY_ATTR_SHIFT;
+}
+
+static uint32_t range_key(const struct bi_mem_range *r)
+{
+	return key_of(r->type, r->attr);
+}
+
+/* The type's rank first; within a type, not-WB above WB. Distinct for
+ * distinct classes. */
+static uint32_t key_rank(uint32_t key)
+{
+	return ranks[key_type(key)] * 2 + !(key_attr(key) & BI_MEM_WB);
+}
+
 void memmap_init(struct memmap *m, struct bi_mem_range *storage, uint32_t cap)
 {
 	m->ranges = storage;
@@ -63,29 +112,30 @@ static uint64_t range_end(const struct bi_mem_range *r)
 	return r->base + r->size;
 }
 
-/* One range as [base, end), the form the algorithm below works in. */
+/* One range as [base, end) of one class (key_of), the form the
+ * algorithm below works in. */
 struct span {
 	uint64_t base, end;
-	uint32_t type;
+	uint32_t key;
 };
 
 static void store(struct bi_mem_range *r, const struct span *sp)
 {
 	r->base = sp->base;
 	r->size = sp->end - sp->base;
-	r->type = sp->type;
-	r->reserved = 0;
+	r->type = key_type(sp->key);
+	r->attr = key_attr(sp->key);
 }
 
-/* What the run's range r keeps when [s, e) is painted with type t.
+/* What the run's range r keeps when [s, e) is painted with class t.
  * Returns false when nothing is kept. */
 static bool kept(const struct bi_mem_range *r, uint64_t s, uint64_t e,
 		 uint32_t t, struct span *out)
 {
 	out->base = r->base;
 	out->end = range_end(r);
-	out->type = r->type;
-	if (ranks[r->type] >= ranks[t])
+	out->key = range_key(r);
+	if (key_rank(out->key) >= key_rank(t))
 		return true;
 	/* Lower rank: keep the part outside [s, e). The run's ranges all
 	 * touch [s, e) and a single range sticking out on both sides is
@@ -117,12 +167,12 @@ static uint32_t painted_count(const struct memmap *m, uint32_t i, uint32_t j,
 		if (!kept(&m->ranges[k], s, e, t, &cur))
 			continue;
 		if (!have_prev) {
-			if (s < cur.base && cur.type != t)
+			if (s < cur.base && cur.key != t)
 				fills++;
 		} else if (prev.end < cur.base) {
-			if (prev.type == t && cur.type == t)
+			if (prev.key == t && cur.key == t)
 				merges++;
-			else if (prev.type != t && cur.type != t)
+			else if (prev.key != t && cur.key != t)
 				fills++;
 		}
 		n++;
@@ -131,7 +181,7 @@ static uint32_t painted_count(const struct memmap *m, uint32_t i, uint32_t j,
 	}
 	if (!have_prev)
 		return 1;
-	if (prev.end < e && prev.type != t)
+	if (prev.end < e && prev.key != t)
 		fills++;
 	return n + fills - merges;
 }
@@ -162,21 +212,21 @@ static uint32_t shrink_run(struct memmap *m, uint32_t i, uint32_t j, uint64_t s,
 		if (!kept(&m->ranges[k], s, e, t, &cur))
 			continue;
 		if (!last) {
-			if (cur.type == t && s < cur.base)
+			if (cur.key == t && s < cur.base)
 				cur.base = s;
 		} else if (range_end(last) < cur.base) {
-			if (last->type == t && cur.type == t) {
+			if (range_key(last) == t && cur.key == t) {
 				last->size = cur.end - last->base;
 				continue;
 			}
-			if (last->type == t)
+			if (range_key(last) == t)
 				last->size = cur.base - last->base;
-			else if (cur.type == t)
+			else if (cur.key == t)
 				cur.base = range_end(last);
 		}
 		store(&m->ranges[w++], &cur);
 	}
-	if (w > i && m->ranges[w - 1].type == t &&
+	if (w > i && range_key(&m->ranges[w - 1]) == t &&
 	    range_end(&m->ranges[w - 1]) < e)
 		m->ranges[w - 1].size = e - m->ranges[w - 1].base;
 	return w - i;
@@ -240,10 +290,18 @@ static uint32_t first_touching(const struct memmap *m, uint64_t s)
 
 int memmap_add(struct memmap *m, uint64_t base, uint64_t size, uint32_t type)
 {
-	uint64_t s, e;
-	uint32_t i, j, n;
+	return memmap_add_attr(m, base, size, type,
+			       mem_type_default_attr(type));
+}
 
-	if (type == MEM_NONE || type >= MEM_TYPE_COUNT)
+int memmap_add_attr(struct memmap *m, uint64_t base, uint64_t size,
+		    uint32_t type, uint32_t attr)
+{
+	uint64_t s, e;
+	uint32_t i, j, n, key = key_of(type, attr);
+
+	if (type == MEM_NONE || type >= MEM_TYPE_COUNT ||
+	    (attr & ~BI_MEM_ATTR_MASK))
 		return -ERR_INVALID;
 	if (size == 0 || base >= ADDR_LIMIT)
 		return 0;
@@ -268,12 +326,13 @@ int memmap_add(struct memmap *m, uint64_t base, uint64_t size, uint32_t type)
 
 	/* One lower-ranked range sticking out on both sides splits in
 	 * three; nothing else in the run then. */
-	if (j == i + 1 && ranks[m->ranges[i].type] < ranks[type] &&
+	if (j == i + 1 && key_rank(range_key(&m->ranges[i])) < key_rank(key) &&
 	    m->ranges[i].base < s && range_end(&m->ranges[i]) > e) {
-		struct span left = {m->ranges[i].base, s, m->ranges[i].type};
-		struct span mid = {s, e, type};
+		struct span left = {m->ranges[i].base, s,
+				    range_key(&m->ranges[i])};
+		struct span mid = {s, e, key};
 		struct span right = {e, range_end(&m->ranges[i]),
-				     m->ranges[i].type};
+				     range_key(&m->ranges[i])};
 
 		if (m->cap - m->count < 2)
 			return -ERR_TOOBIG;
@@ -284,12 +343,12 @@ int memmap_add(struct memmap *m, uint64_t base, uint64_t size, uint32_t type)
 		return 0;
 	}
 
-	n = painted_count(m, i, j, s, e, type);
+	n = painted_count(m, i, j, s, e, key);
 	if (m->count - (j - i) + n > m->cap)
 		return -ERR_TOOBIG;
-	n = shrink_run(m, i, j, s, e, type);
+	n = shrink_run(m, i, j, s, e, key);
 	move_tail(m, j, i + n);
-	fill_run(m, i, n, s, e, type);
+	fill_run(m, i, n, s, e, key);
 	return 0;
 }
 
@@ -334,6 +393,23 @@ uint32_t mem_type_from_efi(uint32_t efi_type)
 	}
 }
 
+uint32_t mem_attr_from_efi(uint64_t efi_attribute)
+{
+	return (efi_attribute & EFI_ATTRIBUTE_WB) ? BI_MEM_WB : 0;
+}
+
+uint32_t mem_attr_from_e820(uint32_t e820_type)
+{
+	switch (e820_type) {
+	case E820_RAM:
+	case E820_ACPI:
+	case E820_NVS:
+		return BI_MEM_WB;
+	default:
+		return 0;
+	}
+}
+
 uint32_t mem_type_from_e820(uint32_t e820_type)
 {
 	switch (e820_type) {
@@ -371,8 +447,9 @@ int memmap_add_efi(struct memmap *m, const void *buf, uint64_t map_size,
 		 * clips it. */
 		size = d.pages > (~0ull >> PAGE_SHIFT) ? ~0ull
 						       : d.pages << PAGE_SHIFT;
-		rc = memmap_add(m, d.phys_start, size,
-				mem_type_from_efi(d.type));
+		rc = memmap_add_attr(m, d.phys_start, size,
+				     mem_type_from_efi(d.type),
+				     mem_attr_from_efi(d.attribute));
 		if (rc)
 			return rc;
 	}
@@ -384,8 +461,9 @@ int memmap_add_e820(struct memmap *m, const struct e820_entry *e,
 		    uint32_t count)
 {
 	for (uint32_t k = 0; k < count; k++) {
-		int rc = memmap_add(m, e[k].addr, e[k].size,
-				    mem_type_from_e820(e[k].type));
+		int rc = memmap_add_attr(m, e[k].addr, e[k].size,
+					 mem_type_from_e820(e[k].type),
+					 mem_attr_from_e820(e[k].type));
 		if (rc)
 			return rc;
 	}

@@ -9,6 +9,13 @@
  * mem_type_rank), usable ranges shrink inward to whole pages and every
  * other type grows outward, so a page is never usable if any part of it
  * is not.
+ *
+ * Each range also carries an attribute word (BI_MEM_WB: write-back
+ * cacheable RAM). Type and attribute are painted together, as one
+ * "class": the type's rank decides first, and between two ranges of one
+ * type the one without BI_MEM_WB wins, so a page one descriptor calls
+ * uncacheable is never made cacheable by another of the same type.
+ * Neighbours merge only when both type and attribute are equal.
  */
 #ifndef COMMON_MEMMAP_H
 #define COMMON_MEMMAP_H
@@ -22,6 +29,10 @@
 #define EFI_TYPE_LOADER_KERNEL 0x80000001u
 #define EFI_TYPE_LOADER_PAGE_TABLES 0x80000002u
 #define EFI_TYPE_LOADER_BOOTINFO 0x80000003u
+
+/* The descriptor's Attribute bit saying the range supports write-back
+ * caching (UEFI spec, GetMemoryMap). */
+#define EFI_ATTRIBUTE_WB 0x8ull /* EFI_MEMORY_WB (efi.h has it too) */
 
 /* The UEFI memory descriptor (UEFI spec, GetMemoryMap). The firmware's
  * DescriptorSize may be larger: always step by it. */
@@ -57,18 +68,33 @@ struct memmap {
 void memmap_init(struct memmap *m, struct bi_mem_range *storage,
 		 uint32_t cap);
 
-/* Adds [base, base+size) as type, keeping the map sorted, disjoint and
- * merged. Returns 0, or -ERR_TOOBIG when the storage is full (the map is
- * then unchanged), -ERR_INVALID for an unknown type. size 0 is a no-op;
- * a range that wraps is clipped at 2^64 - 4 KiB. */
+/* Adds [base, base+size) as type with attribute attr (BI_MEM_* bits),
+ * keeping the map sorted, disjoint and merged. Returns 0, or -ERR_TOOBIG
+ * when the storage is full (the map is then unchanged), -ERR_INVALID for
+ * an unknown type or attribute bit. size 0 is a no-op; a range that wraps
+ * is clipped at 2^64 - 4 KiB. */
+int memmap_add_attr(struct memmap *m, uint64_t base, uint64_t size,
+		    uint32_t type, uint32_t attr);
+
+/* memmap_add_attr with mem_type_default_attr(type): for ranges a loader
+ * knows by type only (its own allocations, the framebuffer). */
 int memmap_add(struct memmap *m, uint64_t base, uint64_t size,
 	       uint32_t type);
 
-/* Rank used to resolve overlaps: higher wins. */
+/* BI_MEM_WB for the types that are RAM by definition (usable, loader and
+ * ACPI reclaimable, ACPI NVS, kernel, boot page tables, firmware runtime
+ * code and data), 0 for the others (reserved, bad, framebuffer). */
+uint32_t mem_type_default_attr(uint32_t type);
+
+/* Rank of a type used to resolve overlaps: higher wins. */
 uint32_t mem_type_rank(uint32_t type);
 
 uint32_t mem_type_from_efi(uint32_t efi_type);
 uint32_t mem_type_from_e820(uint32_t e820_type);
+/* BI_MEM_WB when the descriptor's Attribute has EFI_ATTRIBUTE_WB. */
+uint32_t mem_attr_from_efi(uint64_t efi_attribute);
+/* BI_MEM_WB for the E820 RAM types (RAM, ACPI, NVS), else 0. */
+uint32_t mem_attr_from_e820(uint32_t e820_type);
 
 /* Adds every descriptor of a GetMemoryMap buffer. desc_size below
  * sizeof(struct efi_mem_desc) or not a multiple of 8 is -ERR_INVALID. */

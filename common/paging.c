@@ -538,24 +538,118 @@ void pt_destroy(struct page_table *pt)
 	pt->root = 0;
 }
 
+void pt_tally_init(struct pt_tally *t)
+{
+	*t = (struct pt_tally){.tables = 1}; /* the PML4 */
+}
+
+/*
+ * A range with leaf L needs, at each level l from PDPT (3) down to L, the
+ * tables of level l covering it: one per entry of level l + 1 it touches,
+ * i.e. indices va >> PT_SHIFT(l + 1) .. last >> PT_SHIFT(l + 1). In
+ * ascending order a table shared with earlier ranges can only be the
+ * last one counted at that level.
+ */
+void pt_tally_add(struct pt_tally *t, uint64_t va, uint64_t size, int leaf)
+{
+	if (t->bad)
+		return;
+	if (leaf < PT_L1 || leaf > PT_L3 || size == 0 ||
+	    !IS_ALIGNED(va | size, PT_SIZE(leaf)) ||
+	    add_overflows(va, size - 1) || (t->started && va <= t->last_byte)) {
+		t->bad = true;
+		return;
+	}
+	uint64_t last_byte = va + size - 1;
+	for (int level = PT_L3; level >= leaf; level--) {
+		int shift = PT_SHIFT(level + 1); /* one table's reach */
+		uint64_t first = va >> shift, end = last_byte >> shift;
+		t->tables += end - first + 1;
+		if (t->have[level - 1] && t->last[level - 1] == first)
+			t->tables--; /* shares a table with an earlier range */
+		t->last[level - 1] = end;
+		t->have[level - 1] = true;
+	}
+	t->last_byte = last_byte;
+	t->started = true;
+}
+
+uint64_t pt_tally_result(const struct pt_tally *t)
+{
+	return t->bad ? 0 : t->tables;
+}
+
 uint64_t pt_min_tables(const struct pt_range *r, uint32_t n)
 {
-	uint64_t tables = 1; /* the PML4 */
-	for (int level = PT_L3; level >= PT_L1; level--) {
-		int shift = PT_SHIFT(level + 1); /* one table's reach */
-		bool have_last = false;
-		uint64_t last = 0;
-		for (uint32_t i = 0; i < n; i++) {
-			if (r[i].leaf > level || r[i].size == 0)
-				continue;
-			uint64_t first = r[i].va >> shift;
-			uint64_t end = (r[i].va + r[i].size - 1) >> shift;
-			tables += end - first + 1;
-			if (have_last && first == last)
-				tables--; /* shares a table with the range before */
-			last = end;
-			have_last = true;
+	struct pt_tally t;
+	pt_tally_init(&t);
+	for (uint32_t i = 0; i < n; i++)
+		pt_tally_add(&t, r[i].va, r[i].size, r[i].leaf);
+	return pt_tally_result(&t);
+}
+
+/*
+ * A piece of level L runs until the range has no room for another L
+ * leaf, or until the next boundary of the level above when a leaf of that
+ * level fits from there: later boundaries have less room left, so if none
+ * fits at the first, none fits at all.
+ */
+int pt_cut(uint64_t base, uint64_t size, int max_level, pt_piece_fn fn,
+	   void *ctx)
+{
+	uint64_t s = base, e = base + size;
+	while (s < e) {
+		int leaf = PT_L1;
+		for (int l = max_level; l > PT_L1; l--) {
+			if (IS_ALIGNED(s, PT_SIZE(l)) && e - s >= PT_SIZE(l)) {
+				leaf = l;
+				break;
+			}
 		}
+		uint64_t step = PT_SIZE(leaf);
+		uint64_t end = s + (e - s) / step * step;
+		if (leaf < max_level) {
+			uint64_t up = PT_SIZE(leaf + 1);
+			uint64_t next = ALIGN_UP(s, up);
+			if (next > s && next < end && e - next >= up)
+				end = next;
+		}
+		int rc = fn(ctx, s, end - s, leaf);
+		if (rc)
+			return rc;
+		s = end;
 	}
-	return tables;
+	return 0;
+}
+
+uint32_t pt_pat_index(int level, uint64_t e)
+{
+	uint64_t pat_bit = level == PT_L1 ? PTE_PS : PTE_PAT_LARGE;
+	return ((e & pat_bit) ? 4u : 0u) | ((e & PTE_PCD) ? 2u : 0u) |
+	       ((e & PTE_PWT) ? 1u : 0u);
+}
+
+uint32_t pt_memtype(uint64_t pat, int level, uint64_t e)
+{
+	return (uint32_t)(pat >> (8 * pt_pat_index(level, e))) & 0xff;
+}
+
+const char *pt_memtype_name(uint32_t type)
+{
+	switch (type) {
+	case PAT_UC:
+		return "UC";
+	case PAT_WC:
+		return "WC";
+	case PAT_WT:
+		return "WT";
+	case PAT_WP:
+		return "WP";
+	case PAT_WB:
+		return "WB";
+	case PAT_UC_MINUS:
+		return "UC-";
+	default:
+		return "?";
+	}
 }

@@ -189,11 +189,76 @@ struct pt_range {
 	int leaf; /* PT_L1..PT_L3 */
 };
 
-/* The fewest table pages, the PML4 included, that can map the ranges
- * (sorted by va, disjoint): at each level from PDPT down to a range's
+/*
+ * The fewest table pages, the PML4 included, that can map a set of
+ * ranges with mixed leaf sizes: at each level from PDPT down to a range's
  * leaf level, one table per entry of the level above that some range
- * touches. pt_map reaches it for ranges aligned to their leaf size. */
+ * touches. pt_map reaches it when each range is mapped with max_level =
+ * its leaf.
+ *
+ * The ranges come one at a time (pt_tally_add) in ascending virtual
+ * order, disjoint, each non-empty and aligned (va and size) to its leaf
+ * size; anything else marks the tally bad. Nothing is stored per range,
+ * so a direct map of thousands of pieces costs no memory.
+ */
+struct pt_tally {
+	uint64_t tables;
+	uint64_t last_byte;       /* of the previous range */
+	uint64_t last[PT_LEVELS]; /* [level - 1]: index of its last table */
+	bool have[PT_LEVELS];     /* [level - 1]: a table was counted */
+	bool started;
+	bool bad;
+};
+
+void pt_tally_init(struct pt_tally *t);
+void pt_tally_add(struct pt_tally *t, uint64_t va, uint64_t size, int leaf);
+/* The minimum, or 0 when a range broke the rules above. */
+uint64_t pt_tally_result(const struct pt_tally *t);
+
+/* The same over an array (sorted by va, disjoint, aligned); 0 when the
+ * array breaks the rules. */
 uint64_t pt_min_tables(const struct pt_range *r, uint32_t n);
+
+/*
+ * Cuts [base, base + size) (4 KiB aligned) into pieces of one leaf level
+ * each: at every address the largest level up to max_level that is
+ * aligned there and fits. These are the leaves pt_map picks for a range
+ * whose va and pa agree modulo PT_SIZE(max_level). Calls fn(ctx, base,
+ * size, level) per piece in order; a nonzero return stops the cut and is
+ * returned.
+ */
+typedef int (*pt_piece_fn)(void *ctx, uint64_t base, uint64_t size, int level);
+int pt_cut(uint64_t base, uint64_t size, int max_level, pt_piece_fn fn,
+	   void *ctx);
+
+/*
+ * Memory types (Intel SDM Vol. 3A, 11.12) and the PAT. A leaf's type is
+ * the PAT entry its PAT, PCD and PWT bits index (the PAT bit is bit 7 of
+ * a 4 KiB leaf and bit 12 of a large one). Without PAT (or before it is
+ * programmed) the entries are the power-on ones; the kernel changes only
+ * entry 1 (PWT alone) from WT to WC, so WB needs no bit, WC is PWT and UC
+ * is PCD | PWT, and no mapping needs the PAT bit.
+ */
+enum pat_type {
+	PAT_UC = 0,
+	PAT_WC = 1,
+	PAT_WT = 4,
+	PAT_WP = 5,
+	PAT_WB = 6,
+	PAT_UC_MINUS = 7,
+};
+#define PAT_POWER_ON 0x0007040600070406ull /* WB WT UC- UC, twice */
+#define PAT_KERNEL   0x0007040600070106ull /* entry 1: WC */
+#define PTE_CACHE_WB 0ull
+#define PTE_CACHE_WC PTE_PWT             /* under PAT_KERNEL */
+#define PTE_CACHE_UC (PTE_PCD | PTE_PWT) /* under either */
+
+/* Index (0..7) into the PAT of a leaf entry at level. */
+uint32_t pt_pat_index(int level, uint64_t entry);
+/* The memory type (enum pat_type) of a leaf under the PAT value pat. */
+uint32_t pt_memtype(uint64_t pat, int level, uint64_t entry);
+/* "WB", "WC", "UC", "UC-", "WT", "WP", or "?" for a reserved encoding. */
+const char *pt_memtype_name(uint32_t type);
 
 /* Frees every table below the root and the root itself (host tests,
  * teardown); leaves are not touched. */

@@ -23,6 +23,9 @@ KERNEL_SRCS := \
 	kernel/cpu/catch.S \
 	kernel/cpu/stack.S \
 	kernel/mm/mm.c \
+	kernel/mm/direct.c \
+	kernel/mm/mmio.c \
+	kernel/mm/image.c \
 	kernel/mm/ptdump.c \
 	kernel/dev/console.c \
 	kernel/dev/serial.c \

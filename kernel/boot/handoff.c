@@ -27,6 +27,9 @@ void handoff_copy_info(uint64_t bi_phys)
 	h.phys = bi_phys;
 	if (bi_phys == 0)
 		panic("boot", "no boot info (address 0 in rdi)");
+	/* Its first byte is read first, so a bad pointer faults naming the
+	 * address it was given (mem_copy may copy from the end). */
+	(void)*(const volatile uint8_t *)boot_phys(bi_phys);
 	mem_copy(&h.info, boot_phys(bi_phys), sizeof(h.info));
 }
 
@@ -60,8 +63,9 @@ void handoff_check(void)
 }
 
 /* The contract says: sorted by base, disjoint, page-aligned, known
- * types. Everything that later trusts the map (the frame allocator) relies
- * on it, so a loader that breaks it is stopped here, by entry number. */
+ * types and attribute bits. Everything that later trusts the map (the frame
+ * allocator) relies on it, so a loader that breaks it is stopped here, by entry
+ * number. */
 static void check_mmap(void)
 {
 	uint64_t prev_end = 0;
@@ -71,6 +75,11 @@ static void check_mmap(void)
 		if (r->type == MEM_NONE || r->type >= MEM_TYPE_COUNT)
 			panic("boot", "memory map entry %u: unknown type %u", i,
 			      r->type);
+		if (r->attr & ~BI_MEM_ATTR_MASK)
+			panic("boot",
+			      "memory map entry %u: unknown attribute "
+			      "bits 0x%x",
+			      i, r->attr & ~BI_MEM_ATTR_MASK);
 		if (r->size == 0 || !IS_ALIGNED(r->base, PAGE_SIZE) ||
 		    !IS_ALIGNED(r->size, PAGE_SIZE) ||
 		    add_overflows(r->base, r->size))

@@ -4,16 +4,20 @@
  * boot_info; from here on the kernel does not care which one ran.
  *
  * Why this order:
- *  - the boot info is copied before anything can overwrite it;
- *  - COM1 comes up next, so everything after it can report;
- *  - the GDT, TSS and IDT come straight after: from then on a CPU
- *    exception is dumped, also in the steps that read what the loader
- *    handed over (a bad pointer in the boot info faults there) and in the
- *    framebuffer console's first writes. They need no memory of their
- *    own. On the UEFI path they also stop the firmware's IDT being used,
- *    which lives in boot-services memory that mm_init reclaims;
- *  - the boot info is checked before its map and command line are copied
- *    (they are found through it), and the command line before test mode;
+ *  - COM1 comes first: it needs nothing, and everything after it can
+ *    report;
+ *  - the GDT, TSS and IDT come straight after, before anything reads what
+ *    the loader handed over: from then on a CPU exception is a decoded
+ *    dump and a panic (which ends a test run), also when the boot-info
+ *    pointer itself is bad and the very first read of it faults. They
+ *    need nothing from the boot info and no memory of their own. On the
+ *    UEFI path they also stop the firmware's IDT being used, which lives
+ *    in boot-services memory that mm_init reclaims;
+ *  - the boot info is copied next, before anything can overwrite it;
+ *  - it is checked before its map and command line are copied (they are
+ *    found through it), and the command line before test mode;
+ *  - the PAT is programmed once CPUID says it exists and before mm_init,
+ *    which maps the framebuffer write-combining through it;
  *  - mm_init needs the CPU's features (NX, 1 GiB pages, MAXPHYADDR) and
  *    sets EFER.NXE itself, before its tables go live;
  *  - the IST stacks for #DF, NMI and #MC come from the frame allocator and
@@ -88,9 +92,9 @@ void kmain(uint64_t bi_phys)
 	const struct handoff *h = handoff_get();
 	const char *fb_why;
 
-	handoff_copy_info(bi_phys);
 	console_init_serial();
 	trap_init();
+	handoff_copy_info(bi_phys);
 	handoff_check();
 	handoff_copy_tables();
 	panic_set_test_mode(test_run(h));
@@ -98,6 +102,7 @@ void kmain(uint64_t bi_phys)
 	report_boot(h, fb_why);
 	cpu_features_probe(cpuid, &cpu);
 	cpu_report(&cpu);
+	cpu_init_pat(&cpu);
 	mm_init(h, &cpu);
 	trap_init_stacks();
 	cpu_protect(&cpu);

@@ -7,6 +7,15 @@
  * mapped, the image at its link addresses. The start info is untrusted and
  * may point anywhere, so it is read only through pvh_identity_read, which
  * refuses anything outside that identity map.
+ *
+ * Being the kernel's own loader, it is also where a broken loader can be
+ * played for tests, without building one: the command-line word
+ *   break-bootinfo=bad-pointer   passes BREAK_BAD_POINTER to kmain instead
+ *                                of the boot info's address;
+ *   break-bootinfo=drop-segment  leaves the last segment out of the boot
+ *                                info (it stays MEM_KERNEL in the map).
+ * kmain must then stop with a decoded panic, not a triple fault or a hang
+ * (and with `test`, end QEMU through port 0xf4 at once).
  */
 #include "kernel/boot/kernel.h"
 
@@ -21,6 +30,10 @@
 
 /* The identity map kernel/boot/pvh.S builds. */
 #define PVH_IDENTITY_END (1ull << 30)
+
+/* A canonical lower-half address nothing maps. */
+#define BREAK_BAD_POINTER 0x00007f0000000000ull
+#define BREAK_PREFIX      "break-bootinfo="
 
 /* kernel/boot/pvh.S */
 extern const char pvh_pml4[];
@@ -118,6 +131,28 @@ static uint64_t read_start_info(uint64_t start_phys, struct memmap *m)
 	return res.rsdp;
 }
 
+enum breakage { BREAK_NONE, BREAK_POINTER, BREAK_SEGMENT };
+
+/* Which break-bootinfo= word the command line has; panics naming an
+ * unknown value (a typo must not quietly boot a good kernel). */
+static enum breakage breakage(const char *cmdline)
+{
+	size_t plen = str_len(BREAK_PREFIX);
+	if (cmdline_has(cmdline, BREAK_PREFIX "bad-pointer"))
+		return BREAK_POINTER;
+	if (cmdline_has(cmdline, BREAK_PREFIX "drop-segment"))
+		return BREAK_SEGMENT;
+	for (const char *p = cmdline; *p; p++) {
+		bool word_start = p == cmdline || p[-1] == ' ' || p[-1] == '\t';
+		if (word_start && mem_cmp(p, BREAK_PREFIX, plen) == 0)
+			panic("pvh",
+			      "unknown %s value (bad-pointer or "
+			      "drop-segment)",
+			      BREAK_PREFIX);
+	}
+	return BREAK_NONE;
+}
+
 void pvh_main(uint64_t start_info_phys)
 {
 	struct memmap m;
@@ -151,5 +186,19 @@ void pvh_main(uint64_t start_info_phys)
 	pvh_bi.segment_count = 3;
 	/* No framebuffer, no EFI, no loader timestamps: all zero. */
 
+	switch (breakage(pvh_cmdline)) {
+	case BREAK_POINTER:
+		kputs("kernel: pvh: break-bootinfo=bad-pointer: passing "
+		      "0x00007f0000000000 as the boot info\n");
+		kmain(BREAK_BAD_POINTER);
+	case BREAK_SEGMENT:
+		pvh_bi.segment_count--;
+		kprintf("kernel: pvh: break-bootinfo=drop-segment: boot info "
+			"without segment %u\n",
+			pvh_bi.segment_count);
+		break;
+	case BREAK_NONE:
+		break;
+	}
 	kmain(image_phys(&pvh_bi));
 }

@@ -34,6 +34,7 @@
 #define CR0_PG                ARCH_BIT(31)
 #define CR4_PAE               ARCH_BIT(5)
 #define MSR_EFER              0xc0000080
+#define MSR_PAT               0x277
 #define EFER_LME              ARCH_BIT(8)
 #define EFER_NXE              ARCH_BIT(11)
 #define EFLAGS_ID             ARCH_BIT(21)

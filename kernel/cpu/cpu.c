@@ -4,9 +4,10 @@
 #include "kernel/cpu/cpu.h"
 
 #include "common/fmt.h"
+#include "common/paging.h"
+#include "kernel/boot/panic.h"
 #include "kernel/cpu/arch.h"
 #include "kernel/dev/console.h"
-#include "kernel/boot/panic.h"
 
 /* The hypervisor's signature (CPUID 0x40000000 EBX ECX EDX), e.g.
  * "KVMKVMKVM"; empty when CPUID says there is no hypervisor. */
@@ -78,4 +79,30 @@ void cpu_protect(const struct cpu_features *cpu)
 
 	kprintf("kernel: cpu: on:%s; missing:%s\n", on[0] ? on : " none",
 		missing[0] ? missing : " none");
+}
+
+static uint64_t pat_in_effect = PAT_POWER_ON;
+
+uint64_t cpu_pat(void)
+{
+	return pat_in_effect;
+}
+
+bool cpu_init_pat(const struct cpu_features *cpu)
+{
+	if (!cpu->pat) {
+		kputs("kernel: cpu: no PAT (CPUID 1h EDX.16): no "
+		      "write-combining, the framebuffer is mapped uncached\n");
+		return false;
+	}
+	wrmsr(MSR_PAT, PAT_KERNEL);
+	uint64_t got = rdmsr(MSR_PAT);
+	if (got != PAT_KERNEL)
+		panic("cpu", "IA32_PAT reads 0x%lx after writing 0x%lx", got,
+		      PAT_KERNEL);
+	pat_in_effect = PAT_KERNEL;
+	kprintf("kernel: cpu: PAT 0x%016lx: WB, WC (PWT), UC- (PCD), UC "
+		"(PCD PWT)\n",
+		got);
+	return true;
 }

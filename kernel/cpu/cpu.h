@@ -45,6 +45,22 @@ void cpu_hypervisor_name(const struct cpu_features *cpu, char name[13]);
  */
 void cpu_protect(const struct cpu_features *cpu);
 
+/*
+ * Programs IA32_PAT with PAT_KERNEL (common/paging.h: entry 1, selected
+ * by PWT alone, becomes write-combining; the others keep their power-on
+ * types, so WB and UC mappings need no change) when CPUID has PAT, and
+ * prints one line saying which. Returns true when WC is available.
+ * Only a mapping with PWT alone changes type (write-through becomes
+ * write-combining); the PVH entry's tables set no cache bits and firmware
+ * tables leave memory types to the MTRRs, so it is safe to call before
+ * the kernel's own tables, whose CR3 switch flushes the TLB.
+ */
+bool cpu_init_pat(const struct cpu_features *cpu);
+
+/* The PAT in effect: PAT_KERNEL once cpu_init_pat programmed it, else
+ * PAT_POWER_ON (what PWT and PCD select on a CPU without PAT too). */
+uint64_t cpu_pat(void);
+
 /* cpu_stac sets RFLAGS.AC, letting ring 0 touch user pages under SMAP;
  * cpu_clac clears it again. Only on CPUs with SMAP (the instructions are
  * #UD otherwise). */

@@ -3,9 +3,16 @@
  * physical memory is reached.
  *
  * Virtual layout (see README.md, "Memory layout"):
- *   0xffff800000000000  direct map of [0, top of the memory map), RW, NX,
- *                       global; 1 GiB leaves when CPUID has them, else
- *                       2 MiB
+ *   0xffff800000000000  direct map (DMAP_BASE + phys) of the memory map's
+ *                       write-back RAM only (common/dmap.h): RW, NX,
+ *                       global, WB; the kernel image's frames read-only;
+ *                       the largest leaf each aligned block allows (1 GiB
+ *                       when CPUID has them, 2 MiB, 4 KiB at the edges).
+ *                       Holes and MMIO are not in it. Room: 64 TiB.
+ *   0xffffc00000000000  self-test scratch mappings (one PML4 slot)
+ *   0xffffe00000000000  MMIO (mm_map_mmio): framebuffer, later the LAPIC;
+ *                       RW, NX, global, WC or UC; an unmapped page between
+ *                       two mappings. Room: 512 GiB (one PML4 slot).
  *   0xffffff0000000000  kernel stacks, 4 KiB pages RW NX, each with an
  *                       unmapped guard page below it
  *   0xffffffff80100000  the kernel image as linked, 4 KiB pages, text
@@ -17,28 +24,42 @@
 
 #include "common/bootinfo.h"
 #include "common/cpu.h"
+#include "common/dmap.h"
 #include "common/frames.h"
 #include "common/paging.h"
 #include "common/types.h"
 
-#define DMAP_BASE 0xffff800000000000ull
+#define DMAP_BASE   DMAP_VIRT_BASE
+#define DMAP_END    (DMAP_VIRT_BASE + DMAP_VIRT_ROOM)
+#define MMIO_BASE   0xffffe00000000000ull
+#define MMIO_END    0xffffe08000000000ull
 #define STACKS_BASE 0xffffff0000000000ull
 #define STACKS_END 0xffffff8000000000ull
 
 struct handoff;
 
 /*
- * Builds the frame allocator and the kernel's tables from the boot info,
- * turns on EFER.NXE when the CPU has NX, switches CR3, moves the consoles
- * and the allocator to the direct map, and reclaims the loader's memory.
- * Panics with the cause when it cannot (no memory for tables, a refused
- * entry): there is no way to boot on without its own tables.
+ * Builds the frame allocator and the kernel's tables from the boot info
+ * (the direct map as common/dmap.c plans it, the framebuffer through
+ * mm_map_mmio, the image per segment), checks that the segments cover
+ * the running image exactly as the live tables do and that the tables
+ * use the arithmetic minimum of pages, turns on EFER.NXE when the CPU has
+ * NX, switches CR3, moves the allocator and the framebuffer console to
+ * their new mappings, and reclaims the loader's memory. Panics with the
+ * cause when it cannot: there is no way to boot on without its own
+ * tables. Call after cpu_init_pat (the framebuffer's type depends on it).
  */
 void mm_init(const struct handoff *h, const struct cpu_features *cpu);
 
 /* A pointer to physical memory: through the loader's identity map before
- * the switch, through the direct map after it. */
+ * the switch, through the direct map after it. After the switch an
+ * address the direct map does not cover (a hole, MMIO, RAM it refused)
+ * panics naming it, instead of faulting somewhere later. */
 void *phys_to_virt(uint64_t phys);
+
+/* The same without the panic: NULL when phys is not in the direct map
+ * (for dumps, which must not stop half way). */
+void *phys_to_virt_or_null(uint64_t phys);
 
 /* True once the kernel runs on its own tables. */
 bool mm_switched(void);
@@ -57,6 +78,29 @@ uint64_t mm_alloc_zeroed(void);
  * address when guard is not NULL.
  */
 uint64_t mm_alloc_stack(uint64_t pages, uint64_t *guard);
+
+enum mm_cache {
+	MM_UC, /* uncached: device registers */
+	MM_WC, /* write-combining: framebuffers; UC without PAT */
+};
+
+/*
+ * Maps the device memory [phys, phys + size) in the MMIO area with type
+ * `type`, writable, never executable, and returns the virtual address of
+ * phys (any offset in its page kept), or 0 when the area or the memory
+ * for tables ran out. 2 MiB leaves where phys allows (the virtual address
+ * is chosen congruent to phys modulo 2 MiB). Works before and after the
+ * switch.
+ */
+uint64_t mm_map_mmio(uint64_t phys, uint64_t size, enum mm_cache type);
+
+/* The framebuffer's MMIO mapping (0 when there is none). */
+uint64_t mm_framebuffer_va(void);
+
+/* A frame of reclaimed loader memory mm_init took at reclaim time and
+ * keeps (so a test can check reclaimed memory is usable whatever was
+ * allocated since), or 0 when there was no reclaimable memory. */
+uint64_t mm_reclaim_probe(void);
 
 /* Invalidates the TLB for [va, va+size): INVLPG per page up to the
  * measured threshold, else a full flush (global pages included). */

@@ -3,11 +3,20 @@
  * and rodata are not writable (in ring 0 too: CR0.WP), data, bss, stacks
  * and the direct map are not executable (NX), and what is not mapped --
  * the null page, the lower half -- faults, at data access and at
- * instruction fetch alike.
+ * instruction fetch alike. Then what the mappings are: the direct map
+ * holds write-back RAM and nothing else, devices get their memory type
+ * through the PAT, and no frame is both executable and writable through
+ * two mappings.
  */
+#include "common/dmap.h"
 #include "common/frames.h"
 #include "common/paging.h"
+#include "kernel/boot/handoff.h"
+#include "kernel/boot/layout.h"
+#include "kernel/cpu/arch.h"
+#include "kernel/cpu/cpu.h"
 #include "kernel/mm/mm.h"
+#include "kernel/mm/ptdump.h"
 #include "kernel/selftest/selftest.h"
 #include "kernel/selftest/selftest_lib.h"
 
@@ -120,6 +129,201 @@ static const char *lower_half_unmapped(struct st_ctx *c)
 	return NULL;
 }
 
+/* --- what the direct map holds --- */
+
+#define LAPIC_PHYS 0xfee00000ull
+
+/* True when [pa, pa + size) lies in ranges of the map the direct map
+ * covers (RAM types with BI_MEM_WB; touching ranges count as one); *kernel
+ * says whether any of it is the kernel image's. */
+static bool in_ram(const struct handoff *h, uint64_t pa, uint64_t size,
+		   bool *kernel)
+{
+	uint64_t a = pa, end = pa + size;
+	*kernel = false;
+	for (uint32_t i = 0; i < h->mmap_count && a < end; i++) {
+		const struct bi_mem_range *r = &h->mmap[i];
+		if (r->base + r->size <= a)
+			continue;
+		if (r->base > a || !dmap_type_mapped(r->type) ||
+		    !(r->attr & BI_MEM_WB))
+			return false;
+		*kernel |= r->type == MEM_KERNEL;
+		a = r->base + r->size;
+	}
+	return a >= end;
+}
+
+static bool overlaps(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size)
+{
+	return a < b + b_size && b < a + a_size;
+}
+
+struct dmap_check {
+	struct st_ctx *c;
+	const char *why;
+	uint64_t leaves;
+};
+
+static int check_dmap_leaf(void *arg, const struct pt_leaf *l)
+{
+	struct dmap_check *d = arg;
+	struct st_ctx *c = d->c;
+	const struct bi_framebuffer *fb = &c->h->info.fb;
+	bool kernel;
+	if (l->va < DMAP_BASE || l->va >= DMAP_END)
+		return 0;
+	d->leaves++;
+	if (l->va != DMAP_BASE + l->pa)
+		d->why = "maps the wrong frame";
+	else if (!in_ram(c->h, l->pa, l->size, &kernel))
+		d->why = "is not (all) write-back RAM of the map";
+	else if (fb->base && overlaps(l->pa, l->size, fb->base, fb->size))
+		d->why = "covers the framebuffer";
+	else if (overlaps(l->pa, l->size, LAPIC_PHYS, PAGE_SIZE))
+		d->why = "covers the LAPIC";
+	else if (pt_memtype(cpu_pat(), l->level, l->entry) != PAT_WB)
+		d->why = "is not write-back";
+	else if (c->cpu->nx && !(l->effective & PTE_NX))
+		d->why = "is executable";
+	else if (kernel && (l->effective & PTE_W))
+		d->why = "is a writable alias of the kernel image";
+	else if (!kernel && !(l->effective & PTE_W))
+		d->why = "is read-only RAM";
+	if (d->why) {
+		st_fail(c, "direct-map leaf 0x%lx -> 0x%lx (%lu KiB) %s", l->va,
+			l->pa, l->size >> 10, d->why);
+		return 1;
+	}
+	return 0;
+}
+
+static const char *check_dmap(struct st_ctx *c)
+{
+	struct dmap_check d = {.c = c};
+	pt_for_each_leaf(mm_kernel_pt(), check_dmap_leaf, &d);
+	if (d.why)
+		return c->why;
+	if (!d.leaves)
+		return "no direct-map leaves at all";
+	return NULL;
+}
+
+/*
+ * Every direct-map leaf is write-back RAM of the map (no gap, no
+ * framebuffer, no LAPIC, the image read-only), and the framebuffer is
+ * mapped write-combining where the CPU has PAT (uncached otherwise). The
+ * check is then shown to fail: the LAPIC page mapped (uncached, never
+ * touched) into the direct map must be caught, then it is removed.
+ */
+static const char *direct_map_only_ram(struct st_ctx *c)
+{
+	const struct bi_framebuffer *fb = &c->h->info.fb;
+	const char *why = check_dmap(c);
+	if (why)
+		return why;
+	if (fb->base) {
+		uint64_t va = mm_framebuffer_va(), pa, e;
+		int level;
+		uint32_t want = c->cpu->pat ? PAT_WC : PAT_UC;
+		if (!va ||
+		    pt_translate(mm_kernel_pt(), va, &pa, &e, &level, NULL) ||
+		    pa != fb->base)
+			return st_fail(c,
+				       "framebuffer 0x%lx not mapped at 0x%lx",
+				       fb->base, va);
+		if (pt_memtype(cpu_pat(), level, e) != want)
+			return st_fail(
+			    c, "framebuffer mapped %s, not %s",
+			    pt_memtype_name(pt_memtype(cpu_pat(), level, e)),
+			    pt_memtype_name(want));
+		if (pt_translate(mm_kernel_pt(), va + fb->size - 1, &pa, NULL,
+				 NULL, NULL) ||
+		    pa != fb->base + fb->size - 1)
+			return "the framebuffer's last byte is not mapped";
+	}
+	uint64_t hole = DMAP_BASE + LAPIC_PHYS;
+	int rc = pt_map(mm_kernel_pt(), hole, LAPIC_PHYS, PAGE_SIZE,
+			PTE_G | PTE_CACHE_UC | (c->cpu->nx ? PTE_NX : 0), PT_L1,
+			NULL);
+	if (rc)
+		return st_fail(c,
+			       "could not map the LAPIC page into the direct "
+			       "map to see the check fail (error %d)",
+			       rc);
+	why = check_dmap(c);
+	pt_unmap(mm_kernel_pt(), hole, PAGE_SIZE);
+	if (!why)
+		return "the check passed with the LAPIC in the direct map";
+	return check_dmap(c);
+}
+
+/* The PAT holds the kernel's value when CPUID has PAT; the memory types
+ * then come out as intended. */
+static const char *pat_programmed(struct st_ctx *c)
+{
+	if (!c->cpu->pat)
+		return cpu_pat() == PAT_POWER_ON
+			   ? NULL
+			   : "no PAT, but cpu_pat changed";
+	uint64_t pat = rdmsr(MSR_PAT);
+	if (pat != PAT_KERNEL || cpu_pat() != PAT_KERNEL)
+		return st_fail(c,
+			       "IA32_PAT 0x%lx, cpu_pat 0x%lx, expected "
+			       "0x%lx",
+			       pat, cpu_pat(), PAT_KERNEL);
+	return NULL;
+}
+
+/* mm_map_mmio: the device page uncached, writable, never executable, in
+ * the MMIO area, the offset kept, an unmapped page after it. The page
+ * (the LAPIC's) is not touched. */
+static const char *mmio_uncached(struct st_ctx *c)
+{
+	uint64_t va = mm_map_mmio(LAPIC_PHYS + 0x20, 4, MM_UC), pa, e;
+	int level;
+	if (va < MMIO_BASE || va >= MMIO_END || (va & 0xfff) != 0x20)
+		return st_fail(c, "mm_map_mmio gave 0x%lx", va);
+	if (pt_translate(mm_kernel_pt(), va, &pa, &e, &level, NULL) ||
+	    pa != LAPIC_PHYS + 0x20)
+		return "the MMIO page does not translate to the device";
+	if (pt_memtype(cpu_pat(), level, e) != PAT_UC)
+		return st_fail(
+		    c, "mapped %s, not UC",
+		    pt_memtype_name(pt_memtype(cpu_pat(), level, e)));
+	if (!(e & PTE_W) || (e & PTE_U) || (c->cpu->nx && !(e & PTE_NX)))
+		return st_fail(c, "entry 0x%lx: want W, not U, NX", e);
+	if (pt_translate(mm_kernel_pt(), (va & PAGE_MASK) + PAGE_SIZE, NULL,
+			 NULL, NULL, NULL) != -ERR_NOTFOUND)
+		return "the page after a device mapping is mapped";
+	return NULL;
+}
+
+/* The W^X check sees a writable alias of code: a kernel text frame
+ * mapped writable (and NX) elsewhere must fail it; removed, it passes. */
+static const char *wx_catches_alias(struct st_ctx *c)
+{
+	uint64_t text = (uint64_t)(uintptr_t)__text_start, pa;
+	if (pt_translate(mm_kernel_pt(), text, &pa, NULL, NULL, NULL))
+		return "kernel text does not translate";
+	if (wx_scan(mm_kernel_pt(), c->cpu->nx, false))
+		return "W^X fails before the alias is made";
+	int rc = pt_map(mm_kernel_pt(), SELFTEST_VA, pa, PAGE_SIZE,
+			st_data_attr(c), PT_L1, NULL);
+	if (rc)
+		return st_fail(c, "pt_map of the alias: error %d", rc);
+	uint64_t bad = wx_scan(mm_kernel_pt(), c->cpu->nx, false);
+	pt_unmap(mm_kernel_pt(), SELFTEST_VA, PAGE_SIZE);
+	if (bad != 1)
+		return st_fail(c,
+			       "W^X check found %lu offenders with a "
+			       "writable alias of text frame 0x%lx, not 1",
+			       bad, pa);
+	if (wx_scan(mm_kernel_pt(), c->cpu->nx, false))
+		return "W^X still fails after the alias is removed";
+	return NULL;
+}
+
 const struct selftest selftest_mm_tests[] = {
     {"text-not-writable", EXPECT_PF(PF_P | PF_W), .body = write_text},
     {"rodata-not-writable", EXPECT_PF(PF_P | PF_W), .body = write_rodata},
@@ -131,5 +335,9 @@ const struct selftest selftest_mm_tests[] = {
     {"null-read-faults", EXPECT_PF(0), .body = read_null},
     {"fetch-from-unmapped-page-faults", .body = fetch_unmapped},
     {"lower-half-unmapped", .body = lower_half_unmapped},
+    {"direct-map-only-ram", .body = direct_map_only_ram},
+    {"pat-programmed", .body = pat_programmed},
+    {"mmio-map-uncached-nx", .body = mmio_uncached},
+    {"wx-check-catches-writable-alias", .body = wx_catches_alias},
 };
 const uint32_t selftest_mm_count = ARRAY_SIZE(selftest_mm_tests);

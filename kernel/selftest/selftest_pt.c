@@ -26,7 +26,9 @@ static uint64_t va_of(const void *p)
 
 static volatile uint64_t alias_word = 1;
 
-/* The kernel image and the direct map reach the same frame. */
+/* The kernel image and the direct map reach the same frame, and the
+ * direct map's alias of the image is read-only: a write through it
+ * faults and changes nothing. */
 static const char *direct_map_alias(struct st_ctx *c)
 {
 	uint64_t pa;
@@ -38,9 +40,12 @@ static const char *direct_map_alias(struct st_ctx *c)
 	if (*dmap != 0x5eed0001)
 		return st_fail(c, "direct map at 0x%lx reads 0x%lx",
 			       va_of((const void *)dmap), *dmap);
-	*dmap = 0x5eed0002;
-	if (alias_word != 0x5eed0002)
-		return "a direct-map write is not seen through the image";
+	const char *why = st_expect(c, st_write, (void *)dmap, TRAP_PF,
+				    PF_CHECKED, PF_P | PF_W, NULL);
+	if (why)
+		return why;
+	if (alias_word != 0x5eed0001)
+		return "the faulting direct-map write changed the image";
 	return NULL;
 }
 
@@ -301,48 +306,93 @@ static const char *pt_map_nomem(struct st_ctx *c)
 	return NULL;
 }
 
+/* The map type of the range holding pa, or MEM_NONE. */
+static uint32_t map_type(const struct handoff *h, uint64_t pa)
+{
+	for (uint32_t i = 0; i < h->mmap_count; i++)
+		if (pa >= h->mmap[i].base &&
+		    pa - h->mmap[i].base < h->mmap[i].size)
+			return h->mmap[i].type;
+	return MEM_NONE;
+}
+
 /*
  * Memory the loader used (MEM_LOADER_RECLAIM; on the PVH path the boot
  * page tables, MEM_PAGE_TABLES) belongs to the allocator after mm_init:
- * nothing is left pending, a frame of such a range is free to hand out,
- * and it holds data through the direct map. (Allocating until that frame
- * comes back would depend on how much free memory lies below it.)
+ * nothing is left pending, and the frame of it mm_init took at reclaim
+ * time (so whatever was allocated since, it is there) is in the
+ * allocator, holds data through the direct map, and frees like any
+ * other frame.
  */
 static const char *reclaimed_usable(struct st_ctx *c)
 {
-	const struct handoff *h = c->h;
-	const struct frames *fa = mm_frames();
-	uint64_t target = 0;
-	uint32_t type = 0;
+	struct frames *fa = mm_frames();
+	uint64_t probe = mm_reclaim_probe();
 
 	if (fa->pending_frames)
 		return st_fail(c, "%lu reclaimable frames never reclaimed",
 			       fa->pending_frames);
-	for (uint32_t i = 0; i < h->mmap_count && !target; i++) {
-		const struct bi_mem_range *r = &h->mmap[i];
-		if (r->type != MEM_LOADER_RECLAIM && r->type != MEM_PAGE_TABLES)
-			continue;
-		for (uint64_t a = r->base ? r->base : PAGE_SIZE;
-		     a < r->base + r->size; a += PAGE_SIZE)
-			if (frames_is_free(fa, a)) {
-				target = a;
-				type = r->type;
-				break;
-			}
-	}
-	if (!target)
-		return "no free frame in a reclaimed range of the map";
-	/* Free, so nothing else uses it: write, read back, restore. */
-	volatile uint64_t *p = phys_to_virt(target);
-	uint64_t old = p[0];
+	if (!probe)
+		return "mm_init kept no frame of reclaimed memory";
+	uint32_t type = map_type(c->h, probe);
+	if (type != MEM_LOADER_RECLAIM && type != MEM_PAGE_TABLES)
+		return st_fail(c, "frame 0x%lx is %s memory, not reclaimed",
+			       probe, mem_type_name(type));
+	if (frames_is_free(fa, probe))
+		return st_fail(c, "frame 0x%lx is free although kept", probe);
+	volatile uint64_t *p = phys_to_virt(probe);
 	p[0] = 0xc1a1edc1a1edull;
-	uint64_t seen = p[0];
-	p[0] = old;
-	if (seen != 0xc1a1edc1a1edull)
-		return st_fail(c, "frame 0x%lx (%s) read back 0x%lx", target,
-			       type == MEM_PAGE_TABLES ? "boot page tables"
-						       : "loader memory",
-			       seen);
+	p[511] = ~0xc1a1edc1a1edull;
+	if (p[0] != 0xc1a1edc1a1edull || p[511] != ~0xc1a1edc1a1edull)
+		return st_fail(c, "frame 0x%lx (%s) does not hold data", probe,
+			       mem_type_name(type));
+	if (frames_free(fa, probe, 1) || !frames_is_free(fa, probe))
+		return st_fail(
+		    c, "frame 0x%lx did not go back to the allocator", probe);
+	return NULL;
+}
+
+/* phys_to_virt's check: RAM of the map answers with its direct-map
+ * address; the LAPIC, the framebuffer and a gap between map ranges do
+ * not (phys_to_virt would panic on them). */
+static const char *phys_to_virt_checks(struct st_ctx *c)
+{
+	const struct handoff *h = c->h;
+	uint64_t ram = mm_frames()->store_phys;
+	if (phys_to_virt_or_null(ram) != (void *)(uintptr_t)(DMAP_BASE + ram))
+		return st_fail(c, "RAM 0x%lx not at its direct-map address",
+			       ram);
+	if (phys_to_virt_or_null(0xfee00000))
+		return "the LAPIC has a direct-map address";
+	if (h->info.fb.base && phys_to_virt_or_null(h->info.fb.base))
+		return "the framebuffer has a direct-map address";
+	for (uint32_t i = 1; i < h->mmap_count; i++) {
+		uint64_t gap = h->mmap[i - 1].base + h->mmap[i - 1].size;
+		if (gap < h->mmap[i].base && phys_to_virt_or_null(gap))
+			return st_fail(c,
+				       "the gap at 0x%lx has a direct-map "
+				       "address",
+				       gap);
+	}
+	return NULL;
+}
+
+/* [0, 1 MiB) is handed out only on request: the kernel's own tables
+ * (allocated from boot on) are above it, and frames_alloc_low gives a
+ * page below it that frees back. */
+static const char *low_memory_on_request(struct st_ctx *c)
+{
+	struct frames *fa = mm_frames();
+	uint64_t root = mm_kernel_pt()->root;
+	if (root < FRAMES_LOW_LIMIT)
+		return st_fail(c, "the PML4 is at 0x%lx, in low memory", root);
+	if (!fa->low_frames)
+		return NULL; /* a map without low RAM: nothing to hand out */
+	uint64_t low = frames_alloc_low(fa);
+	if (!low || low >= FRAMES_LOW_LIMIT)
+		return st_fail(c, "frames_alloc_low gave 0x%lx", low);
+	if (frames_free(fa, low, 1))
+		return "a low frame did not free";
 	return NULL;
 }
 
@@ -353,26 +403,10 @@ static const char *wx_holds(struct st_ctx *c)
 	return wx_check(mm_kernel_pt(), c->cpu->nx) ? "W^X violated" : NULL;
 }
 
-struct ranges {
-	struct pt_range r[64];
-	uint32_t n;
-	bool overflow;
-};
-
-/* Leaves to ranges: contiguous virtual addresses with one leaf size. */
-static int add_leaf(void *arg, const struct pt_leaf *l)
+/* Each leaf, in address order, is a range of its own for the tally. */
+static int tally_leaf(void *arg, const struct pt_leaf *l)
 {
-	struct ranges *s = arg;
-	struct pt_range *last = s->n ? &s->r[s->n - 1] : NULL;
-	if (last && last->leaf == l->level && last->va + last->size == l->va) {
-		last->size += l->size;
-		return 0;
-	}
-	if (s->n == ARRAY_SIZE(s->r)) {
-		s->overflow = true;
-		return 1;
-	}
-	s->r[s->n++] = (struct pt_range){l->va, l->size, l->level};
+	pt_tally_add(arg, l->va, l->size, l->level);
 	return 0;
 }
 
@@ -380,16 +414,15 @@ static int add_leaf(void *arg, const struct pt_leaf *l)
  * need: no test (and no boot step) leaked or left an empty table. */
 static const char *table_count(struct st_ctx *c)
 {
-	struct ranges s = {.n = 0};
+	struct pt_tally t;
 	const struct page_table *pt = mm_kernel_pt();
-	pt_for_each_leaf(pt, add_leaf, &s);
-	if (s.overflow)
-		return "more than 64 mapped ranges";
+	pt_tally_init(&t);
+	pt_for_each_leaf(pt, tally_leaf, &t);
 	uint64_t used = pt->env->tables_allocated - pt->env->tables_freed;
-	uint64_t min = pt_min_tables(s.r, s.n);
+	uint64_t min = pt_tally_result(&t);
 	if (used != min)
-		return st_fail(c, "%lu table pages live, %u ranges need %lu",
-			       used, s.n, min);
+		return st_fail(c, "%lu table pages live, the leaves need %lu",
+			       used, min);
 	return NULL;
 }
 
@@ -402,6 +435,8 @@ const struct selftest selftest_pt_tests[] = {
     {"frames-exhaustion-returns-0", .body = frames_exhaust},
     {"pt-map-out-of-tables-returns-nomem", .body = pt_map_nomem},
     {"reclaimed-memory-usable", .body = reclaimed_usable},
+    {"phys-to-virt-refuses-non-ram", .body = phys_to_virt_checks},
+    {"low-memory-only-on-request", .body = low_memory_on_request},
     {"wx-check", .body = wx_holds},
     {"table-count-is-minimum", .body = table_count},
 };

@@ -32,12 +32,13 @@ static inline void fuzz_check_memmap(const struct memmap *m)
 		FUZZ_ASSERT(!add_overflows(r->base, r->size));
 		FUZZ_ASSERT(r->base + r->size <= 0ull - PAGE_SIZE);
 		FUZZ_ASSERT(r->type > MEM_NONE && r->type < MEM_TYPE_COUNT);
+		FUZZ_ASSERT((r->attr & ~BI_MEM_ATTR_MASK) == 0);
 		if (i > 0) {
 			const struct bi_mem_range *p = &m->ranges[i - 1];
 
 			FUZZ_ASSERT(p->base + p->size <= r->base);
 			FUZZ_ASSERT(p->base + p->size < r->base ||
-				    p->type != r->type);
+				    p->type != r->type || p->attr != r->attr);
 		}
 	}
 }

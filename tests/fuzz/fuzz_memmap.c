@@ -8,8 +8,16 @@
  * Beyond the map's invariants, two properties of painting by rank catch
  * wrong merges and splits: adding the same input again changes nothing,
  * and adding it in reverse order gives the same map.
+ *
+ * The normalised map then goes through the direct-map plan (bits 4..7 of
+ * byte 0 pick 1 GiB pages and a MAXPHYADDR of 32..39): its pieces are
+ * ascending, disjoint, aligned to their leaf, and cover exactly the
+ * write-back RAM below the reach; the allocator's clipped map is sorted
+ * and has at most one entry more.
  */
+#include "common/dmap.h"
 #include "common/memmap.h"
+#include "common/paging.h"
 #include "tests/fuzz/fuzz_check.h"
 
 #include <string.h>
@@ -30,6 +38,58 @@ static int add_one(struct memmap *m, bool e820, const uint8_t *p,
 		return memmap_add_e820(m, &e, 1);
 	}
 	return memmap_add_efi(m, p + k * desc_size, desc_size, desc_size);
+}
+
+struct plan_check {
+	uint64_t next;   /* lowest address the next piece may start at */
+	uint64_t mapped; /* bytes */
+};
+
+static int check_piece(void *ctx, const struct dmap_piece *p)
+{
+	struct plan_check *c = ctx;
+
+	FUZZ_ASSERT(p->size > 0 && p->phys >= c->next);
+	FUZZ_ASSERT(!add_overflows(p->phys, p->size));
+	c->next = p->phys + p->size;
+	if (p->kind == DMAP_MAP) {
+		FUZZ_ASSERT(p->leaf >= PT_L1 && p->leaf <= PT_L3);
+		FUZZ_ASSERT(IS_ALIGNED(p->phys | p->size, PT_SIZE(p->leaf)));
+		c->mapped += p->size;
+	} else {
+		FUZZ_ASSERT(p->kind < DMAP_KIND_COUNT);
+		FUZZ_ASSERT(dmap_type_mapped(p->type));
+	}
+	return 0;
+}
+
+static void check_plan(const struct memmap *m, uint8_t knobs)
+{
+	static struct bi_mem_range clipped[STORAGE + 1];
+	struct dmap_params p = {1ull << (32 + (knobs >> 5)), DMAP_VIRT_ROOM,
+				(knobs >> 4) & 1};
+	struct plan_check c = {0, 0};
+	struct dmap_summary s;
+	uint64_t ram = 0, reach = dmap_reach(&p);
+	int n;
+
+	FUZZ_ASSERT(dmap_plan(m->ranges, m->count, &p, check_piece, &c, &s) ==
+		    0);
+	for (uint32_t i = 0; i < m->count; i++) {
+		const struct bi_mem_range *r = &m->ranges[i];
+		uint64_t end =
+		    r->base + r->size < reach ? r->base + r->size : reach;
+		if (dmap_type_mapped(r->type) && (r->attr & BI_MEM_WB) &&
+		    r->base < end)
+			ram += end - r->base;
+	}
+	FUZZ_ASSERT(c.mapped == ram && s.mapped_bytes == ram);
+	FUZZ_ASSERT(s.min_tables >= 1);
+	n = dmap_clip_map(m->ranges, m->count, &p, clipped, m->count + 1);
+	FUZZ_ASSERT(n >= (int)m->count && n <= (int)m->count + 1);
+	for (int i = 1; i < n; i++)
+		FUZZ_ASSERT(clipped[i - 1].base + clipped[i - 1].size <=
+			    clipped[i].base);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -64,6 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_ASSERT(rc == 0 || rc == -ERR_TOOBIG);
 	fuzz_check_memmap(&m);
+	check_plan(&m, data[0]);
 
 	if (rc == 0) {
 		static struct bi_mem_range before[STORAGE];

@@ -32,6 +32,10 @@ _Static_assert(sizeof(struct boot_info) % 8 == 0, "boot_info padding");
 _Static_assert(offsetof(struct bi_framebuffer, width) == 16, "fb width");
 _Static_assert(offsetof(struct bi_framebuffer, red_mask) == 32, "fb masks");
 _Static_assert(offsetof(struct bi_mem_range, type) == 16, "range type");
+_Static_assert(offsetof(struct bi_mem_range, attr) == 20, "range attr");
+_Static_assert(sizeof(struct bi_mem_range) == 24, "range size");
+_Static_assert(BOOTINFO_VERSION == 2, "version 2: ranges carry attr");
+_Static_assert(BI_MEM_WB == 1, "attr bit 0: write-back RAM");
 _Static_assert(offsetof(struct bi_segment, flags) == 24, "segment flags");
 _Static_assert(BOOTINFO_MAGIC == 0x4f464e49544f4f42ull, "magic value");
 
@@ -74,7 +78,11 @@ static void test_check_mismatches(void)
 	bi.magic ^= 1;
 	CHECK_STR(bootinfo_check(&bi), "bad magic (not BOOTINFO_MAGIC)");
 	valid(&bi);
-	bi.version = 2;
+	bi.version = 1; /* before struct bi_mem_range had attr */
+	CHECK_STR(bootinfo_check(&bi),
+		  "unsupported version (not BOOTINFO_VERSION)");
+	valid(&bi);
+	bi.version = 3;
 	CHECK_STR(bootinfo_check(&bi),
 		  "unsupported version (not BOOTINFO_VERSION)");
 	valid(&bi);

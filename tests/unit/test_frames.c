@@ -72,19 +72,24 @@ static void test_never_hands_out_reserved(void)
 	CHECK(!frames_is_free(&f.fa, 0));
 	CHECK(!frames_is_free(&f.fa, f.fa.store_phys));
 
+	/* Low memory (here [4 KiB, 640 KiB)) is never handed out by
+	 * frames_alloc. */
+	uint64_t low_free = 0xa0000 / K4 - 1;
+	CHECK_EQ(f.fa.low_frames, 0xa0000 / K4);
 	uint64_t got = 0, bad = 0, prev = 0;
 	for (uint64_t pa; (pa = frames_alloc(&f.fa)) != 0; got++) {
 		if (!in_type(small_map, n, pa, MEM_USABLE) ||
 		    (pa >= f.fa.store_phys &&
 		     pa < f.fa.store_phys + f.fa.store_bytes) ||
-		    pa <= prev)
+		    pa <= prev || pa < FRAMES_LOW_LIMIT)
 			bad++;
 		prev = pa;
 	}
 	CHECK_EQ(bad, 0);
-	CHECK_EQ(got, expect_usable - 1 - store_frames);
-	CHECK_EQ(f.fa.free_frames, 0);
+	CHECK_EQ(got, expect_usable - 1 - store_frames - low_free);
+	CHECK_EQ(f.fa.free_frames, low_free);
 	CHECK_EQ(frames_alloc(&f.fa), 0); /* out of memory is an answer */
+	CHECK_EQ(frames_alloc_run(&f.fa, 1, K4), 0);
 
 	/* Free and reuse; a double free is refused and changes nothing. */
 	CHECK_EQ(frames_free(&f.fa, 0x200000, 1), 0);
@@ -95,7 +100,7 @@ static void test_never_hands_out_reserved(void)
 	 * allocator's own storage. */
 	CHECK_EQ(frames_free(&f.fa, 0x500000, 1), -ERR_INVALID);
 	CHECK_EQ(frames_free(&f.fa, f.fa.store_phys, 1), -ERR_INVALID);
-	CHECK_EQ(f.fa.free_frames, 1);
+	CHECK_EQ(f.fa.free_frames, low_free + 1);
 	CHECK_EQ(frames_alloc(&f.fa), 0x200000);
 
 	/* Reclaimable memory appears only when reclaimed. */
@@ -132,12 +137,13 @@ static void test_runs_above_4g(void)
 	CHECK_EQ(frames_alloc_run(&f.fa, G1 / K4, G1), G1);
 	CHECK_EQ(frames_alloc_run(&f.fa, G1 / K4, G1), 0x100000000ull);
 
-	/* Drain everything: every frame once, none twice, quickly. */
+	/* Drain everything: every frame once, none twice, quickly; low
+	 * memory stays. */
 	uint64_t count = 0, before = f.fa.free_frames;
 	while (frames_alloc(&f.fa))
 		count++;
-	CHECK_EQ(f.fa.free_frames, 0);
-	CHECK_EQ(count, before);
+	CHECK_EQ(f.fa.free_frames, 0x9f000 / K4);
+	CHECK_EQ(count, before - 0x9f000 / K4);
 	CHECK(count > 500000);
 	teardown(&f);
 }
@@ -213,6 +219,76 @@ static void test_hint_after_free(void)
 	teardown(&f);
 }
 
+/* [0, 1 MiB) only through frames_alloc_low, whatever the order of
+ * requests; a range across 1 MiB is split there; low frames come back to
+ * the low pool when freed, and reclaimed low memory joins it. */
+static void test_low_memory(void)
+{
+	static const struct bi_mem_range map[] = {
+	    {0x0, 0x9f000, MEM_USABLE, BI_MEM_WB},
+	    {0x9f000, 0x1000, MEM_RESERVED, 0},
+	    {0xe0000, 0x10000, MEM_LOADER_RECLAIM, BI_MEM_WB},
+	    {0xf0000, 0x20000, MEM_USABLE, BI_MEM_WB}, /* across 1 MiB */
+	    {0x110000, 0x100000, MEM_USABLE, BI_MEM_WB},
+	};
+	struct fa_fixture f;
+	CHECK_EQ(setup(&f, map, ARRAY_SIZE(map)), 0);
+	CHECK_EQ(f.fa.count, 5); /* 0, 0xe0000, 0xf0000, 0x100000, 0x110000 */
+	CHECK_EQ(f.fa.low_frames, (0x9f000 + 0x10000 + 0x10000) / K4);
+	/* Every frame at or above 1 MiB, then nothing. */
+	uint64_t n = 0, pa, lowest = ~0ull;
+	while ((pa = frames_alloc(&f.fa)) != 0) {
+		n++;
+		if (pa < lowest)
+			lowest = pa;
+	}
+	/* The storage took the first frames above 1 MiB. */
+	CHECK_EQ(f.fa.store_phys, FRAMES_LOW_LIMIT);
+	CHECK_EQ(lowest, FRAMES_LOW_LIMIT + f.fa.store_bytes);
+	CHECK_EQ(n, (0x10000 + 0x100000 - f.fa.store_bytes) / K4);
+	CHECK_EQ(frames_alloc_run(&f.fa, 1, K4), 0);
+	/* The low pool, lowest first, never page 0. */
+	CHECK_EQ(frames_alloc_low(&f.fa), 0x1000);
+	CHECK_EQ(frames_alloc_low(&f.fa), 0x2000);
+	CHECK_EQ(frames_free(&f.fa, 0x1000, 1), 0);
+	CHECK_EQ(frames_alloc(&f.fa), 0); /* freed low stays low */
+	CHECK_EQ(frames_alloc_low(&f.fa), 0x1000);
+	uint64_t low = 2;
+	while ((pa = frames_alloc_low(&f.fa)) != 0) {
+		CHECK(pa < FRAMES_LOW_LIMIT && pa != 0);
+		low++;
+	}
+	CHECK_EQ(low, (0x9f000 - K4 + 0x10000) / K4);
+	/* Reclaimed low memory joins the low pool only. */
+	CHECK_EQ(frames_reclaim(&f.fa, MEM_LOADER_RECLAIM), 0x10000 / K4);
+	CHECK_EQ(frames_alloc(&f.fa), 0);
+	CHECK_EQ(frames_alloc_low(&f.fa), 0xe0000);
+	teardown(&f);
+}
+
+/* frames_take: exactly one named free frame, refused otherwise. */
+static void test_take(void)
+{
+	struct fa_fixture f;
+	CHECK_EQ(setup(&f, small_map, ARRAY_SIZE(small_map)), 0);
+	uint64_t before = f.fa.free_frames;
+	CHECK_EQ(frames_take(&f.fa, 0x300000), 0);
+	CHECK(!frames_is_free(&f.fa, 0x300000));
+	CHECK_EQ(f.fa.free_frames, before - 1);
+	CHECK_EQ(frames_take(&f.fa, 0x300000), -ERR_INVALID); /* taken */
+	CHECK_EQ(frames_take(&f.fa, 0x400000), -ERR_INVALID); /* kernel */
+	CHECK_EQ(frames_take(&f.fa, 0x500000), -ERR_INVALID); /* pending */
+	CHECK_EQ(frames_take(&f.fa, 0x300800), -ERR_INVALID); /* unaligned */
+	CHECK_EQ(frames_take(&f.fa, 0x90000000), -ERR_INVALID);
+	CHECK_EQ(f.fa.free_frames, before - 1);
+	CHECK_EQ(frames_free(&f.fa, 0x300000, 1), 0);
+	/* After reclaim its frames can be taken. */
+	frames_reclaim(&f.fa, MEM_LOADER_RECLAIM);
+	CHECK_EQ(frames_take(&f.fa, 0x500000), 0);
+	CHECK_EQ(frames_free(&f.fa, 0x500000, 1), 0);
+	teardown(&f);
+}
+
 int main(void)
 {
 	RUN(test_never_hands_out_reserved);
@@ -220,5 +296,7 @@ int main(void)
 	RUN(test_long_map);
 	RUN(test_refuses_bad_maps);
 	RUN(test_hint_after_free);
+	RUN(test_low_memory);
+	RUN(test_take);
 	return check_summary();
 }

@@ -15,7 +15,8 @@
 #define TOP (0ull - 0x1000) /* 2^64 - 4 KiB: where wrapping ranges stop */
 
 /* Checks the invariants every map must keep: page-aligned, non-empty,
- * sorted, disjoint, adjacent ranges of one type merged, known types. */
+ * sorted, disjoint, adjacent ranges of one type and attribute merged,
+ * known types and attribute bits. */
 static void check_invariants(const struct memmap *m)
 {
 	for (uint32_t i = 0; i < m->count; i++) {
@@ -27,20 +28,35 @@ static void check_invariants(const struct memmap *m)
 		CHECK(r->base + r->size > r->base);
 		CHECK(r->base + r->size <= TOP);
 		CHECK(r->type > MEM_NONE && r->type < MEM_TYPE_COUNT);
-		CHECK_EQ(r->reserved, 0);
+		CHECK_EQ(r->attr & ~BI_MEM_ATTR_MASK, 0);
 		if (i == 0)
 			continue;
 		const struct bi_mem_range *p = &m->ranges[i - 1];
 		CHECK(p->base + p->size <= r->base);
 		if (p->base + p->size == r->base)
-			CHECK(p->type != r->type);
+			CHECK(p->type != r->type || p->attr != r->attr);
 	}
 }
+
+/* An expected type may carry NOT_WB or WB: the attribute it must have.
+ * Without either it must have the type's default. */
+#define NOT_WB       0x100u
+#define WB           0x200u
+#define TYPE_ONLY(t) ((t)&0xffu)
 
 struct expect {
 	uint64_t base, size;
 	uint32_t type;
 };
+
+static uint32_t expected_attr(const struct expect *w)
+{
+	if (w->type & NOT_WB)
+		return 0;
+	if (w->type & WB)
+		return BI_MEM_WB;
+	return mem_type_default_attr(w->type);
+}
 
 static void check_map(const struct memmap *m, const struct expect *want,
 		      uint32_t n)
@@ -50,7 +66,8 @@ static void check_map(const struct memmap *m, const struct expect *want,
 	for (uint32_t i = 0; i < n && i < m->count; i++) {
 		CHECK_EQ(m->ranges[i].base, want[i].base);
 		CHECK_EQ(m->ranges[i].size, want[i].size);
-		CHECK_EQ(m->ranges[i].type, want[i].type);
+		CHECK_EQ(m->ranges[i].type, TYPE_ONLY(want[i].type));
+		CHECK_EQ(m->ranges[i].attr, expected_attr(&want[i]));
 	}
 }
 
@@ -428,7 +445,7 @@ static void test_efi_bad_args(void)
 	/* Page counts past 2^52 wrap: clipped at the top. */
 	put_desc(buf, 0, 0x1000, 1ull << 60);
 	CHECK_EQ(memmap_add_efi(&m, buf, 40, 40), 0);
-	CHECK_MAP(&m, {0x1000, TOP - 0x1000, MEM_RESERVED});
+	CHECK_MAP(&m, {0x1000, TOP - 0x1000, MEM_RESERVED | WB});
 	/* A full map stops the walk with -ERR_TOOBIG. */
 	fresh(&m, 1);
 	put_desc(buf, 7, 0x0, 1);
@@ -461,13 +478,24 @@ static void test_e820(void)
 }
 
 /*
- * The model: one type per page of a small address space; an add paints
- * each page of its (rounded) range with the higher-ranked type.
+ * The model: one class (type and attribute) per page of a small address
+ * space; an add paints each page of its (rounded) range with the
+ * higher-ranked class: the type's rank first, then not-WB over WB.
  */
 enum { MODEL_PAGES = 64 };
 
+static uint32_t model_key(uint32_t type, uint32_t attr)
+{
+	return type | attr << 16;
+}
+
+static uint32_t model_rank(uint32_t key)
+{
+	return mem_type_rank(key & 0xffff) * 2 + !((key >> 16) & BI_MEM_WB);
+}
+
 static void model_add(uint32_t *pages, uint64_t base, uint64_t size,
-		      uint32_t type)
+		      uint32_t type, uint32_t attr)
 {
 	uint64_t s, e;
 
@@ -481,8 +509,9 @@ static void model_add(uint32_t *pages, uint64_t base, uint64_t size,
 		e = (base + size + 0xfff) / 0x1000;
 	}
 	for (uint64_t p = s; p < e && p < MODEL_PAGES; p++) {
-		if (mem_type_rank(type) > mem_type_rank(pages[p]))
-			pages[p] = type;
+		if (!pages[p] ||
+		    model_rank(model_key(type, attr)) > model_rank(pages[p]))
+			pages[p] = model_key(type, attr);
 	}
 }
 
@@ -494,7 +523,8 @@ static void model_compare(const struct memmap *m, const uint32_t *pages)
 		for (uint64_t a = m->ranges[i].base;
 		     a < m->ranges[i].base + m->ranges[i].size; a += 0x1000)
 			if (a / 0x1000 < MODEL_PAGES)
-				from_map[a / 0x1000] = m->ranges[i].type;
+				from_map[a / 0x1000] = model_key(
+				    m->ranges[i].type, m->ranges[i].attr);
 	}
 	for (int p = 0; p < MODEL_PAGES; p++)
 		CHECK_EQ(from_map[p], pages[p]);
@@ -529,13 +559,15 @@ static void test_against_model(void)
 			uint64_t size = (uint64_t)(rand() % 12) * 0x1000;
 			uint32_t type =
 			    1 + (uint32_t)rand() % (MEM_TYPE_COUNT - 1);
+			uint32_t attr = rand() % 3 ? BI_MEM_WB : 0;
 
 			if (rand() % 4 == 0) {
 				base += (uint64_t)(rand() % 0x1000);
 				size += (uint64_t)(rand() % 0x1000);
 			}
-			CHECK_EQ(memmap_add(&m, base, size, type), 0);
-			model_add(pages, base, size, type);
+			CHECK_EQ(memmap_add_attr(&m, base, size, type, attr),
+				 0);
+			model_add(pages, base, size, type, attr);
 			if (!check_case_ok)
 				break;
 		}
@@ -566,14 +598,15 @@ static void test_against_model_small_cap(void)
 			uint64_t size = (uint64_t)(1 + rand() % 16) * 0x1000;
 			uint32_t type =
 			    1 + (uint32_t)rand() % (MEM_TYPE_COUNT - 1);
+			uint32_t attr = rand() % 3 ? BI_MEM_WB : 0;
 			int rc;
 
 			uint32_t painted[MODEL_PAGES];
 
 			memcpy(before, storage, sizeof(before));
 			memcpy(painted, pages, sizeof(painted));
-			model_add(painted, base, size, type);
-			rc = memmap_add(&m, base, size, type);
+			model_add(painted, base, size, type, attr);
+			rc = memmap_add_attr(&m, base, size, type, attr);
 			if (rc == 0) {
 				memcpy(pages, painted, sizeof(painted));
 			} else {
@@ -628,6 +661,78 @@ static void test_edges(void)
 		  {0x2000, 0x1000, MEM_LOADER_RECLAIM});
 }
 
+/* Type and attribute paint together: equal neighbours merge, unequal
+ * ones do not; within one type not-WB wins; a higher-ranked type wins
+ * with its own attribute. */
+static void test_attributes(void)
+{
+	struct memmap m;
+
+	fresh(&m, 8);
+	CHECK_EQ(memmap_add_attr(&m, 0x0, 0x2000, MEM_USABLE, BI_MEM_WB), 0);
+	CHECK_EQ(memmap_add_attr(&m, 0x2000, 0x2000, MEM_USABLE, 0), 0);
+	CHECK_EQ(memmap_add_attr(&m, 0x4000, 0x1000, MEM_USABLE, BI_MEM_WB), 0);
+	CHECK_MAP(&m, {0x0, 0x2000, MEM_USABLE | WB},
+		  {0x2000, 0x2000, MEM_USABLE | NOT_WB},
+		  {0x4000, 0x1000, MEM_USABLE | WB});
+	/* WB over not-WB of the same type changes nothing... */
+	CHECK_EQ(memmap_add_attr(&m, 0x0, 0x5000, MEM_USABLE, BI_MEM_WB), 0);
+	CHECK_MAP(&m, {0x0, 0x2000, MEM_USABLE | WB},
+		  {0x2000, 0x2000, MEM_USABLE | NOT_WB},
+		  {0x4000, 0x1000, MEM_USABLE | WB});
+	/* ... not-WB over WB takes the page. */
+	CHECK_EQ(memmap_add_attr(&m, 0x1000, 0x1000, MEM_USABLE, 0), 0);
+	CHECK_MAP(&m, {0x0, 0x1000, MEM_USABLE | WB},
+		  {0x1000, 0x3000, MEM_USABLE | NOT_WB},
+		  {0x4000, 0x1000, MEM_USABLE | WB});
+	/* A higher-ranked type keeps its own attribute. */
+	CHECK_EQ(memmap_add_attr(&m, 0x2000, 0x1000, MEM_KERNEL, BI_MEM_WB), 0);
+	CHECK_MAP(&m, {0x0, 0x1000, MEM_USABLE | WB},
+		  {0x1000, 0x1000, MEM_USABLE | NOT_WB},
+		  {0x2000, 0x1000, MEM_KERNEL | WB},
+		  {0x3000, 0x1000, MEM_USABLE | NOT_WB},
+		  {0x4000, 0x1000, MEM_USABLE | WB});
+	/* Unknown attribute bits are refused. */
+	CHECK_EQ(memmap_add_attr(&m, 0x8000, 0x1000, MEM_USABLE, 2),
+		 -ERR_INVALID);
+	CHECK_EQ(m.count, 5);
+	/* memmap_add gives the type's default. */
+	CHECK_EQ(mem_type_default_attr(MEM_USABLE), BI_MEM_WB);
+	CHECK_EQ(mem_type_default_attr(MEM_ACPI_NVS), BI_MEM_WB);
+	CHECK_EQ(mem_type_default_attr(MEM_FW_RUNTIME_CODE), BI_MEM_WB);
+	CHECK_EQ(mem_type_default_attr(MEM_RESERVED), 0);
+	CHECK_EQ(mem_type_default_attr(MEM_FRAMEBUFFER), 0);
+	CHECK_EQ(mem_type_default_attr(MEM_BAD), 0);
+}
+
+/* The EFI Attribute's WB bit and the E820 RAM types decide BI_MEM_WB. */
+static void test_firmware_attributes(void)
+{
+	uint8_t buf[3 * 40];
+	struct efi_mem_desc d[3] = {
+	    {7, 0, 0x100000, 0, 0x10, 0xf},                   /* UC WC WT WB */
+	    {7, 0, 0x110000, 0, 0x10, 0x1},                   /* UC only */
+	    {11, 0, 0xfee00000, 0, 1, 0x8000000000000001ull}, /* MMIO */
+	};
+	struct memmap m;
+
+	memcpy(buf, d, sizeof(buf));
+	fresh(&m, 8);
+	CHECK_EQ(memmap_add_efi(&m, buf, sizeof(buf), 40), 0);
+	CHECK_MAP(&m, {0x100000, 0x10000, MEM_USABLE | WB},
+		  {0x110000, 0x10000, MEM_USABLE | NOT_WB},
+		  {0xfee00000, 0x1000, MEM_RESERVED | NOT_WB});
+	CHECK_EQ(mem_attr_from_efi(0x800000000000000full), BI_MEM_WB);
+	CHECK_EQ(mem_attr_from_efi(0x7), 0);
+
+	CHECK_EQ(mem_attr_from_e820(E820_RAM), BI_MEM_WB);
+	CHECK_EQ(mem_attr_from_e820(E820_ACPI), BI_MEM_WB);
+	CHECK_EQ(mem_attr_from_e820(E820_NVS), BI_MEM_WB);
+	CHECK_EQ(mem_attr_from_e820(E820_RESERVED), 0);
+	CHECK_EQ(mem_attr_from_e820(E820_UNUSABLE), 0);
+	CHECK_EQ(mem_attr_from_e820(7), 0);
+}
+
 int main(void)
 {
 	RUN(test_empty_and_noops);
@@ -650,5 +755,7 @@ int main(void)
 	RUN(test_against_model_small_cap);
 	RUN(test_never_writes_past_cap);
 	RUN(test_edges);
+	RUN(test_attributes);
+	RUN(test_firmware_attributes);
 	return check_summary();
 }

@@ -457,6 +457,159 @@ static void test_table_counts(void)
 	fixture_free(f);
 }
 
+/* pt_min_tables on random sets of ranges with mixed leaf sizes, against
+ * what pt_map really allocates for them (mapped in a shuffled order, so
+ * the count cannot depend on the order the kernel maps in). */
+static uint64_t tally_rng = 0x243f6a8885a308d3ull;
+static uint64_t tally_rnd(void)
+{
+	tally_rng ^= tally_rng << 13;
+	tally_rng ^= tally_rng >> 7;
+	tally_rng ^= tally_rng << 17;
+	return tally_rng;
+}
+
+static void test_min_tables_random(void)
+{
+	enum { MAPS = 400, MAX_RANGES = 24 };
+	static const uint64_t gaps[] = {0,      K4, 3 * K4,  M2,
+					7 * M2, G1, 512 * G1};
+	for (int map = 0; map < MAPS && check_case_ok; map++) {
+		struct pt_range r[MAX_RANGES];
+		uint32_t order[MAX_RANGES], n = 1 + tally_rnd() % MAX_RANGES;
+		uint64_t cursor = DMAP + (tally_rnd() % 4) * G1;
+		for (uint32_t i = 0; i < n; i++) {
+			int leaf = 1 + (int)(tally_rnd() % 3);
+			uint64_t step = PT_SIZE(leaf);
+			uint64_t count = leaf == PT_L3 ? 1 + tally_rnd() % 3
+					 : leaf == PT_L2
+					     ? 1 + tally_rnd() % 600
+					     : 1 + tally_rnd() % 1100;
+			cursor += gaps[tally_rnd() % ARRAY_SIZE(gaps)];
+			cursor = ALIGN_UP(cursor, step);
+			r[i] = (struct pt_range){cursor, count * step, leaf};
+			cursor += count * step;
+			order[i] = i;
+		}
+		for (uint32_t i = n - 1; i > 0; i--) {
+			uint32_t j = (uint32_t)(tally_rnd() % (i + 1)), t;
+			t = order[i];
+			order[i] = order[j];
+			order[j] = t;
+		}
+		struct fixture *f = fixture_new(true, true);
+		for (uint32_t k = 0; k < n; k++) {
+			const struct pt_range *x = &r[order[k]];
+			CHECK_EQ(pt_map(&f->pt, x->va, x->va - DMAP, x->size,
+					PTE_W | PTE_NX, x->leaf, NULL),
+				 0);
+		}
+		uint64_t min = pt_min_tables(r, n);
+		CHECK_MSG(min == f->env.tables_allocated,
+			  "map %d (%u ranges): pt_map used %llu tables, "
+			  "pt_min_tables says %llu",
+			  map, n, (unsigned long long)f->env.tables_allocated,
+			  (unsigned long long)min);
+		fixture_free(f);
+	}
+}
+
+/* Input that breaks the tally's rules gives 0, not a wrong count. */
+static void test_min_tables_refuses(void)
+{
+	struct pt_range unsorted[] = {{DMAP + M2, K4, PT_L1},
+				      {DMAP, K4, PT_L1}};
+	struct pt_range overlap[] = {{DMAP, 2 * K4, PT_L1},
+				     {DMAP + K4, K4, PT_L1}};
+	struct pt_range misaligned[] = {{DMAP + K4, M2, PT_L2}};
+	struct pt_range empty[] = {{DMAP, 0, PT_L1}};
+	struct pt_range no_level[] = {{DMAP, G1, PT_L4}};
+	struct pt_range touching[] = {{DMAP, K4, PT_L1},
+				      {DMAP + K4, M2 - K4, PT_L1},
+				      {DMAP + M2, M2, PT_L2}};
+	CHECK_EQ(pt_min_tables(unsorted, 2), 0);
+	CHECK_EQ(pt_min_tables(overlap, 2), 0);
+	CHECK_EQ(pt_min_tables(misaligned, 1), 0);
+	CHECK_EQ(pt_min_tables(empty, 1), 0);
+	CHECK_EQ(pt_min_tables(no_level, 1), 0);
+	/* PML4, PDPT, PD, one PT. */
+	CHECK_EQ(pt_min_tables(touching, 3), 4);
+	CHECK_EQ(pt_min_tables(NULL, 0), 1);
+}
+
+/* Memory types: the PAT index from PWT, PCD and the level's PAT bit,
+ * decoded through the power-on PAT and the kernel's. */
+static void test_memtypes(void)
+{
+	const uint64_t leaf4k = 0x1000 | PTE_P, leaf2m = M2 | PTE_P | PTE_PS;
+	CHECK_EQ(pt_pat_index(PT_L1, leaf4k), 0);
+	CHECK_EQ(pt_pat_index(PT_L1, leaf4k | PTE_PWT), 1);
+	CHECK_EQ(pt_pat_index(PT_L1, leaf4k | PTE_PCD), 2);
+	CHECK_EQ(pt_pat_index(PT_L1, leaf4k | PTE_PS), 4); /* bit 7: PAT */
+	CHECK_EQ(pt_pat_index(PT_L2, leaf2m), 0);          /* bit 7: PS */
+	CHECK_EQ(pt_pat_index(PT_L2, leaf2m | PTE_PAT_LARGE | PTE_PCD), 6);
+	CHECK_EQ(pt_pat_index(PT_L3, G1 | PTE_P | PTE_PS | PTE_PAT_LARGE), 4);
+
+	CHECK_EQ(pt_memtype(PAT_POWER_ON, PT_L1, leaf4k), PAT_WB);
+	CHECK_EQ(pt_memtype(PAT_POWER_ON, PT_L1, leaf4k | PTE_PWT), PAT_WT);
+	CHECK_EQ(pt_memtype(PAT_POWER_ON, PT_L1, leaf4k | PTE_PCD),
+		 PAT_UC_MINUS);
+	CHECK_EQ(pt_memtype(PAT_KERNEL, PT_L1, leaf4k | PTE_CACHE_WB), PAT_WB);
+	CHECK_EQ(pt_memtype(PAT_KERNEL, PT_L1, leaf4k | PTE_CACHE_WC), PAT_WC);
+	CHECK_EQ(pt_memtype(PAT_KERNEL, PT_L2, leaf2m | PTE_CACHE_WC), PAT_WC);
+	CHECK_EQ(pt_memtype(PAT_KERNEL, PT_L1, leaf4k | PTE_CACHE_UC), PAT_UC);
+	CHECK_EQ(pt_memtype(PAT_POWER_ON, PT_L1, leaf4k | PTE_CACHE_UC),
+		 PAT_UC);
+	/* The kernel's PAT differs from power-on in entry 1 only. */
+	CHECK_EQ(PAT_KERNEL ^ PAT_POWER_ON, (uint64_t)(PAT_WT ^ PAT_WC) << 8);
+	CHECK_STR(pt_memtype_name(PAT_WC), "WC");
+	CHECK_STR(pt_memtype_name(PAT_UC_MINUS), "UC-");
+	CHECK_STR(pt_memtype_name(2), "?");
+}
+
+/* pt_cut: 4 KiB to the first 2 MiB line, 2 MiB to the 1 GiB line, 1 GiB
+ * leaves, and back down; max_level caps it. */
+struct cut_log {
+	uint64_t base[8], size[8];
+	int level[8];
+	int n;
+};
+
+static int log_cut(void *ctx, uint64_t base, uint64_t size, int level)
+{
+	struct cut_log *c = ctx;
+	if (c->n == 8)
+		return 1;
+	c->base[c->n] = base;
+	c->size[c->n] = size;
+	c->level[c->n++] = level;
+	return 0;
+}
+
+static void test_cut(void)
+{
+	struct cut_log c = {.n = 0};
+	CHECK_EQ(
+	    pt_cut(G1 - M2 - K4, 2 * G1 + 2 * M2 + 2 * K4, PT_L3, log_cut, &c),
+	    0);
+	CHECK_EQ(c.n, 5);
+	CHECK_EQ(c.base[0], G1 - M2 - K4);
+	CHECK_EQ(c.level[0], PT_L1);
+	CHECK_EQ(c.size[1], M2);
+	CHECK_EQ(c.level[1], PT_L2);
+	CHECK_EQ(c.base[2], G1);
+	CHECK_EQ(c.size[2], 2 * G1);
+	CHECK_EQ(c.level[2], PT_L3);
+	CHECK_EQ(c.level[3], PT_L2);
+	CHECK_EQ(c.size[4], K4);
+	c.n = 0;
+	CHECK_EQ(pt_cut(0, 4 * G1, PT_L2, log_cut, &c), 0);
+	CHECK_EQ(c.n, 1);
+	CHECK_EQ(c.level[0], PT_L2);
+	c.n = 8; /* full: the callback stops the cut */
+	CHECK_EQ(pt_cut(0, K4, PT_L1, log_cut, &c), 1);
+}
+
 /* ---- randomised run against a reference model ---- */
 
 /* The model: four windows of WIN_PAGES pages in different PML4 slots and
@@ -686,6 +839,10 @@ int main(void)
 	RUN(test_alloc_failure);
 	RUN(test_review_cases);
 	RUN(test_table_counts);
+	RUN(test_min_tables_random);
+	RUN(test_min_tables_refuses);
+	RUN(test_memtypes);
+	RUN(test_cut);
 	RUN(test_effective_attrs);
 	RUN(test_random_model);
 	return check_summary();

@@ -99,6 +99,10 @@ static void test_valid(void)
 	CHECK_EQ(f.ranges[1].type, MEM_RESERVED);
 	CHECK_EQ(f.ranges[2].base, 0x100000);
 	CHECK_EQ(f.ranges[2].type, MEM_USABLE);
+	/* E820 RAM is write-back RAM for the direct map; reserved is not. */
+	CHECK_EQ(f.ranges[0].attr, BI_MEM_WB);
+	CHECK_EQ(f.ranges[1].attr, 0);
+	CHECK_EQ(f.ranges[2].attr, BI_MEM_WB);
 	teardown(&f);
 }
 

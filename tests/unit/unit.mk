@@ -5,7 +5,7 @@
 
 UNIT_TESTS := bootinfo config cpu elf fmt memmap pvh string
 # ---- the lead adds `paging` here (tests/unit/test_paging.c) ----
-UNIT_TESTS += paging frames
+UNIT_TESTS += paging frames dmap
 # ---- end of the lead's spot ----
 
 # tests/unit/test_fbcon.c: the kernel's framebuffer console (not common/)

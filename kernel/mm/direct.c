@@ -1,0 +1,123 @@
+/*
+ * The direct map: built from the plan common/dmap.c makes (the same one
+ * tools run over real firmware maps), and the one way the kernel turns a
+ * physical address into a pointer.
+ *
+ * phys_to_virt runs on every page-table access, so its check is cheap:
+ * the run of the direct map that answered last is tried first (tables
+ * mostly come from one run), then a binary search over the runs (a few
+ * dozen at most). Runs are the plan's pieces merged where they touch.
+ */
+#include "common/dmap.h"
+#include "common/string.h"
+#include "kernel/boot/handoff.h"
+#include "kernel/boot/panic.h"
+#include "kernel/dev/console.h"
+#include "kernel/mm/mm_internal.h"
+
+/* Every run holds at least one map range, so the map's length bounds
+ * them. */
+struct run {
+	uint64_t start, end;
+};
+static struct run runs[HANDOFF_MMAP_MAX];
+static uint32_t run_count;
+static uint64_t hit_start, hit_size; /* the last run that answered */
+
+static const struct run *find_run(uint64_t phys)
+{
+	uint32_t lo = 0, hi = run_count;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (phys < runs[mid].start)
+			hi = mid;
+		else if (phys >= runs[mid].end)
+			lo = mid + 1;
+		else
+			return &runs[mid];
+	}
+	return NULL;
+}
+
+void *phys_to_virt_or_null(uint64_t phys)
+{
+	if (!mm_switched())
+		return (void *)(uintptr_t)phys; /* the loader's identity map */
+	if (phys - hit_start >= hit_size) {
+		const struct run *r = find_run(phys);
+		if (!r)
+			return NULL;
+		hit_start = r->start;
+		hit_size = r->end - r->start;
+	}
+	return (void *)(uintptr_t)(DMAP_BASE + phys);
+}
+
+void *phys_to_virt(uint64_t phys)
+{
+	void *p = phys_to_virt_or_null(phys);
+	if (!p)
+		panic("mm",
+		      "phys_to_virt(0x%lx): not in the direct map (not "
+		      "write-back RAM in the memory map)",
+		      phys);
+	return p;
+}
+
+uint64_t mm_direct_find_run(uint64_t bytes)
+{
+	for (uint32_t i = 0; i < run_count; i++)
+		if (runs[i].end - runs[i].start >= bytes)
+			return runs[i].start;
+	return ~0ull;
+}
+
+struct build {
+	struct pt_tally *tally;
+};
+
+static int map_piece(void *ctx, const struct dmap_piece *p)
+{
+	struct build *b = ctx;
+	if (p->kind != DMAP_MAP) {
+		kprintf("kernel: direct map: not mapping %s 0x%lx-0x%lx (%lu "
+			"KiB): %s\n",
+			mem_type_name(p->type), p->phys, p->phys + p->size,
+			p->size >> 10, dmap_kind_text(p->kind));
+		return 0;
+	}
+	/* Read-only for the image's frames: no writable alias of them. */
+	uint64_t attr = PTE_G | mm_nx() | (p->readonly ? 0 : PTE_W);
+	mm_map_or_panic(DMAP_BASE + p->phys, p->phys, p->size, attr, p->leaf,
+			"the direct map");
+	pt_tally_add(b->tally, DMAP_BASE + p->phys, p->size, p->leaf);
+	if (run_count && runs[run_count - 1].end == p->phys) {
+		runs[run_count - 1].end += p->size;
+	} else {
+		if (run_count == ARRAY_SIZE(runs))
+			panic("mm", "direct map: more than %u runs",
+			      (uint32_t)ARRAY_SIZE(runs));
+		runs[run_count++] = (struct run){p->phys, p->phys + p->size};
+	}
+	return 0;
+}
+
+void mm_direct_build(const struct handoff *h, const struct cpu_features *cpu,
+		     struct pt_tally *t)
+{
+	const struct dmap_params p = {
+	    .phys_limit = 1ull << cpu->maxphyaddr,
+	    .virt_room = DMAP_VIRT_ROOM,
+	    .page1g = cpu->page1g,
+	};
+	struct build b = {t};
+	struct dmap_summary s;
+	int rc = dmap_plan(h->mmap, h->mmap_count, &p, map_piece, &b, &s);
+	if (rc)
+		panic("mm", "direct map: the memory map was refused (error %d)",
+		      rc);
+	kprintf("kernel: direct map: %lu MiB of RAM in %u runs, %lu pieces: "
+		"%lu 1G, %lu 2M, %lu 4K leaves; %u refusals\n",
+		s.mapped_bytes >> 20, run_count, s.pieces, s.leaves[PT_L3],
+		s.leaves[PT_L2], s.leaves[PT_L1], s.refusals);
+}

@@ -1,0 +1,74 @@
+/*
+ * Device memory: one virtual area (MMIO_BASE..MMIO_END) where every
+ * device the kernel talks to through memory is mapped, each mapping with
+ * the memory type the device needs and never executable. Device memory
+ * is never in the direct map (common/dmap.h says why), so this is the
+ * only way to reach it.
+ *
+ * Mappings are placed upwards with an unmapped page between two, so a
+ * driver that runs past its registers faults instead of touching the next
+ * device. They are never unmapped (devices stay for the kernel's life).
+ */
+#include "kernel/cpu/cpu.h"
+#include "kernel/dev/console.h"
+#include "kernel/mm/mm_internal.h"
+
+static uint64_t mmio_next = MMIO_BASE;
+
+struct mmio_map {
+	uint64_t delta; /* va - pa */
+	uint64_t attr;
+	struct pt_tally *tally;
+};
+
+static int map_mmio_piece(void *ctx, uint64_t pa, uint64_t size, int level)
+{
+	struct mmio_map *m = ctx;
+	int rc = pt_map(mm_kernel_pt(), pa + m->delta, pa, size, m->attr, level,
+			NULL);
+	if (rc)
+		return rc;
+	if (m->tally)
+		pt_tally_add(m->tally, pa + m->delta, size, level);
+	return 0;
+}
+
+uint64_t mm_mmio_map(uint64_t phys, uint64_t size, enum mm_cache type,
+		     struct pt_tally *t, const char **why)
+{
+	uint64_t pa = ALIGN_DOWN(phys, PAGE_SIZE);
+	*why = "empty or wrapping range";
+	if (!size || add_overflows(phys, size) ||
+	    phys + size > 0ull - PAGE_SIZE)
+		return 0;
+	uint64_t len = ALIGN_UP(phys + size, PAGE_SIZE) - pa;
+	/* Congruent to pa modulo 2 MiB, so pt_cut's leaves fit both. */
+	uint64_t va =
+	    ALIGN_UP(mmio_next, PAGE_SIZE_2M) + (pa & (PAGE_SIZE_2M - 1));
+	*why = "the MMIO area is full";
+	if (len > MMIO_END - va)
+		return 0;
+	/* Without PAT, PWT alone would select write-through, not WC. */
+	uint64_t cache = type == MM_WC && cpu_pat() == PAT_KERNEL
+			     ? PTE_CACHE_WC
+			     : PTE_CACHE_UC;
+	struct mmio_map m = {va - pa, PTE_W | PTE_G | mm_nx() | cache, t};
+	int rc = pt_cut(pa, len, PT_L2, map_mmio_piece, &m);
+	if (rc) {
+		*why = rc == -ERR_NOMEM   ? "no memory for page tables"
+		       : rc == -ERR_RANGE ? mm_kernel_pt()->env->last_error
+					  : "pt_map failed";
+		/* Undo what was mapped (a tallied caller panics anyway). */
+		pt_unmap(mm_kernel_pt(), va, len);
+		return 0;
+	}
+	mmio_next = va + len + PAGE_SIZE;
+	*why = NULL;
+	return va + (phys - pa);
+}
+
+uint64_t mm_map_mmio(uint64_t phys, uint64_t size, enum mm_cache type)
+{
+	const char *why;
+	return mm_mmio_map(phys, size, type, NULL, &why);
+}
