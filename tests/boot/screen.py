@@ -315,8 +315,8 @@ class Qmp:
 def selfcheck(font):
     """The checker against screens built for it: it must find a line drawn
     exactly as the kernel draws it, and must not find it when one pixel,
-    the colour, the position or the rest of the row differs. Returns the
-    number of failed checks, having printed one line per check."""
+    the colour, the position or the rest of the row differs. Returns
+    (check, passed, detail) for each check."""
     cols, rows = 40, 6
     width, height = cols * font.width + 5, rows * font.height + 3
 
@@ -355,21 +355,15 @@ def selfcheck(font):
          draw([(3, text + "X")]), None),
         ("not found on a blank screen", draw([]), None),
     ]
-    failed = 0
+    results = []
     for name, shot, want in checks:
         got = find_line(shot, font, text)
-        ok = got == want
-        failed += not ok
-        print(f"{'PASS' if ok else 'FAIL'} screen-checker: {name}"
-              + ("" if ok else f" (row {got}, wanted {want})"))
-    shot = draw(other + [(3, text)])
-    got = read_text(shot, font)
-    ok = got[:4] == [other[0][1], other[1][1], "", text]
-    failed += not ok
-    print(f"{'PASS' if ok else 'FAIL'} screen-checker: reads the text back"
-          + ("" if ok else f" (read {got[:4]})"))
-    print(f"{len(checks) + 1 - failed} passed, {failed} failed")
-    return failed
+        results.append((name, got == want,
+                        "" if got == want else f"(row {got}, wanted {want})"))
+    got = read_text(draw(other + [(3, text)]), font)[:4]
+    ok = got == [other[0][1], other[1][1], "", text]
+    results.append(("reads the text back", ok, "" if ok else f"(read {got})"))
+    return results
 
 
 def main(argv):
@@ -390,7 +384,12 @@ def main(argv):
         print("screen: --font FONT.psf is needed for " + args[0])
         return 2
     if args[0] == "selfcheck":
-        return 1 if selfcheck(font) else 0
+        results = selfcheck(font)
+        for name, ok, detail in results:
+            print(f"{'PASS' if ok else 'FAIL'} {name} {detail}".rstrip())
+        failed = sum(not ok for _, ok, _ in results)
+        print(f"{len(results) - failed} passed, {failed} failed")
+        return 1 if failed else 0
     with open(args[1], "rb") as f:
         shot = Shot.from_ppm(f.read())
     if args[0] == "text":
