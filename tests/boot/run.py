@@ -91,7 +91,8 @@ def describe_status(status, timeout=BOOT_TIMEOUT):
         0: "the kernel reported success",
         124: f"timed out after {timeout}s",
         125: "QEMU could not run (see .stderr)",
-        126: "the guest reset or powered off, which ends QEMU under -no-reboot",
+        126: "the guest reset or powered off "
+             "(which ends QEMU under -no-reboot)",
     }.get(status, f"the kernel reported failure (exit code {status})")
 
 

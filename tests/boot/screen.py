@@ -50,7 +50,8 @@ class Font:
     def __init__(self, data):
         if data[:2] == PSF1_MAGIC and len(data) >= 4:
             self._psf1(data)
-        elif len(data) >= 32 and struct.unpack_from("<I", data)[0] == PSF2_MAGIC:
+        elif len(data) >= 32 and \
+                struct.unpack_from("<I", data)[0] == PSF2_MAGIC:
             self._psf2(data)
         else:
             raise FontError("not a PSF1 or PSF2 font (bad magic)")
@@ -147,7 +148,8 @@ def utf8_char(b, i):
         return lead, 1
     n = 2 if lead & 0xE0 == 0xC0 else 3 if lead & 0xF0 == 0xE0 else \
         4 if lead & 0xF8 == 0xF0 else 0
-    if n == 0 or i + n > len(b) or any(c & 0xC0 != 0x80 for c in b[i + 1:i + n]):
+    if n == 0 or i + n > len(b) or \
+            any(c & 0xC0 != 0x80 for c in b[i + 1:i + n]):
         return 0x110000, 1
     cp = lead & (0x7F >> n)
     for c in b[i + 1:i + n]:
