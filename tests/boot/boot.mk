@@ -1,16 +1,19 @@
-# Boot tests: disk images booted under OVMF (TCG) in QEMU, judged by their
-# serial logs (tests/boot/run.py). One good boot with CMDLINE=test that the
-# kernel ends through port 0xf4, and one image per bad input (broken kernel
-# files from tests/boot/mkbad.py, a missing kernel, a config typo) that the
-# loader must refuse with one `loader: error:` line. Two cases run at a
-# time; logs go to $(TEST_RESULTS)/boot/NAME.log.
+# Boot tests (tests/boot/run.py, cases in tests/boot/cases.py): disk images
+# booted under OVMF (TCG) in QEMU, judged by their serial logs or, for the
+# machine without a serial port, by screenshots; good boots with
+# CMDLINE=test on several CPUs, media and machines, one image per bad input
+# (tests/boot/mkbad.py) that the loader must refuse and hand back to the
+# firmware, and direct (PVH) boots with a broken boot info that must
+# panic. Two cases run at a time; logs go to $(TEST_RESULTS)/boot/NAME.log.
+# BOOT_CASES="a b" runs only those cases.
 TEST_SUITES += boot
 BOOT_TEST_JOBS ?= 2
 
 .PHONY: test-boot
-test-boot: $(LOADER_EFI) $(KERNEL_ELF)
+test-boot: $(LOADER_EFI) $(KERNEL_ELF) $(KERNEL_ESP_ELF) $(KERNEL_FONT)
 	@mkdir -p $(TEST_RESULTS)
 	@set -o pipefail; python3 tests/boot/run.py --loader $(LOADER_EFI) \
-		--kernel $(KERNEL_ELF) --results $(TEST_RESULTS)/boot \
+		--kernel $(KERNEL_ELF) --esp-kernel $(KERNEL_ESP_ELF) \
+		--font $(KERNEL_FONT) --results $(TEST_RESULTS)/boot \
 		--work $(BUILD)/boot-test --jobs $(BOOT_TEST_JOBS) $(BOOT_CASES) \
 		| tee $(TEST_RESULTS)/boot.txt

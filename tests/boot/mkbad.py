@@ -8,12 +8,23 @@ exactly that fault in an otherwise good file:
   empty          a zero-byte file
   not-elf        a text file
   truncated      cut in the middle of the last program header
+  shdr-cut       cut in the middle of the section header table (every
+                 segment intact: only a check of the section headers
+                 sees it)
   elf32          EI_CLASS = 1 (32-bit)
   wrong-machine  e_machine = 3 (i386)
   wx-segment     PF_W added to the executable (text) segment
   overlap        the read-only segment's p_vaddr moved into the text segment
   lower-half     the data segment's p_vaddr moved to 0x400000
   entry-outside  e_entry set to the data segment's start
+
+and one good variant, which the loader must boot:
+
+  padded         2 MiB of padding inserted in the file before the first
+                 segment (every file offset after it moved), so the file
+                 is over 2 MiB and everything the loader needs lies past
+                 its first 2 MiB; the padding is in no segment, so it is
+                 never loaded
 
 Addresses keep p_offset congruent to p_vaddr modulo 4 KiB, so no variant
 trips the congruence check before the fault it is about.
@@ -34,8 +45,13 @@ EI_CLASS = 4
 E_MACHINE = 18
 E_ENTRY = 24
 E_PHOFF = 32
+E_SHOFF = 40
 E_PHENTSIZE = 54
 E_PHNUM = 56
+E_SHENTSIZE = 58
+E_SHNUM = 60
+# Section header field offsets within one entry.
+SH_OFFSET = 24
 # Program header field offsets within one entry.
 P_TYPE, P_FLAGS, P_OFFSET, P_VADDR = 0, 4, 8, 16
 
@@ -100,6 +116,38 @@ def v_truncated(elf):
     return bytes(elf.data[:end - elf.phentsize // 2])
 
 
+def v_shdr_cut(elf):
+    shoff, shnum = elf.u64(E_SHOFF), elf.u16(E_SHNUM)
+    if shnum < 2:
+        raise SystemExit("mkbad: the kernel has no section header table")
+    return bytes(elf.data[:shoff + shnum * elf.u16(E_SHENTSIZE) // 2])
+
+
+PAD_SIZE = 2 << 20  # a multiple of the page size keeps offsets congruent
+
+
+def v_padded(elf):
+    """Inserts PAD_SIZE bytes at the first segment's file offset and moves
+    every program header, section and the section header table after it."""
+    at = min(elf.u64(ph + P_OFFSET) for ph in elf.loads)
+    for i in range(elf.phnum):
+        ph = elf.phoff + i * elf.phentsize
+        if elf.u64(ph + P_OFFSET) >= at:
+            elf.put("<Q", ph + P_OFFSET, elf.u64(ph + P_OFFSET) + PAD_SIZE)
+    shoff, shent = elf.u64(E_SHOFF), elf.u16(E_SHENTSIZE)
+    for i in range(elf.u16(E_SHNUM)):
+        sh = shoff + i * shent
+        if elf.u64(sh + SH_OFFSET) >= at:
+            elf.put("<Q", sh + SH_OFFSET, elf.u64(sh + SH_OFFSET) + PAD_SIZE)
+    if shoff >= at:
+        elf.put("<Q", E_SHOFF, shoff + PAD_SIZE)
+    # Not zeros: a read that put a chunk in the wrong place would copy
+    # this text into a segment, and the kernel would not run.
+    line = b"padding: not part of any segment, never loaded\n"
+    pad = (line * (PAD_SIZE // len(line) + 1))[:PAD_SIZE]
+    return bytes(elf.data[:at]) + pad + bytes(elf.data[at:])
+
+
 def v_elf32(elf):
     elf.data[EI_CLASS] = 1
     return bytes(elf.data)
@@ -138,12 +186,14 @@ VARIANTS = {
     # Longer than an ELF header, so it is the magic that gives it away.
     "not-elf": lambda elf: (b"This is a text file, not a kernel.\n" * 4),
     "truncated": v_truncated,
+    "shdr-cut": v_shdr_cut,
     "elf32": v_elf32,
     "wrong-machine": v_wrong_machine,
     "wx-segment": v_wx_segment,
     "overlap": v_overlap,
     "lower-half": v_lower_half,
     "entry-outside": v_entry_outside,
+    "padded": v_padded,
 }
 
 

@@ -1,25 +1,34 @@
 #!/usr/bin/env python3
-"""Boot tests: each case builds a disk image, boots it under OVMF (TCG)
-through tools/run-qemu.sh and judges the serial log.
+"""Boot tests: each case (tests/boot/cases.py) builds a disk image, boots it
+under OVMF (TCG) or boots the kernel directly, through tools/run-qemu.sh,
+and judges what the machine showed.
 
-- Good boots (GOOD_BOOTS: uefi-boot and one per machine): the real loader
-  and kernel with the command line "test". Each passes only when the log
-  has the loader's lines, "kernel: ready", "kernel: W^X check: passed",
-  "selftest: N passed, 0 failed" with N >= MIN_SELFTESTS, no "loader:
-  error:" and no "panic:", and the kernel ended the run through port 0xf4
-  with code 0 (QEMU status 1, which run-qemu.sh reports as 0).
-- Bad inputs: a broken kernel file or config (see mkbad.py). Each passes
-  only when the log has exactly one "loader: error:" line containing the
-  expected cause, no "kernel:" line, and QEMU did not stop by itself (it
-  runs with -no-reboot, so a reset ends QEMU, and that is a failure). The
-  firmware goes on to its boot menu after the loader returns its error,
-  so the test stops QEMU once the error line has been seen and a grace
-  period has passed without a kernel line or a reset.
+- Good boots pass only when the serial log has the loader's lines,
+  "kernel: ready", "kernel: W^X check: passed", "selftest: N passed, 0
+  failed" with N >= MIN_SELFTESTS, exactly the SKIP lines the CPU model
+  implies (an unexpected skip, or an expected one that passed, fails by
+  name), no "loader: error:" and no "panic:", and the kernel ended the run
+  through port 0xf4 with code 0 (run-qemu.sh status 0). Some also need a
+  framebuffer or a kernel file over a size.
+- Bad inputs pass only when the log has exactly one "loader: error:" line
+  containing the expected cause, no "kernel:" line, and then the
+  firmware's own line that the boot option returned ("BdsDxe: failed to
+  start BootNNNN ...: <status>", for the option that started the loader),
+  within RETURN_TIMEOUT. QEMU is stopped once that line is there; QEMU
+  ending by itself (a reset under -no-reboot) is a failure.
+- The screen case has no serial port: it takes a QMP screendump every
+  SHOT_INTERVAL and passes when the kernel's line is on the screen
+  pixel-exactly (tests/boot/screen.py); it fails after SCREEN_TIMEOUT
+  naming what the screen last showed. The last screenshot is kept as
+  RESULTS/name.png and the text read from it as RESULTS/name.log.
+- Direct cases pass only when the kernel prints the lines the case names
+  and ends through port 0xf4 with the case's code (not a reset, not a
+  timeout, not success).
 
 Every case prints "PASS name (Ns)" or "FAIL name: reason" (with the end of
-its log), keeps its serial log as RESULTS/name.log (QEMU's and
-run-qemu.sh's messages in RESULTS/name.stderr), and the run ends with
-"N passed, M failed". Exit status 1 when anything failed.
+its log), keeps its log as RESULTS/name.log (QEMU's and run-qemu.sh's
+messages in RESULTS/name.stderr), and the run ends with the suite's wall
+time and "N passed, M failed". Exit status 1 when anything failed.
 """
 
 import argparse
@@ -27,67 +36,36 @@ import concurrent.futures
 import os
 import re
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import cases  # noqa: E402
 import mkbad  # noqa: E402
+import screen  # noqa: E402
 
-# What the loader's one error line must contain for each bad input (any of
-# the alternatives). The words come from loader/kernel.c (file errors),
-# common/elf.c (validation) and common/config.c (config errors); adjust
-# them here when that wording changes.
-EXPECTED_ERRORS = {
-    "missing-kernel": ("not found",),
-    "empty-file": ("empty",),
-    "not-elf": ("not an ELF file",),
-    "truncated": ("truncated", "outside the file", "file too small"),
-    "elf32": ("not 64-bit",),
-    "wrong-machine": ("not x86-64",),
-    "wx-segment": ("writable and executable",),
-    "overlap": ("overlap",),
-    "lower-half": ("not in the higher half",),
-    "entry-outside": ("entry point not in an executable segment",),
-    "config-typo": ("unknown key",),
-}
+BOOT_TIMEOUT = 60    # seconds for a good boot to end through port 0xf4
+ERROR_TIMEOUT = 60   # seconds for a bad input's error line to appear
+RETURN_TIMEOUT = 10  # seconds from the error line to the firmware's line
+SCREEN_TIMEOUT = 60  # seconds for the screen case's line to appear
+SHOT_INTERVAL = 1.0  # seconds between screenshots
+DIRECT_TIMEOUT = 30  # seconds for a direct boot to end
 
-# How each bad-input image differs from a good one: a mkbad.py variant of
-# the kernel, no kernel file at all, or a loader.conf of its own.
-BAD_INPUTS = {
-    "missing-kernel": {"no_kernel": True},
-    "empty-file": {"variant": "empty"},
-    "not-elf": {"variant": "not-elf"},
-    "truncated": {"variant": "truncated"},
-    "elf32": {"variant": "elf32"},
-    "wrong-machine": {"variant": "wrong-machine"},
-    "wx-segment": {"variant": "wx-segment"},
-    "overlap": {"variant": "overlap"},
-    "lower-half": {"variant": "lower-half"},
-    "entry-outside": {"variant": "entry-outside"},
-    "config-typo": {"config": "kernal=\\boot\\kernel.elf\ncmdline=\n"},
-}
-
-# Good boots with "test" on the command line, one per machine: the kernel
-# must pass its self-tests and its W^X check on each (no 1 GiB pages, no
-# NX, a recent CPU, memory above 4 GiB).
-GOOD_BOOTS = {
-    "uefi-boot": {"mem": 256, "cpu": "qemu64"},
-    "uefi-qemu64-128M": {"mem": 128, "cpu": "qemu64"},
-    "uefi-no-nx": {"mem": 256, "cpu": "qemu64,-nx"},
-    "uefi-haswell-2G": {"mem": 2048, "cpu": "Haswell"},
-    "uefi-max-6G": {"mem": 6144, "cpu": "max"},
-}
-MIN_SELFTESTS = 20
 SELFTEST = re.compile(r"^selftest: (\d+) passed, (\d+) failed")
-
-BOOT_TIMEOUT = 60   # seconds for the good boot to end through port 0xf4
-ERROR_TIMEOUT = 60  # seconds for a bad input's error line to appear
-GRACE = 2.0         # seconds after the error line in which nothing may follow
+RESULT = re.compile(r"^selftest: (PASS|FAIL|SKIP) ([^\s:]+):? ?(.*)")
+STARTING = re.compile(r'^BdsDxe: starting (Boot[0-9A-Fa-f]{4}) ')
+# OVMF's line when a boot option's image returned: its description and
+# device path, then the status the image returned (after the last ": ").
+RETURNED = re.compile(
+    r'^BdsDxe: failed to start (Boot[0-9A-Fa-f]{4}) ".*" from .*: (\S.*)$')
 
 # OVMF drives the serial port as a terminal. Cursor moves and screen
 # clears become line breaks (text after them starts a new screen line);
@@ -108,64 +86,92 @@ def starting(lines, prefix):
     return [line for line in lines if line.startswith(prefix)]
 
 
-# run-qemu.sh's exit statuses, for reasons.
-def describe_status(status):
+def describe_status(status, timeout=BOOT_TIMEOUT):
+    """run-qemu.sh's exit status in words."""
     return {
         0: "the kernel reported success",
-        124: f"timed out after {BOOT_TIMEOUT}s",
+        124: f"timed out after {timeout}s",
         125: "QEMU could not run (see .stderr)",
-        126: "the guest reset or powered off, which ends QEMU under -no-reboot",
+        126: "the guest reset or powered off "
+             "(which ends QEMU under -no-reboot)",
     }.get(status, f"the kernel reported failure (exit code {status})")
 
 
 class Case:
-    def __init__(self, name, args, work, results, loader, kernel):
-        self.name = name
-        self.args = args
-        self.image = os.path.join(work, name + ".img")
-        self.log = os.path.join(results, name + ".log")
-        self.stderr = os.path.join(results, name + ".stderr")
-        self.work = work
-        self.loader = loader
-        self.kernel = kernel
+    def __init__(self, name, kind, args, opts):
+        self.name, self.kind, self.args, self.opts = name, kind, args, opts
+        self.image = os.path.join(opts.work, name + ".img")
+        self.log = os.path.join(opts.results, name + ".log")
+        self.stderr = os.path.join(opts.results, name + ".stderr")
         self.raw = b""
         self.err = b""
 
-    def build_image(self):
+    # --- building -------------------------------------------------------
+
+    def kernel_file(self):
+        """The kernel this case installs: good boots get the ESP's kernel
+        (stripped, as `make image` installs it), bad inputs a broken copy
+        of the kernel with debug info. Returns (path, None) or (None,
+        why)."""
+        base = self.opts.esp_kernel if self.kind == "good" \
+            else self.opts.kernel
+        if "variant" not in self.args:
+            return base, None
+        path = os.path.join(self.opts.work, self.name + ".elf")
+        with open(base, "rb") as f:
+            data = mkbad.VARIANTS[self.args["variant"]](mkbad.Elf(f.read()))
+        with open(path, "wb") as f:
+            f.write(data)
+        least = self.args.get("min_kernel_size")
+        if least is not None and len(data) <= least:
+            return None, (f"the {self.args['variant']} kernel is "
+                          f"{len(data)} bytes, not over {least}")
+        return path, None
+
+    def build_image(self, cmdline):
         cmd = [os.path.join(ROOT, "tools/mkimage.sh"), "--out", self.image,
-               "--loader", self.loader]
+               "--loader", self.opts.loader]
         if self.args.get("no_kernel"):
             cmd.append("--no-kernel")
-        elif "variant" in self.args:
-            bad = os.path.join(self.work, self.name + ".elf")
-            data = mkbad.VARIANTS[self.args["variant"]](
-                mkbad.Elf(open(self.kernel, "rb").read()))
-            with open(bad, "wb") as f:
-                f.write(data)
-            cmd += ["--kernel", bad]
         else:
-            cmd += ["--kernel", self.kernel]
+            kernel, why = self.kernel_file()
+            if why:
+                return why
+            cmd += ["--kernel", kernel]
         if "config" in self.args:
-            conf = os.path.join(self.work, self.name + ".conf")
+            conf = os.path.join(self.opts.work, self.name + ".conf")
             with open(conf, "w") as f:
                 f.write(self.args["config"])
             cmd += ["--config", conf]
-        cmd += ["--cmdline", self.args.get("cmdline", "")]
+        cmd += ["--cmdline", cmdline]
         r = subprocess.run(cmd, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT)
         if r.returncode != 0:
             return "mkimage failed: " + r.stdout.decode(errors="replace")
         return None
 
-    def boot(self, stop_when):
-        """Runs QEMU until it exits, or until stop_when(lines) returns a
+    # --- running --------------------------------------------------------
+
+    def qemu_cmd(self, timeout, serial=True, extra=()):
+        cmd = [os.path.join(ROOT, "tools/run-qemu.sh"), "--headless",
+               "--mem", str(self.args.get("mem", 256)),
+               "--cpu", self.args.get("cpu", "qemu64"),
+               "--timeout", str(timeout + 30)]
+        if self.kind == "direct":
+            cmd += ["--direct", self.opts.kernel,
+                    "--append", self.args["append"]]
+        else:
+            cmd += ["--image", self.image,
+                    "--media", self.args.get("media", "sata"),
+                    "--machine", self.args.get("machine", "q35")]
+        cmd += ["--log", self.log] if serial else ["--no-serial"]
+        extra = list(self.args.get("qemu", [])) + list(extra)
+        return cmd + (["--"] + extra if extra else [])
+
+    def boot(self, cmd, stop_when):
+        """Runs cmd until it exits, or until stop_when(lines) returns a
         deadline that has passed. Returns run-qemu.sh's exit status, or
         None when this function stopped QEMU."""
-        cmd = [os.path.join(ROOT, "tools/run-qemu.sh"), "--image", self.image,
-               "--mem", str(self.args.get("mem", 256)),
-               "--cpu", self.args.get("cpu", "qemu64"), "--headless",
-               "--timeout", str(max(BOOT_TIMEOUT, ERROR_TIMEOUT) + 30),
-               "--log", self.log]
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE,
@@ -175,25 +181,27 @@ class Case:
         sel.register(proc.stderr, selectors.EVENT_READ, "err")
         open_pipes = 2
         stopped = False
-        while open_pipes:
-            deadline = stop_when(log_lines(self.raw))
-            if deadline is not None and time.monotonic() >= deadline:
-                stopped = True
-                break
-            for key, _ in sel.select(timeout=0.1):
-                data = os.read(key.fileobj.fileno(), 65536)
-                if not data:
-                    sel.unregister(key.fileobj)
-                    open_pipes -= 1
-                elif key.data == "out":
-                    self.raw += data
-                else:
-                    self.err += data
-        if stopped:
-            self.kill(proc)
-        status = proc.wait()
-        with open(self.stderr, "wb") as f:
-            f.write(self.err)
+        try:
+            while open_pipes:
+                deadline = stop_when(log_lines(self.raw))
+                if deadline is not None and time.monotonic() >= deadline:
+                    stopped = True
+                    break
+                for key, _ in sel.select(timeout=0.1):
+                    data = os.read(key.fileobj.fileno(), 65536)
+                    if not data:
+                        sel.unregister(key.fileobj)
+                        open_pipes -= 1
+                    elif key.data == "out":
+                        self.raw += data
+                    else:
+                        self.err += data
+        finally:
+            if stopped or open_pipes:
+                self.kill(proc)
+            status = proc.wait()
+            with open(self.stderr, "wb") as f:
+                f.write(self.err)
         return None if stopped else status
 
     @staticmethod
@@ -206,7 +214,12 @@ class Case:
         except ProcessLookupError:
             pass
 
+    # --- judging --------------------------------------------------------
+
     def run_good(self):
+        why = self.build_image("test")
+        if why:
+            return why
         start = time.monotonic()
         failed_at = None
 
@@ -218,10 +231,10 @@ class Case:
                                       or starting(lines, "panic:")):
                 failed_at = time.monotonic()
             if failed_at is not None:
-                return failed_at + GRACE
+                return failed_at + 2.0
             return start + BOOT_TIMEOUT
 
-        status = self.boot(stop_when)
+        status = self.boot(self.qemu_cmd(BOOT_TIMEOUT), stop_when)
         lines = log_lines(self.raw)
         if not starting(lines, "loader: "):
             return f"no 'loader: ' line ({describe_status(status)})"
@@ -237,57 +250,198 @@ class Case:
             return f"no 'kernel: ready' line ({describe_status(status)})"
         if not starting(lines, "kernel: W^X check: passed"):
             return "no 'kernel: W^X check: passed' line"
-        counts = [SELFTEST.match(line) for line in lines]
-        counts = [m for m in counts if m]
+        counts = [m for m in map(SELFTEST.match, lines) if m]
         if not counts:
             return "no 'selftest: N passed, M failed' line"
         passed, failed = int(counts[-1].group(1)), int(counts[-1].group(2))
         if failed:
-            bad = [line for line in starting(lines, "selftest: FAIL")]
+            bad = starting(lines, "selftest: FAIL")
             return f"{failed} self-tests failed: {'; '.join(bad)}"
-        if passed < MIN_SELFTESTS:
-            return f"only {passed} self-tests (at least {MIN_SELFTESTS})"
+        why = self.check_skips(lines)
+        if why:
+            return why
+        if passed < cases.MIN_SELFTESTS:
+            return f"only {passed} self-tests (at least {cases.MIN_SELFTESTS})"
         if status != 0:
             return describe_status(status)
+        if self.args.get("framebuffer"):
+            return self.check_framebuffer(lines)
         return None
 
+    def check_skips(self, lines):
+        """The SKIP lines against the set the CPU model implies."""
+        results = {}
+        for m in filter(None, map(RESULT.match, lines)):
+            results[m.group(2)] = (m.group(1), m.group(3))
+        want = cases.expected_skips(self.args["cpu"])
+        problems = []
+        for test, (verdict, why) in sorted(results.items()):
+            if verdict == "SKIP" and test not in want:
+                problems.append(f"unexpected SKIP {test} ({why})")
+        for test in sorted(want):
+            verdict = results.get(test, ("no line",))[0]
+            if verdict != "SKIP":
+                problems.append(f"{test}: {verdict}, expected SKIP on "
+                                f"-cpu {self.args['cpu']}")
+        return "; ".join(problems) or None
+
+    @staticmethod
+    def check_framebuffer(lines):
+        if any(re.match(r"kernel: framebuffer: \d+x\d+", line)
+               for line in lines):
+            return None
+        said = [line for line in lines if "framebuffer" in line
+                and line.startswith(("loader:", "kernel:"))]
+        return ("the kernel got no framebuffer"
+                + (f": {' / '.join(said)}" if said else ""))
+
     def run_bad(self):
+        why = self.build_image("")
+        if why:
+            return why
         start = time.monotonic()
+        error_seen = None
 
         def stop_when(lines):
-            if starting(lines, "loader: error:"):
-                if self.error_seen is None:
-                    self.error_seen = time.monotonic()
-                return self.error_seen + GRACE
-            return start + ERROR_TIMEOUT
+            nonlocal error_seen
+            errors = [i for i, line in enumerate(lines)
+                      if line.startswith("loader: error:")]
+            if not errors:
+                return start + ERROR_TIMEOUT
+            if error_seen is None:
+                error_seen = time.monotonic()
+            if any(RETURNED.match(line) for line in lines[errors[0]:]):
+                return 0  # the firmware has the boot option back
+            return error_seen + RETURN_TIMEOUT
 
-        self.error_seen = None
-        status = self.boot(stop_when)
+        status = self.boot(self.qemu_cmd(ERROR_TIMEOUT), stop_when)
         lines = log_lines(self.raw)
-        errors = starting(lines, "loader: error:")
+        errors = [i for i, line in enumerate(lines)
+                  if line.startswith("loader: error:")]
         kernel = starting(lines, "kernel:")
         if kernel:
             return f"the kernel ran: {kernel[0]}"
-        if status is not None:
-            return (f"QEMU exited by itself: {describe_status(status)}"
-                    + (f" after {errors[0]}" if errors else ""))
         if not errors:
-            return f"no 'loader: error:' line within {ERROR_TIMEOUT}s"
+            return (f"no 'loader: error:' line within {ERROR_TIMEOUT}s"
+                    + (f" ({describe_status(status)})"
+                       if status is not None else ""))
+        first = lines[errors[0]]
         if len(errors) != 1:
             return f"{len(errors)} 'loader: error:' lines, expected one"
-        want = EXPECTED_ERRORS[self.name]
-        if not any(w in errors[0] for w in want):
+        want = self.args["error"]
+        if not any(w in first for w in want):
             return (f"error line does not name the cause "
                     f"(wanted {' or '.join(repr(w) for w in want)}): "
-                    f"{errors[0]}")
+                    f"{first}")
+        returned = [m for m in map(RETURNED.match, lines[errors[0]:]) if m]
+        if not returned:
+            how = (f"QEMU exited by itself: {describe_status(status)}"
+                   if status is not None else
+                   f"nothing within {RETURN_TIMEOUT}s")
+            return (f"the loader did not return to the firmware after its "
+                    f"error: no 'BdsDxe: failed to start' line ({how})")
+        started = [m.group(1) for m in map(STARTING.match, lines[:errors[0]])
+                   if m]
+        if not started or started[-1] != returned[0].group(1):
+            return (f"the firmware's line is about another boot option: "
+                    f"{returned[0].group(0)} (the loader was "
+                    f"{started[-1] if started else 'not seen starting'})")
         return None
+
+    def run_screen(self):
+        why = self.build_image("")
+        if why:
+            return why
+        with open(self.opts.font, "rb") as f:
+            font = screen.Font(f.read())
+        sockdir = tempfile.mkdtemp(prefix="boot-qmp.")
+        sock = os.path.join(sockdir, "qmp")
+        ppm = os.path.join(self.opts.work, self.name + ".ppm")
+        want = self.args["find"]
+        start = time.monotonic()
+        state = {"qmp": None, "shot": None, "next": start, "row": None,
+                 "qmp_error": None}
+
+        def stop_when(_lines):
+            now = time.monotonic()
+            if now < state["next"]:
+                return start + SCREEN_TIMEOUT
+            state["next"] = now + SHOT_INTERVAL
+            try:
+                if state["qmp"] is None:
+                    state["qmp"] = screen.Qmp(sock, timeout=5.0)
+                state["shot"] = state["qmp"].screenshot(ppm)
+            except (OSError, ValueError) as e:
+                state["qmp_error"] = str(e)  # QEMU not up yet, or gone
+                return start + SCREEN_TIMEOUT
+            state["row"] = screen.find_line(state["shot"], font, want)
+            return now if state["row"] is not None else start + SCREEN_TIMEOUT
+
+        cmd = self.qemu_cmd(SCREEN_TIMEOUT, serial=False, extra=[
+            "-qmp", f"unix:{sock},server=on,wait=off"])
+        try:
+            status = self.boot(cmd, stop_when)
+        finally:
+            if state["qmp"]:
+                state["qmp"].close()
+            shutil.rmtree(sockdir, ignore_errors=True)
+        shot = state["shot"]
+        if shot is not None:
+            with open(os.path.join(self.opts.results, self.name + ".png"),
+                      "wb") as f:
+                f.write(shot.png())
+            text = "\n".join(screen.read_text(shot, font)).rstrip("\n")
+            self.raw = text.encode("latin-1", errors="replace") + b"\n"
+        with open(self.log, "wb") as f:
+            f.write(self.raw)
+        if state["row"] is not None:
+            return None
+        seen = screen.last_seen(shot, font)
+        if shot is None and state["qmp_error"]:
+            seen += f" (QMP: {state['qmp_error']})"
+        if status is not None:
+            return (f"{want!r} never on the screen, QEMU ended: "
+                    f"{describe_status(status, SCREEN_TIMEOUT)}; {seen}")
+        return f"{want!r} not on the screen within {SCREEN_TIMEOUT}s; {seen}"
+
+    def run_direct(self):
+        start = time.monotonic()
+        status = self.boot(self.qemu_cmd(DIRECT_TIMEOUT),
+                           lambda lines: start + DIRECT_TIMEOUT)
+        if status is None:
+            status = 124
+        lines = log_lines(self.raw)
+        problems = []
+        for prefix, inside in self.args["lines"]:
+            if not any(line.startswith(prefix) and inside in line
+                       for line in lines):
+                problems.append("no line" + (f" starting {prefix!r}"
+                                             if prefix else "")
+                                + (" and" if prefix and inside else "")
+                                + (f" containing {inside!r}"
+                                   if inside else ""))
+        if status == 0:
+            problems.append(f"the kernel ran its self-tests and reported "
+                            f"success: it ignored {self.args['append']!r}")
+        elif status != self.args["status"]:
+            problems.append(f"expected exit code {self.args['status']} "
+                            f"(a panic through port 0xf4), got: "
+                            f"{describe_status(status, DIRECT_TIMEOUT)}")
+        return "; ".join(problems) or None
+
+    def run_check(self):
+        with open(self.opts.font, "rb") as f:
+            font = screen.Font(f.read())
+        results = screen.selfcheck(font)
+        with open(self.log, "w") as f:
+            for name, ok, detail in results:
+                f.write(f"{'PASS' if ok else 'FAIL'} {name} {detail}\n")
+        bad = [f"{name} {detail}" for name, ok, detail in results if not ok]
+        return "; ".join(bad) or None
 
     def run(self):
         start = time.monotonic()
-        why = self.build_image()
-        if why is None:
-            why = self.run_bad() if self.name in EXPECTED_ERRORS \
-                else self.run_good()
+        why = getattr(self, "run_" + self.kind)()
         return why, time.monotonic() - start
 
     def tail(self, n=15):
@@ -306,7 +460,12 @@ class Case:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--loader", required=True)
-    ap.add_argument("--kernel", required=True)
+    ap.add_argument("--kernel", required=True,
+                    help="the kernel with debug info (bad inputs, direct)")
+    ap.add_argument("--esp-kernel", required=True,
+                    help="the kernel the ESP gets (good boots)")
+    ap.add_argument("--font", required=True,
+                    help="the PSF font the kernel embeds (screen cases)")
     ap.add_argument("--results", required=True,
                     help="directory for the per-case logs")
     ap.add_argument("--work", required=True,
@@ -315,12 +474,13 @@ def main():
     ap.add_argument("cases", nargs="*", help="run only these cases")
     opts = ap.parse_args()
 
-    names = list(GOOD_BOOTS) + list(BAD_INPUTS)
+    kinds = {name: (kind, args) for kind, table in cases.KINDS
+             for name, args in table.items()}
     for name in opts.cases:
-        if name not in names:
-            ap.error(f"unknown case '{name}' (known: {' '.join(names)})")
-    names = opts.cases or names
-    for path in (opts.loader, opts.kernel):
+        if name not in kinds:
+            ap.error(f"unknown case '{name}' (known: {' '.join(kinds)})")
+    names = opts.cases or list(kinds)
+    for path in (opts.loader, opts.kernel, opts.esp_kernel, opts.font):
         if not os.path.isfile(path):
             print(f"boot: {path} not found")
             print(f"0 passed, {len(names)} failed")
@@ -328,9 +488,7 @@ def main():
     os.makedirs(opts.results, exist_ok=True)
     os.makedirs(opts.work, exist_ok=True)
 
-    cases = [Case(n, BAD_INPUTS.get(n) or dict(GOOD_BOOTS[n], cmdline="test"),
-                  opts.work,
-                  opts.results, opts.loader, opts.kernel) for n in names]
+    todo = [Case(n, kinds[n][0], kinds[n][1], opts) for n in names]
     lock = threading.Lock()
     passed = failed = 0
 
@@ -352,8 +510,8 @@ def main():
 
     start = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max(1, opts.jobs)) as pool:
-        list(pool.map(one, cases))
-    print(f"boot: {len(cases)} cases in {time.monotonic() - start:.1f}s "
+        list(pool.map(one, todo))
+    print(f"boot: {len(todo)} cases in {time.monotonic() - start:.1f}s "
           f"({opts.jobs} at a time), logs in {opts.results}")
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
