@@ -229,7 +229,8 @@ static void print_cpu(FILE *f, const struct msim *s, const struct msim_cpu *c,
 	}
 	fprintf(f,
 		"  frame allocator: %" PRIu64 " frames managed (%" PRIu64
-		" MiB), storage %" PRIu64 " KiB at 0x%" PRIx64 "\n",
+		" MiB: usable and reclaimable), storage %" PRIu64
+		" KiB at 0x%" PRIx64 "\n",
 		c->managed_frames, c->managed_frames >> 8, c->store_bytes >> 10,
 		c->store_phys);
 	fprintf(f,

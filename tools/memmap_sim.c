@@ -283,7 +283,8 @@ static void run_kernel(struct msim *s, struct msim_cpu *c)
 		set_panic(c, "mm: memory map refused by the frame allocator");
 		goto out;
 	}
-	c->managed_frames = k.fa.usable_frames;
+	for (uint32_t i = 0; i < k.fa.count; i++)
+		c->managed_frames += k.fa.region[i].frames;
 	c->free_frames = k.fa.free_frames;
 	c->low_frames = k.fa.low_frames;
 	c->used_frames = k.fa.usable_frames - k.fa.free_frames;

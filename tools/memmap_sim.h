@@ -56,7 +56,9 @@ struct msim_cpu {
 	bool ran;        /* false when an earlier stage stopped */
 	char panic[224]; /* "" or the kernel's panic, "mm: ..." */
 	uint64_t store_phys, store_bytes; /* frame allocator storage */
-	/* The allocator at boot (before any table page). */
+	/* The allocator at boot (before any table page), in its own terms:
+	 * managed = every frame of its regions (usable and reclaimable);
+	 * used = usable frames not free (page 0, the storage). */
 	uint64_t managed_frames, free_frames, low_frames, used_frames,
 	    pending_frames, reserved_bytes;
 	struct dmap_summary plan;
