@@ -110,19 +110,23 @@ static void print_survey(FILE *f, const struct msim *s, const struct mlog *log)
 		"firmware entries: %u zero-length, %u out of order, %u "
 		"overlapping\n",
 		s->zero_length, s->unsorted, s->overlap_count);
-	for (uint32_t i = 0; i < s->zero_length && i < LIST_MAX; i++)
+	for (uint32_t i = 0; i < s->zero_length && i < LIST_MAX; i++) {
+		const struct mlog_entry *z = &e[s->zero[i]];
+
 		fprintf(f,
-			"  line %u: zero length: ignored (memmap_add adds "
-			"nothing for it)\n",
-			s->zero_lines[i]);
+			"  line %u: %s at 0x%" PRIx64 " of zero length: "
+			"ignored (memmap_add adds nothing for it)\n",
+			z->line, entry_type(t1, sizeof(t1), z), z->base);
+	}
 	if (s->zero_length > LIST_MAX)
 		fprintf(f, "  ... and %u more zero-length entries\n",
 			s->zero_length - LIST_MAX);
 	if (s->unsorted)
 		fprintf(f,
-			"  out of order: %u entries start below the one "
-			"before them; the loader's map is sorted\n",
-			s->unsorted);
+			"  out of order: %u %s below the one before; the "
+			"loader's map is sorted\n",
+			s->unsorted,
+			s->unsorted == 1 ? "entry starts" : "entries start");
 	for (uint32_t i = 0; i < s->overlap_count && i < LIST_MAX; i++) {
 		const struct msim_overlap *o = &s->overlaps[i];
 

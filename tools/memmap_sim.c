@@ -358,16 +358,16 @@ static int survey(struct msim *s, const struct mlog_entry *e, uint32_t n)
 	uint32_t *order = malloc((n ? n : 1) * sizeof(*order));
 	uint32_t reach = UINT32_MAX;
 
-	s->zero_lines = malloc((n ? n : 1) * sizeof(*s->zero_lines));
+	s->zero = malloc((n ? n : 1) * sizeof(*s->zero));
 	s->overlaps = malloc((n ? n : 1) * sizeof(*s->overlaps));
-	if (!order || !s->zero_lines || !s->overlaps) {
+	if (!order || !s->zero || !s->overlaps) {
 		free(order);
 		return -1;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		order[i] = i;
 		if (mlog_entry_empty(&e[i]))
-			s->zero_lines[s->zero_length++] = e[i].line;
+			s->zero[s->zero_length++] = i;
 		if (i > 0 && e[i].base < e[i - 1].base)
 			s->unsorted++;
 	}
@@ -513,7 +513,7 @@ bool msim_refused(const struct msim *s)
 
 void msim_free(struct msim *s)
 {
-	free(s->zero_lines);
+	free(s->zero);
 	free(s->overlaps);
 	free(s->loader_map);
 	free(s->refusals);

@@ -75,7 +75,7 @@ struct msim {
 	/* The firmware's entries. */
 	uint32_t entries;
 	uint32_t zero_length; /* entries of no bytes */
-	uint32_t *zero_lines; /* their lines */
+	uint32_t *zero;       /* their indices */
 	uint32_t unsorted;    /* entries starting below the previous */
 	struct msim_overlap *overlaps;
 	uint32_t overlap_count;
