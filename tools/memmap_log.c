@@ -328,7 +328,9 @@ static const char *efi_bracket(struct cur *c, struct mlog_entry *e)
 		bool known = false;
 		for (size_t i = 0; i < sizeof(efi_attrs) / sizeof(efi_attrs[0]);
 		     i++) {
-			if (same_word(s, t, efi_attrs[i].name)) {
+			if ((size_t)(t - s) == strlen(efi_attrs[i].name) &&
+			    memcmp(s, efi_attrs[i].name, (size_t)(t - s)) ==
+				0) {
 				e->attr |= efi_attrs[i].bit;
 				known = true;
 			}

@@ -166,9 +166,12 @@ static int map_piece(void *ctx, const struct dmap_piece *p)
 		return rc;
 	}
 	if (rc == -ERR_NOMEM) {
+		/* The kernel's words (mm_map_or_panic), suffix included:
+		 * the direct map is built before the switch. */
 		set_panic(c,
 			  "mm: out of memory for page tables mapping the "
-			  "direct map at 0x%llx",
+			  "direct map at 0x%llx (before the switch only "
+			  "memory under the boot identity map can be used)",
 			  (unsigned long long)fail);
 		return rc;
 	}

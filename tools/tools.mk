@@ -20,8 +20,8 @@ $(MEMMAP_CHECK): $(BUILD)/host/tools/memmap_check.o $(MEMMAP_CHECK_OBJS) \
 # The unit tests and the fuzz target of the tool's parts link them too.
 $(BUILD)/host/tests/unit/test_memmap_log: $(MEMMAP_CHECK_OBJS)
 $(BUILD)/host/tests/unit/test_memmap_sim: $(MEMMAP_CHECK_OBJS)
-$(FUZZ_DIR)/fuzz_memmap_log: $(FUZZ_DIR)/tools/memmap_log.o \
-	$(FUZZ_DIR)/tools/memmap_sim.o
+$(FUZZ_DIR)/fuzz_memmap_log: \
+	$(patsubst %.c,$(FUZZ_DIR)/%.o,$(MEMMAP_CHECK_SRCS))
 
 all: $(MEMMAP_CHECK)
 
