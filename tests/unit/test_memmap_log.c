@@ -224,7 +224,8 @@ static void test_later_efi_map_ignored(void)
 	CHECK_EQ(m.later_efi_first, 4);
 	CHECK_EQ(m.other_lines, 1);
 	CHECK_EQ(m.lines, 5);
-	CHECK_EQ(m.efi[1].line, 2);
+	if (m.efi_count == 2)
+		CHECK_EQ(m.efi[1].line, 2);
 	CHECK(m.efi_new && !m.efi_old);
 	mlog_free(&m);
 }
@@ -271,7 +272,8 @@ static void test_nul_bytes_and_no_final_newline(void)
 	CHECK_EQ(mlog_parse(&m, text, sizeof(text) - 1), 0);
 	CHECK_EQ(m.lines, 2);
 	CHECK_EQ(m.e820_count, 1);
-	CHECK_EQ(m.e820[0].size, 0x1000);
+	if (m.e820_count == 1)
+		CHECK_EQ(m.e820[0].size, 0x1000);
 	mlog_free(&m);
 }
 
@@ -326,13 +328,17 @@ static void test_real_ovmf_log(void)
 	mlog_init(&m);
 	CHECK_EQ(mlog_parse(&m, text, len), 0);
 	CHECK_EQ(m.efi_count, 128);
-	CHECK_EQ(m.efi[0].index, 0);
-	CHECK_EQ(m.efi[127].index, 127);
-	CHECK_EQ(m.efi[127].base, 0xffc00000);
-	CHECK_EQ(m.efi[127].type, 11);
+	if (m.efi_count == 128) {
+		CHECK_EQ(m.efi[0].index, 0);
+		CHECK_EQ(m.efi[127].index, 127);
+		CHECK_EQ(m.efi[127].base, 0xffc00000);
+		CHECK_EQ(m.efi[127].type, 11);
+	}
 	CHECK_EQ(m.e820_count, 16);
-	CHECK_EQ(m.e820[15].base, 0xffc00000);
-	CHECK_EQ(m.e820[15].size, 0x400000);
+	if (m.e820_count == 16) {
+		CHECK_EQ(m.e820[15].base, 0xffc00000);
+		CHECK_EQ(m.e820[15].size, 0x400000);
+	}
 	CHECK(m.later_efi_lines > 0);
 	mlog_free(&m);
 	free(text);

@@ -253,12 +253,14 @@ static void test_odd_map(void)
 	CHECK_EQ(s.loader_count, 6);
 	CHECK_EQ(s.usable_bytes >> 20, 1085);
 	CHECK_EQ(s.refusal_count, 2);
-	CHECK_EQ(s.refusals[0].kind, DMAP_REFUSED_NOT_WB);
-	CHECK_EQ(s.refusals[0].phys, 0x5000000);
-	CHECK_EQ(s.refusals[0].size, 0x200000);
-	CHECK_EQ(s.refusals[1].kind, DMAP_REFUSED_ABOVE_MAXPHYADDR);
-	CHECK_EQ(s.refusals[1].phys, 1ull << 40);
-	CHECK_EQ(s.refusals[1].size, 1ull << 30);
+	if (s.refusal_count == 2) {
+		CHECK_EQ(s.refusals[0].kind, DMAP_REFUSED_NOT_WB);
+		CHECK_EQ(s.refusals[0].phys, 0x5000000);
+		CHECK_EQ(s.refusals[0].size, 0x200000);
+		CHECK_EQ(s.refusals[1].kind, DMAP_REFUSED_ABOVE_MAXPHYADDR);
+		CHECK_EQ(s.refusals[1].phys, 1ull << 40);
+		CHECK_EQ(s.refusals[1].size, 1ull << 30);
+	}
 	for (int i = 0; i < 2; i++) {
 		const struct msim_cpu *c = &s.cpu[i];
 
@@ -333,9 +335,11 @@ static void test_laptop(void)
 			conventional += log.efi[i].pages << 12;
 	CHECK_EQ(s.usable_bytes, conventional);
 	CHECK_EQ(s.refusal_count, 1);
-	CHECK_EQ(s.refusals[0].kind, DMAP_REFUSED_NOT_WB);
-	CHECK_EQ(s.refusals[0].phys, 0x7b000000);
-	CHECK_EQ(s.refusals[0].type, MEM_FW_RUNTIME_DATA);
+	if (s.refusal_count == 1) {
+		CHECK_EQ(s.refusals[0].kind, DMAP_REFUSED_NOT_WB);
+		CHECK_EQ(s.refusals[0].phys, 0x7b000000);
+		CHECK_EQ(s.refusals[0].type, MEM_FW_RUNTIME_DATA);
+	}
 	for (uint32_t i = 0; i < s.loader_count; i++) {
 		const struct bi_mem_range *r = &s.loader_map[i];
 
