@@ -248,6 +248,8 @@ static void run_kernel(struct msim *s, struct msim_cpu *c)
 	    .nx = true,
 	    .page1g = c->page1g,
 	};
+	/* As the kernel's frames_map: at most one entry more than the map
+	 * (static: 12 KiB). */
 	static struct bi_mem_range clip[BI_MMAP_KERNEL_MAX + 1];
 	void *store = NULL;
 	int n, rc;
@@ -342,6 +344,7 @@ static uint64_t entry_end(const struct mlog_entry *e)
 	return add_overflows(e->base, e->size) ? UINT64_MAX : e->base + e->size;
 }
 
+/* The entries by_base compares (qsort passes no context). */
 static const struct mlog_entry *sort_base;
 
 static int by_base(const void *a, const void *b)
