@@ -77,6 +77,7 @@ include tests/fuzz/fuzz.mk
 include tests/boot/boot.mk
 include tests/bench/bench.mk
 include tests/matrix/matrix.mk
+include tools/tools.mk
 
 .PHONY: all help deps loader kernel image run run-kvm test usb clean \
 	compile_commands.json format

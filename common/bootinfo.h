@@ -47,6 +47,11 @@ enum mem_type {
 #define BI_MEM_WB 1u
 #define BI_MEM_ATTR_MASK BI_MEM_WB
 
+/* Map entries the kernel keeps (kernel/boot/handoff.c); it ignores those
+ * beyond, which in a sorted map are the highest addresses. Here so that
+ * host tools can apply the same limit. */
+#define BI_MMAP_KERNEL_MAX 512u
+
 /* One physical range. base and size are multiples of 4 KiB. The kernel
  * maps a range in its direct map only when attr has BI_MEM_WB. */
 struct bi_mem_range {

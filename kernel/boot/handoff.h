@@ -14,7 +14,7 @@
 
 /* Memory-map entries kept. UEFI firmware reports a few hundred
  * descriptors at most, which normalise to fewer ranges. */
-#define HANDOFF_MMAP_MAX 512
+#define HANDOFF_MMAP_MAX BI_MMAP_KERNEL_MAX
 
 struct handoff {
 	uint64_t phys; /* where the loader's boot info was */
