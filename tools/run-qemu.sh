@@ -38,8 +38,9 @@ usage: tools/run-qemu.sh --image IMG [options] [-- QEMU-ARGS...]
   --image IMG       boot IMG (a GPT disk, see tools/mkimage.sh) under OVMF
   --direct KERNEL   boot the kernel ELF through its PVH note instead
                     (-M microvm -kernel KERNEL; no firmware, no loader)
-  --append CMDLINE  kernel command line for --direct, passed as it is (one
-                    line, at most $((cmdline_max - 1)) bytes)
+  --append CMDLINE  kernel command line for --direct, passed byte for byte
+                    (one line, at most BI_CMDLINE_MAX - 1 bytes; see
+                    tools/check-cmdline.sh)
   --mem MIB         guest memory in MiB (default 256; at least $mem_min_ovmf with
                     --image, $mem_min_pvh with --direct)
   --cpu MODEL       QEMU CPU model (default qemu64, or host with --kvm)
@@ -93,11 +94,6 @@ die() {
 	exit 125
 }
 
-# The command-line limit is the boot info's buffer, NUL included.
-cmdline_max=$(sed -n 's/^#define BI_CMDLINE_MAX \([0-9][0-9]*\).*/\1/p' \
-	"$root/common/bootinfo.h" 2>/dev/null)
-[ -n "$cmdline_max" ] || die "cannot read BI_CMDLINE_MAX from $root/common/bootinfo.h"
-
 image='' direct='' append='' mem=256 cpu='' kvm=0 timeout_s='' log='' headless=0
 media=sata machine=q35 serial=1
 extra=()
@@ -130,11 +126,9 @@ fi
 if [ -n "$direct" ] && [ "$mem" -lt $mem_min_pvh ]; then
 	die "--mem $mem: the kernel needs at least $mem_min_pvh MiB"
 fi
-case $append in
-*$'\n'* | *$'\r'*) die "--append: the kernel command line must be one line (it holds a line break)" ;;
-esac
-[ ${#append} -lt "$cmdline_max" ] ||
-	die "--append: the kernel command line is ${#append} bytes; at most $((cmdline_max - 1)) fit (BI_CMDLINE_MAX in common/bootinfo.h)"
+if [ -n "$direct" ]; then
+	why=$("$root/tools/check-cmdline.sh" --direct "$append") || die "--append: $why"
+fi
 case $media in
 sata | usb | nvme) ;;
 *) die "--media takes sata, usb or nvme, not '$media'" ;;
