@@ -34,6 +34,7 @@ esac
 if [ "${1-}" = --file ]; then
 	[ $# -eq 2 ] || usage
 	[ -f "$2" ] || { echo "command-line file '$2' not found"; exit 1; }
+	# shellcheck disable=SC2094 # both only read the file
 	if ! tr -d '\000' <"$2" | cmp -s - "$2"; then
 		echo "the kernel command line holds a NUL byte, which loader.conf and the boot info cannot carry"
 		exit 1

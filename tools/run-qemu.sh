@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2054 # commas inside QEMU options, not separators
 # Boots the disk image under OVMF in QEMU, or a PVH kernel directly under
 # `-M microvm`, with the serial port on this terminal, and turns QEMU's exit
 # status into words.
@@ -226,7 +227,6 @@ if [ -n "$image" ]; then
 	what="$image under OVMF ($machine, $media)"
 else
 	[ -f "$direct" ] || die "kernel '$direct' not found (build it with 'make kernel')"
-	# shellcheck disable=SC2054 # the commas belong to QEMU's options
 	machine_args+=(-M microvm,isa-serial=on -kernel "$direct" -append "$append")
 	what="$direct directly (PVH)"
 fi
@@ -384,11 +384,11 @@ run_once() {
 # Without one, only QEMU's own error line can tell.
 start_failed() {
 	[ $interrupted -eq 0 ] || return 1
-	if [ -n "$timeout_s" ] && [ $status -eq 124 ]; then return 1; fi
+	if [ -n "$timeout_s" ] && [ "$status" -eq 124 ]; then return 1; fi
 	if [ $serial -eq 1 ]; then
-		[ $status -ne 0 ] && ! [ -s "$serial_log" ]
+		[ "$status" -ne 0 ] && ! [ -s "$serial_log" ]
 	else
-		[ $status -ne 0 ] && grep -qx qemu-error "$marker" 2>/dev/null
+		[ "$status" -ne 0 ] && grep -qx qemu-error "$marker" 2>/dev/null
 	fi
 }
 
@@ -440,15 +440,15 @@ if [ $interrupted -eq 1 ]; then
 	say "stopped by Ctrl-C"
 	exit 130
 fi
-if [ -n "$timeout_s" ] && [ $status -eq 124 ]; then
+if [ -n "$timeout_s" ] && [ "$status" -eq 124 ]; then
 	say "timed out after ${timeout_s}s with no result from the kernel (QEMU stopped)"
 	exit 124
 fi
-if [ $status -eq 1 ] && grep -qx qemu-error "$marker" 2>/dev/null; then
+if [ "$status" -eq 1 ] && grep -qx qemu-error "$marker" 2>/dev/null; then
 	say "QEMU failed after the guest started: $(qemu_message)"
 	exit 125
 fi
-if [ $status -eq 0 ]; then
+if [ "$status" -eq 0 ]; then
 	say "QEMU stopped with no result from the kernel: the guest reset or powered off (with -no-reboot a reset, such as a triple fault, ends QEMU), or the window was closed"
 	exit 126
 fi

@@ -18,7 +18,7 @@
 # when any target crashed or failed to run.
 set -u
 
-seconds= runs= dir= results=
+seconds='' runs='' dir='' results=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	--seconds | --runs | --dir | --results)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # $status is read by the helpers in lib.sh
 # Helpers for the cases in tests/tools/test_*.sh (sourced by run.sh). Each
 # case runs in a subshell in $ROOT with its own scratch directory $S; the
 # helpers leave their results in $S and in $status.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # $status is read by the helpers in lib.sh
 # The Makefile: bad values refused with one line before any build step,
 # make help, make usb without DEV=, compile_commands.json, and CMDLINE
 # arriving byte for byte in loader.conf and in QEMU's -append with no

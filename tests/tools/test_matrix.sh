@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # $status is read by the helpers in lib.sh
 # tests/matrix/matrix.py against the fake QEMU: cells the host cannot
 # start are skipped with their reason and never hide a guest failure; the
 # pinned skips of tests/matrix/skips.txt are exact under TCG and follow

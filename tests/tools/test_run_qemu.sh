@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # $status is read by the helpers in lib.sh
 # tools/run-qemu.sh against the fake QEMU: start failures told apart from
 # guest results, the two retries, the KVM device checks, the terminal
 # filter, the command line passed through byte for byte.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # $status is read by the helpers in lib.sh
 # The small scripts: tools/test-summary.sh, tools/serial-filter.py,
 # tools/check-cmdline.sh, tools/mkimage.sh's command line, tools/usb.sh.
 
