@@ -256,7 +256,7 @@ fi
 # On a terminal, the firmware's clear-screen sequences are left out of
 # what is shown (tools/serial-filter.py); a pipe gets the bytes as they are.
 filter=0
-[ $serial -eq 1 ] && [ -t 1 ] && filter=1
+[ $serial -eq 1 ] && [ -t 1 ] && command -v python3 >/dev/null 2>&1 && filter=1
 
 # QEMU's stderr goes through this filter. It recognises KVM's internal
 # error (after which QEMU pauses the guest and waits forever) and stops

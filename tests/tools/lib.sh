@@ -39,8 +39,10 @@ fake_files() {
 }
 
 expect_status() {
+	local said=$S/err
+	[ -f "$said" ] || said=$S/out
 	[ "$status" -eq "$1" ] ||
-		fail "exit status $status, expected $1; stderr: $(tr '\n' '|' <"$S/err" | cut -c1-300)"
+		fail "exit status $status, expected $1; it said: $(tail -n 5 "$said" 2>/dev/null | tr '\n' '|' | cut -c1-300)"
 }
 
 # runs: how many times QEMU was started.
