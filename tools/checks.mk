@@ -20,7 +20,8 @@ comma := ,
 strip_chars = $(if $2,$(call strip_chars,$(subst $(firstword $2),,$1),$(wordlist 2,$(words $2),$2)),$1)
 digits := 0 1 2 3 4 5 6 7 8 9
 # Each digit as a word of its own, to count them.
-spread_digits = $(foreach d,$(digits),$(eval _sd := $(subst $d,$d ,$(or $(_sd),$1))))$(_sd)$(eval _sd :=)
+spread_digits = $(subst 0,0 ,$(subst 1,1 ,$(subst 2,2 ,$(subst 3,3 ,$(subst 4,4 ,\
+	$(subst 5,5 ,$(subst 6,6 ,$(subst 7,7 ,$(subst 8,8 ,$(subst 9,9 ,$1))))))))))
 # $(call is_number,TEXT): non-empty when TEXT is one to nine decimal
 # digits (so the shell's test can compare it).
 is_number = $(and $(filter 1,$(words $1)),$(if $(strip $(call strip_chars,$1,$(digits))),,y),$(if $(word 10,$(call spread_digits,$1)),,y))
