@@ -25,6 +25,18 @@ CMDLINE ?=
 # A Linux console font (PSF1 or PSF2, gzip'd), from console-setup-linux.
 FONT ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 
+# Bad values of the variables above (and OVMF_CODE/OVMF_VARS, DEV) stop
+# make here with one line, before anything is built.
+include tools/checks.mk
+
+# The command line reaches the scripts through the environment, never
+# spliced into a recipe, so every byte arrives as typed; $(value) keeps a
+# '$' that make would otherwise expand.
+export RUN_CMDLINE := $(value CMDLINE)
+# make would expand CMDLINE itself to put it in a recipe's environment
+# (a command-line variable is exported), running any $(shell ...) in it.
+unexport CMDLINE
+
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla \
@@ -78,6 +90,7 @@ include tests/boot/boot.mk
 include tests/bench/bench.mk
 include tests/matrix/matrix.mk
 include tools/tools.mk
+include tests/tools/tools.mk
 
 .PHONY: all help deps loader kernel image run run-kvm test usb clean \
 	compile_commands.json format
@@ -85,20 +98,39 @@ include tools/tools.mk
 all: $(LOADER_EFI) $(KERNEL_ELF) $(DISK_IMG) $(UNIT_BINS)
 
 help:
-	@echo "make            build loader, kernel, disk image and host tests"
-	@echo "make run        boot build/disk.img under OVMF in QEMU (TCG)"
-	@echo "make run-kvm    the same with KVM (-cpu host)"
-	@echo "make test       host unit tests + boot tests; ends 'N passed, M failed'"
-	@echo "make image      build/disk.img only (CMDLINE='...' sets the command line)"
-	@echo "make usb DEV=/dev/sdX   write build/disk.img to a USB stick"
-	@echo "make fuzz       run each fuzz target for FUZZ_SECONDS (default 60)"
-	@echo "make matrix     direct (PVH) boots across CPUs, memory sizes, TCG/KVM"
-	@echo "make run-direct boot the kernel directly (PVH, no firmware)"
-	@echo "make bench      page-table mapper: instructions per page, table pages"
-	@echo "make deps       install missing packages (tools/deps.sh)"
+	@echo "make                  build loader, kernel, disk image and host tests"
+	@echo "make all              the same"
+	@echo "make loader           build/loader/BOOTX64.EFI only"
+	@echo "make kernel           build/kernel/kernel.elf only"
+	@echo "make run              boot build/disk.img under OVMF in QEMU (TCG); Ctrl-C ends it"
+	@echo "make run-kvm          the same with KVM (-cpu host)"
+	@echo "make run-direct       boot the kernel directly (PVH, -M microvm, no firmware)"
+	@echo "make run-direct-kvm   the same with KVM"
+	@echo "make image            build/disk.img only"
+	@echo "make test             every suite: $(TEST_SUITES)"
+	@echo "                      (host unit tests, fuzz smoke, OVMF boots, direct-boot matrix,"
+	@echo "                      the tools' own tests); ends 'N passed, M failed, K skipped'"
+	@echo "make test-SUITE       one of them, e.g. make test-unit"
+	@echo "make matrix           the direct-boot matrix alone (MATRIX_CPUS=, MATRIX_MEMS=,"
+	@echo "                      MATRIX_ACCELS= narrow it)"
+	@echo "make fuzz             each fuzz target for FUZZ_SECONDS (default 60)"
+	@echo "make bench            page-table mapper: instructions per page, table pages"
+	@echo "make usb DEV=/dev/sdX write build/disk.img to a USB stick (asks first)"
 	@echo "make compile_commands.json   for clangd and other editors"
-	@echo "variables: MEM=$(MEM) CPU=$(CPU) CMDLINE='$(CMDLINE)'"
-	@echo "           OVMF_CODE=, OVMF_VARS= firmware paths, FONT=$(FONT)"
+	@echo "make deps             install missing packages (tools/deps.sh)"
+	@echo "make format           clang-format every C file"
+	@echo "make clean            remove build/"
+	@echo "make help             this list"
+	@echo "variables:"
+	@echo "  MEM=MiB             guest memory (default 256; at least $(mem_min_ovmf) for run,"
+	@echo "                      $(mem_min_pvh) for run-direct)"
+	@echo "  CPU=MODEL           QEMU CPU model (default qemu64; host for the -kvm runs)"
+	@echo "  CMDLINE='...'       kernel command line, byte for byte: loader.conf for run and"
+	@echo "                      image, -append for run-direct ('test' runs the self-tests)"
+	@echo "  MEDIA=sata|usb|nvme how make run attaches the image (default sata)"
+	@echo "  MACHINE=q35|pc      the machine for make run (default q35; pc is i440fx)"
+	@echo "  OVMF_CODE=, OVMF_VARS=   firmware files (both, or neither)"
+	@echo "  FONT=FILE           PSF1/PSF2 console font (default $(FONT))"
 
 # deps.sh is quick and silent when everything is installed.
 deps:
@@ -140,31 +172,38 @@ $(BUILD)/host/%.o: %.c Makefile | $(BUILD)/.deps-ok
 
 image: $(DISK_IMG)
 
-# The command line is part of the image, so a change rebuilds it.
-$(BUILD)/cmdline.txt: FORCE
+# The command line is part of the image, so a change rebuilds it. It sits
+# beside the image (DISK_IMG= may put an image elsewhere) and goes to
+# mkimage.sh as a file: the exact bytes, through the environment.
+DISK_CMDLINE = $(DISK_IMG).cmdline
+$(DISK_CMDLINE): FORCE
 	@mkdir -p $(@D)
-	@printf '%s' '$(CMDLINE)' | cmp -s - $@ || printf '%s' '$(CMDLINE)' > $@
+	@printf '%s' "$$RUN_CMDLINE" | cmp -s - $@ || printf '%s' "$$RUN_CMDLINE" > $@
 
-$(DISK_IMG): $(LOADER_EFI) $(KERNEL_ESP_ELF) $(BUILD)/cmdline.txt \
-		tools/mkimage.sh $(shell find esp -type f 2>/dev/null)
+$(DISK_IMG): $(LOADER_EFI) $(KERNEL_ESP_ELF) $(DISK_CMDLINE) \
+		tools/mkimage.sh tools/check-cmdline.sh \
+		$(shell find esp -type f 2>/dev/null)
 	tools/mkimage.sh --out $@ --loader $(LOADER_EFI) \
-		--kernel $(KERNEL_ESP_ELF) --cmdline "$$(cat $(BUILD)/cmdline.txt)"
+		--kernel $(KERNEL_ESP_ELF) --cmdline-file $(DISK_CMDLINE)
 
 run: $(DISK_IMG)
-	tools/run-qemu.sh --image $(DISK_IMG) --mem $(MEM) --cpu $(CPU) \
+	tools/run-qemu.sh --image $(DISK_IMG) --mem $(MEM) --cpu '$(CPU)' \
 		--media $(MEDIA) --machine $(MACHINE)
 
 run-kvm: $(DISK_IMG)
 	tools/run-qemu.sh --kvm --image $(DISK_IMG) --mem $(MEM) \
-		--cpu $(if $(filter qemu64,$(CPU)),host,$(CPU)) \
+		--cpu '$(if $(filter qemu64,$(CPU)),host,$(CPU))' \
 		--media $(MEDIA) --machine $(MACHINE)
 
+# DEV= is checked before anything is built (tools/checks.mk); usb.sh
+# checks the device itself.
 usb: $(DISK_IMG)
-	tools/usb.sh --image $(DISK_IMG) --device "$(DEV)"
+	tools/usb.sh --image $(DISK_IMG) --device "$$DEV"
 
 # Each test fragment appends its suite to TEST_SUITES and provides a
 # target test-SUITE that writes $(BUILD)/test-results/SUITE.txt ending in
-# "N passed, M failed". A suite that fails to build or run counts as failed.
+# "N passed, M failed" (", K skipped" may follow). A suite that fails to
+# build or run counts as failed.
 TEST_RESULTS := $(BUILD)/test-results
 test: $(BUILD)/.deps-ok
 	@rm -rf $(TEST_RESULTS) && mkdir -p $(TEST_RESULTS)
@@ -172,8 +211,11 @@ test: $(BUILD)/.deps-ok
 		$(MAKE) --no-print-directory test-$$s || true; done
 	@EXPECTED_SUITES="$(TEST_SUITES)" tools/test-summary.sh $(TEST_RESULTS)
 
+# Everything that is compiled: the default build plus the fuzz targets and
+# the benchmark, so editors know their flags too.
+COMPILE_DB_GOALS = all $(FUZZ_BINS) $(BENCH_BIN)
 compile_commands.json:
-	tools/compile-commands.sh > $@
+	tools/compile-commands.sh $(COMPILE_DB_GOALS) > $@
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

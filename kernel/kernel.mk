@@ -77,11 +77,14 @@ $(BUILD)/kernel/kernel/dev/font.S.o: KERNEL_CFLAGS += -DFONT_FILE='"$(KERNEL_FON
 .PHONY: run-direct run-direct-kvm
 
 # KERNEL_ELF is defined after this fragment is read, so prerequisites
-# spell the path out.
+# spell the path out. The command line comes from the environment
+# (RUN_CMDLINE, exported by the top Makefile), never spliced into the
+# recipe, so QEMU's -append gets its bytes as typed; MEM and CPU were
+# checked by tools/checks.mk.
 run-direct: $(BUILD)/kernel/kernel.elf
-	tools/run-qemu.sh --direct $< --append "$(CMDLINE)" --mem $(MEM) \
-		--cpu $(CPU)
+	tools/run-qemu.sh --direct $< --append "$$RUN_CMDLINE" --mem $(MEM) \
+		--cpu '$(CPU)'
 
 run-direct-kvm: $(BUILD)/kernel/kernel.elf
-	tools/run-qemu.sh --kvm --direct $< --append "$(CMDLINE)" \
-		--mem $(MEM) --cpu $(if $(filter qemu64,$(CPU)),host,$(CPU))
+	tools/run-qemu.sh --kvm --direct $< --append "$$RUN_CMDLINE" \
+		--mem $(MEM) --cpu '$(if $(filter qemu64,$(CPU)),host,$(CPU))'

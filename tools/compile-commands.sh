@@ -2,14 +2,16 @@
 # Prints a compile_commands.json (for clangd, clang-tidy and other tools)
 # with the exact command of every C and assembly source the build compiles:
 # common/, loader/, kernel/ and tests/. It asks make for its commands
-# without running them (`make -n -B all`), so it needs no successful build
-# and always has the flags the Makefile really uses.
+# without running them (`make -n -B GOAL...`), so it needs no successful
+# build and always has the flags the Makefile really uses. `make
+# compile_commands.json` passes the goals that compile everything (the
+# default build, the fuzz targets, the benchmark); alone it uses `all`.
 #
 # common/ is compiled three times (kernel, loader, host); each compilation
 # gets its own entry, the kernel's first, since tools that use one entry
 # per file take the first and the kernel's flags are the strictest.
 #
-# usage: tools/compile-commands.sh > compile_commands.json
+# usage: tools/compile-commands.sh [GOAL...] > compile_commands.json
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,8 +21,10 @@ cd "$root"
 # jobserver or inherit its flags (say -n or -j).
 unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 
-commands=$(make --no-print-directory -n -B all 2>&1) || {
-	echo "compile-commands: 'make -n -B all' failed:" >&2
+goals=("$@")
+[ ${#goals[@]} -gt 0 ] || goals=(all)
+commands=$(make --no-print-directory -n -B "${goals[@]}" 2>&1) || {
+	echo "compile-commands: 'make -n -B ${goals[*]}' failed:" >&2
 	echo "$commands" | tail -n 20 >&2
 	exit 1
 }

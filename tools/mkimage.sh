@@ -19,7 +19,11 @@ usage: tools/mkimage.sh --out IMG --loader EFI --kernel ELF [options]
   --loader EFI    the loader, installed as \EFI\BOOT\BOOTX64.EFI
   --kernel ELF    the kernel, installed as \boot\kernel.elf
   --no-kernel     install no kernel file (to test the loader's error path)
-  --cmdline STR   the kernel command line written to \boot\loader.conf
+  --cmdline STR   the kernel command line written to \boot\loader.conf,
+                  byte for byte (one line, no space or tab at either end,
+                  at most BI_CMDLINE_MAX - 1 bytes: tools/check-cmdline.sh)
+  --cmdline-file F  the same, read from file F (its exact bytes; the
+                  Makefile passes CMDLINE= this way)
   --config FILE   install FILE as \boot\loader.conf instead of generating it
   --size MIB      image size in MiB (default 64, at least 40)
   --esp DIR       extra files to copy onto the ESP (default: esp/ of this
@@ -38,7 +42,7 @@ step() {
 }
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-out='' loader='' kernel='' no_kernel=0 cmdline='' config='' size_mib=64
+out='' loader='' kernel='' no_kernel=0 cmdline='' cmdline_file='' config='' size_mib=64
 esp_dir=$root/esp
 
 while [ $# -gt 0 ]; do
@@ -48,6 +52,7 @@ while [ $# -gt 0 ]; do
 	--kernel) kernel=${2-}; shift 2 || die "--kernel needs a value" ;;
 	--no-kernel) no_kernel=1; shift ;;
 	--cmdline) cmdline=${2-}; shift 2 || die "--cmdline needs a value" ;;
+	--cmdline-file) cmdline_file=${2-}; shift 2 || die "--cmdline-file needs a value" ;;
 	--config) config=${2-}; shift 2 || die "--config needs a value" ;;
 	--size) size_mib=${2-}; shift 2 || die "--size needs a value" ;;
 	--esp) esp_dir=${2-}; shift 2 || die "--esp needs a value" ;;
@@ -67,9 +72,15 @@ fi
 if ! [[ $size_mib =~ ^[0-9]+$ ]] || [ "$size_mib" -lt 40 ]; then
 	die "--size must be a whole number of MiB, at least 40 (FAT32 needs 65525 clusters)"
 fi
-case $cmdline in
-*$'\n'* | *$'\r'*) die "the command line must be one line" ;;
-esac
+if [ -n "$cmdline_file" ]; then
+	[ -z "$cmdline" ] || die "--cmdline and --cmdline-file exclude each other"
+	why=$("$root/tools/check-cmdline.sh" --conf --file "$cmdline_file") ||
+		die "--cmdline-file $cmdline_file: $why"
+	cmdline=$(cat "$cmdline_file" && echo x)
+	cmdline=${cmdline%x}
+else
+	why=$("$root/tools/check-cmdline.sh" --conf "$cmdline") || die "--cmdline: $why"
+fi
 for tool in sfdisk mformat mmd mcopy; do
 	command -v $tool >/dev/null 2>&1 || die "$tool not found (run tools/deps.sh)"
 done

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2054 # commas inside QEMU options, not separators
 # Boots the disk image under OVMF in QEMU, or a PVH kernel directly under
 # `-M microvm`, with the serial port on this terminal, and turns QEMU's exit
 # status into words.
@@ -8,18 +9,41 @@
 # means the kernel reported success, 3 means code 1, and so on; status 0
 # means QEMU stopped for another reason (with -no-reboot, a guest reset,
 # e.g. a triple fault, ends QEMU instead of rebooting).
+#
+# QEMU also exits with status 1 when it cannot start (a bad option, a
+# display it cannot open, a CPU model this host's KVM refuses). So the
+# serial output always goes to a log file too, and a QEMU that ends
+# without a single guest byte on the serial port did not start: that is
+# never a kernel result. Two such failures have a known cure and are
+# retried once, each with one line saying so: QEMU 7.2 aborting on MSR
+# 0x10a (IA32_ARCH_CAPABILITIES) with -cpu host or max under some KVMs
+# (retried with -arch-capabilities), and a window that cannot open (retried
+# without one). Any other start failure is one line and status 127.
 set -uo pipefail
 
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+# The least guest memory that boots to `kernel: ready`, measured with TCG
+# (README, "Facts measured here"). OVMF needs 48 MiB on q35 and pc with
+# any --media (47 MiB hangs in the firmware); the PVH kernel reaches
+# `kernel: ready` in 2 MiB and passes its self-tests from 4 MiB. The
+# Makefile reads these two lines for MEM=.
+mem_min_ovmf=48
+mem_min_pvh=4
+
 usage() {
-	cat <<'EOF'
+	cat <<EOF
 usage: tools/run-qemu.sh --image IMG [options] [-- QEMU-ARGS...]
        tools/run-qemu.sh --direct KERNEL [--append CMDLINE] [options] [-- QEMU-ARGS...]
 
   --image IMG       boot IMG (a GPT disk, see tools/mkimage.sh) under OVMF
   --direct KERNEL   boot the kernel ELF through its PVH note instead
                     (-M microvm -kernel KERNEL; no firmware, no loader)
-  --append CMDLINE  kernel command line for --direct
-  --mem MIB         guest memory in MiB (default 256)
+  --append CMDLINE  kernel command line for --direct, passed byte for byte
+                    (one line, at most BI_CMDLINE_MAX - 1 bytes; see
+                    tools/check-cmdline.sh)
+  --mem MIB         guest memory in MiB (default 256; at least $mem_min_ovmf with
+                    --image, $mem_min_pvh with --direct)
   --cpu MODEL       QEMU CPU model (default qemu64, or host with --kvm)
   --kvm             use KVM (-accel kvm) instead of TCG emulation
   --media MEDIA     how the image is attached (with --image): sata (the
@@ -29,18 +53,36 @@ usage: tools/run-qemu.sh --image IMG [options] [-- QEMU-ARGS...]
   --no-serial       no serial port at all (-serial none), as on PCs
                     without COM1; only the screen shows the kernel's lines
   --timeout SECS    stop QEMU after SECS seconds and fail ("timed out")
-  --log FILE        also write the serial output to FILE
+  --log FILE        also write the serial output to FILE (raw bytes)
   --headless        no window even when a display is available
   --help            this text
   -- ARGS...        passed to qemu-system-x86_64 as they are
 
-Firmware: OVMF_CODE=FILE and OVMF_VARS=FILE override the search of the
-usual Debian/Ubuntu/Fedora/Arch paths. The VARS file is copied for each run.
+Firmware: OVMF_CODE=FILE and OVMF_VARS=FILE (both, or neither) override
+the search of the usual Debian/Ubuntu/Fedora/Arch paths. The VARS file is
+copied for each run.
+
+On a terminal, the firmware's clear-screen and cursor-home sequences are
+left out of what is shown, so the build log above stays; --log keeps them.
+
+QEMU that ends before the guest wrote a byte to the serial port did not
+start. With -cpu host or max under KVM, QEMU 7.2 on some hosts aborts
+("failed to set MSR 0x10a"); the run is retried once with
+-arch-capabilities added to the CPU model. A window that cannot open
+("gtk initialization failed") is retried once without one. Either retry
+prints one line.
 
 Exit status: 0 the kernel reported success; 1-123 the kernel reported
 failure with that code (larger codes as 123); 124 timed out; 125 QEMU could
 not run (missing firmware, KVM problem, bad option); 126 QEMU stopped with
-no result from the kernel (reset, power-off, window closed); 130 Ctrl-C.
+no result from the kernel (reset, power-off, window closed); 127 QEMU
+failed to start on this host before the guest ran (one line names the
+accelerator, the CPU model and QEMU's message: a host limit, not a guest
+result); 130 Ctrl-C.
+
+For tests: RUN_QEMU_KVM_DEV=FILE replaces /dev/kvm in the checks made
+before QEMU runs (so a fake qemu-system-x86_64 first in PATH can be run
+with --kvm on a machine without KVM).
 EOF
 }
 
@@ -78,7 +120,16 @@ done
 
 [ -n "$image" ] || [ -n "$direct" ] || die "give --image IMG or --direct KERNEL (try --help)"
 [ -z "$image" ] || [ -z "$direct" ] || die "--image and --direct exclude each other"
-[[ $mem =~ ^[0-9]+$ ]] || die "--mem takes a number of MiB, not '$mem'"
+[[ $mem =~ ^[0-9]{1,9}$ ]] || die "--mem takes a number of MiB, not '$mem'"
+if [ -n "$image" ] && [ "$mem" -lt $mem_min_ovmf ]; then
+	die "--mem $mem: OVMF needs at least $mem_min_ovmf MiB to boot (below that it hangs before the loader)"
+fi
+if [ -n "$direct" ] && [ "$mem" -lt $mem_min_pvh ]; then
+	die "--mem $mem: the kernel needs at least $mem_min_pvh MiB"
+fi
+if [ -n "$direct" ]; then
+	why=$("$root/tools/check-cmdline.sh" --direct "$append") || die "--append: $why"
+fi
 case $media in
 sata | usb | nvme) ;;
 *) die "--media takes sata, usb or nvme, not '$media'" ;;
@@ -95,15 +146,16 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 ||
 	die "qemu-system-x86_64 not found (run tools/deps.sh)"
 
 # KVM: say plainly when it cannot work here, before QEMU says it cryptically.
+kvm_dev=${RUN_QEMU_KVM_DEV:-/dev/kvm}
 if [ $kvm -eq 1 ]; then
-	if [ ! -e /dev/kvm ]; then
-		die "/dev/kvm does not exist: this machine has no KVM (no virtualization support, or the kvm module is not loaded). Use 'make run' (emulation, no KVM) instead."
+	if [ ! -e "$kvm_dev" ]; then
+		die "$kvm_dev does not exist: this machine has no KVM (no virtualization support, or the kvm module is not loaded). Use 'make run' (emulation, no KVM) instead."
 	fi
-	if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-		group=$(stat -c %G /dev/kvm)
+	if [ ! -r "$kvm_dev" ] || [ ! -w "$kvm_dev" ]; then
+		group=$(stat -c %G "$kvm_dev")
 		hint="ask an administrator for access (most distributions use group 'kvm')"
 		[ "$group" = root ] || hint="add yourself to group '$group' and log in again"
-		die "/dev/kvm exists but user $(id -un) may not use it: $hint. Or use 'make run' (emulation, no KVM)."
+		die "$kvm_dev exists but user $(id -un) may not use it: $hint. Or use 'make run' (emulation, no KVM)."
 	fi
 	accel=(-accel kvm)
 	cpu=${cpu:-host}
@@ -130,12 +182,19 @@ find_ovmf() {
 		/usr/share/qemu/edk2-x86_64-code.fd:/usr/share/qemu/edk2-i386-vars.fd
 	)
 	local p
+	# A CODE file with the wrong VARS file boots into odd firmware
+	# states, so one of the two alone is refused rather than guessed.
+	if [ -n "${OVMF_CODE:-}" ] && [ -z "${OVMF_VARS:-}" ]; then
+		die "OVMF_CODE=$OVMF_CODE is set without OVMF_VARS: give both (the VARS file that matches this CODE file), or neither"
+	fi
+	if [ -z "${OVMF_CODE:-}" ] && [ -n "${OVMF_VARS:-}" ]; then
+		die "OVMF_VARS=$OVMF_VARS is set without OVMF_CODE: give both (the CODE file that matches this VARS file), or neither"
+	fi
 	if [ -n "${OVMF_CODE:-}" ]; then
 		[ -f "$OVMF_CODE" ] || die "OVMF_CODE=$OVMF_CODE: no such file"
+		[ -f "$OVMF_VARS" ] || die "OVMF_VARS=$OVMF_VARS: no such file"
 		ovmf_code=$OVMF_CODE
-		# Without OVMF_VARS, guess the VARS file beside the CODE file.
-		ovmf_vars=${OVMF_VARS:-${OVMF_CODE/CODE/VARS}}
-		[ -f "$ovmf_vars" ] || die "OVMF_VARS=$ovmf_vars: no such file (set OVMF_VARS to the VARS file matching $OVMF_CODE)"
+		ovmf_vars=$OVMF_VARS
 		return
 	fi
 	for p in "${pairs[@]}"; do
@@ -148,29 +207,27 @@ find_ovmf() {
 	die "no OVMF firmware found (install the 'ovmf' package with tools/deps.sh, or set OVMF_CODE=... OVMF_VARS=...)"
 }
 
-qemu=(qemu-system-x86_64 "${accel[@]}" -m "$mem" -cpu "$cpu")
+# Everything but the CPU model and the display, which a retry changes.
+machine_args=()
 if [ -n "$image" ]; then
 	[ -f "$image" ] || die "image '$image' not found (build it with 'make image')"
 	find_ovmf
-	cp "$ovmf_vars" "$tmpdir/vars.fd" || die "cannot copy $ovmf_vars"
-	chmod u+w "$tmpdir/vars.fd"
-	qemu+=(-machine "$machine"
+	machine_args+=(-machine "$machine"
 		-drive "if=pflash,format=raw,unit=0,readonly=on,file=$ovmf_code"
 		-drive "if=pflash,format=raw,unit=1,file=$tmpdir/vars.fd")
 	# The disk: on the machine's own controller (AHCI on q35, IDE on
 	# pc), as a USB stick behind xHCI, or as an NVMe namespace.
 	case $media in
-	sata) qemu+=(-drive "format=raw,file=$image") ;;
-	usb) qemu+=(-drive "if=none,id=boot,format=raw,file=$image"
+	sata) machine_args+=(-drive "format=raw,file=$image") ;;
+	usb) machine_args+=(-drive "if=none,id=boot,format=raw,file=$image"
 		-device qemu-xhci -device usb-storage,drive=boot) ;;
-	nvme) qemu+=(-drive "if=none,id=boot,format=raw,file=$image"
+	nvme) machine_args+=(-drive "if=none,id=boot,format=raw,file=$image"
 		-device nvme,serial=boot0001,drive=boot) ;;
 	esac
 	what="$image under OVMF ($machine, $media)"
 else
 	[ -f "$direct" ] || die "kernel '$direct' not found (build it with 'make kernel')"
-	# shellcheck disable=SC2054 # the commas belong to QEMU's options
-	qemu+=(-M microvm,isa-serial=on -kernel "$direct" -append "$append")
+	machine_args+=(-M microvm,isa-serial=on -kernel "$direct" -append "$append")
 	what="$direct directly (PVH)"
 fi
 
@@ -185,25 +242,28 @@ if [ $headless -eq 0 ] && [ -z "${CI:-}" ] && [ -n "$image" ] &&
 		say "note: this QEMU has no GTK/SDL display; showing the serial port only"
 	fi
 fi
-[ $window -eq 1 ] || qemu+=(-display none)
 
+# The serial port: always into a log (--log FILE, else one in tmpdir), so
+# that "did the guest write anything" has an answer.
+serial_log=${log:-$tmpdir/serial.log}
 if [ $serial -eq 0 ]; then
-	qemu+=(-serial none)
-elif [ -n "$log" ]; then
-	mkdir -p "$(dirname "$log")"
-	qemu+=(-chardev "stdio,id=serial0,signal=on,logfile=$log,logappend=off"
-		-serial chardev:serial0)
+	serial_args=(-serial none)
 else
-	qemu+=(-serial stdio)
+	mkdir -p "$(dirname "$serial_log")"
+	serial_args=(-chardev "stdio,id=serial0,signal=on,logfile=$serial_log,logappend=off"
+		-serial chardev:serial0)
 fi
-# shellcheck disable=SC2054
-qemu+=(-no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4 -net none
-	-pidfile "$tmpdir/qemu.pid" "${extra[@]}")
+# On a terminal, the firmware's clear-screen sequences are left out of
+# what is shown (tools/serial-filter.py); a pipe gets the bytes as they are.
+filter=0
+[ $serial -eq 1 ] && [ -t 1 ] && command -v python3 >/dev/null 2>&1 && filter=1
 
 # QEMU's stderr goes through this filter. It recognises KVM's internal
 # error (after which QEMU pauses the guest and waits forever) and stops
-# QEMU, and it notes QEMU's own error messages, because QEMU exits with
-# status 1 on a start-up error, the same status as a kernel's success.
+# QEMU, and it notes QEMU's own error messages. Until the guest has
+# written to the serial port, QEMU's lines are held back (in
+# $tmpdir/held): if QEMU then fails to start, one line of this script
+# says what happened instead; once the guest runs, they are shown.
 marker=$tmpdir/marker
 stop_qemu() {
 	local _
@@ -216,22 +276,120 @@ stop_qemu() {
 		sleep 0.1
 	done
 }
-watch_stderr() {
-	local line stopped=0
-	while IFS= read -r line; do
+guest_started() {
+	[ $serial -eq 1 ] && [ -s "$serial_log" ]
+}
+release_held() {
+	if [ -s "$tmpdir/held" ]; then
+		cat "$tmpdir/held" >&2
+		: >"$tmpdir/held"
+	: >"$tmpdir/stderr"
+	fi
+}
+note_line() {
+	local line=$1
+	printf '%s\n' "$line" >>"$tmpdir/stderr"
+	if guest_started; then
+		release_held
 		printf '%s\n' "$line" >&2
-		case $line in
-		*"KVM internal error"* | *"emulation failure"* | *"KVM: entry failed"*)
-			echo kvm-internal >>"$marker"
-			[ $stopped -eq 1 ] || stop_qemu
-			stopped=1
-			;;
-		*"Could not access KVM kernel module"* | *"failed to initialize kvm"* | *"failed to initialize KVM"*)
-			echo kvm-init >>"$marker" ;;
-		*"terminating on signal"* | "qemu-system-x86_64: warning:"*) ;;
-		"qemu-system-x86_64: "*) echo qemu-error >>"$marker" ;;
-		esac
+	else
+		printf '%s\n' "$line" >>"$tmpdir/held"
+	fi
+	case $line in
+	*"KVM internal error"* | *"emulation failure"* | *"KVM: entry failed"*)
+		echo kvm-internal >>"$marker"
+		[ $stopped -eq 1 ] || stop_qemu
+		stopped=1
+		;;
+	*"Could not access KVM kernel module"* | *"failed to initialize kvm"* | *"failed to initialize KVM"*)
+		echo kvm-init >>"$marker" ;;
+	*"terminating on signal"* | "qemu-system-x86_64: warning:"*) ;;
+	"qemu-system-x86_64: "*) echo qemu-error >>"$marker" ;;
+	esac
+}
+watch_stderr() {
+	local line='' part='' rc
+	stopped=0
+	while :; do
+		IFS= read -r -t 0.2 line
+		rc=$?
+		if [ $rc -eq 0 ]; then
+			note_line "$part$line"
+			part=''
+		elif [ $rc -gt 128 ]; then
+			# No whole line yet: keep what came, and show held lines
+			# as soon as the guest has started.
+			part+=$line
+			guest_started && release_held
+		else
+			[ -z "$part$line" ] || note_line "$part$line"
+			break
+		fi
 	done
+}
+
+# The one line that says why QEMU did not start: its first error line
+# (without the program name), else its last line, else its status.
+qemu_message() {
+	local msg
+	msg=$(grep -v -e '^qemu-system-x86_64: warning:' -e 'terminating on signal' \
+		"$tmpdir/stderr" 2>/dev/null | grep -m1 '^qemu-system-x86_64: ')
+	[ -n "$msg" ] || msg=$(grep -v '^[[:space:]]*$' "$tmpdir/stderr" 2>/dev/null | tail -n 1)
+	[ -n "$msg" ] || msg="exit status $status and no message"
+	printf '%s' "${msg#qemu-system-x86_64: }"
+}
+
+# Runs QEMU once with the current $cpu and $window; sets $status.
+run_once() {
+	local qemu display=()
+	[ $window -eq 1 ] || display=(-display none)
+	qemu=(qemu-system-x86_64 "${accel[@]}" -m "$mem" -cpu "$cpu"
+		"${machine_args[@]}" "${display[@]}" "${serial_args[@]}"
+		-no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4 -net none
+		-pidfile "$tmpdir/qemu.pid" "${extra[@]}")
+	[ -z "$timeout_s" ] || qemu=(timeout --foreground -k 5 "$timeout_s" "${qemu[@]}")
+	rm -f "$marker" "$tmpdir/stderr" "$tmpdir/held" "$tmpdir/qemu.pid" "$tmpdir/stderr.fifo"
+	: >"$tmpdir/held"
+	: >"$tmpdir/stderr"
+	if [ $serial -eq 1 ]; then : >"$serial_log"; fi
+	if [ -n "$image" ]; then
+		cp "$ovmf_vars" "$tmpdir/vars.fd" || die "cannot copy $ovmf_vars"
+		chmod u+w "$tmpdir/vars.fd"
+	fi
+	mkfifo "$tmpdir/stderr.fifo" || die "mkfifo failed"
+	watch_stderr <"$tmpdir/stderr.fifo" &
+	local watcher=$!
+	if [ $filter -eq 1 ]; then
+		# --foreground keeps QEMU on the terminal (it reads the serial
+		# input). The filter ignores SIGINT so it shows QEMU's last
+		# bytes after a Ctrl-C.
+		# The braces' 2>/dev/null takes bash's own "Aborted" report of
+		# a QEMU that aborts; QEMU's stderr goes to the watcher.
+		{
+			"${qemu[@]}" 2>"$tmpdir/stderr.fifo" |
+				(trap '' INT && exec python3 "$root/tools/serial-filter.py")
+			status=${PIPESTATUS[0]}
+		} 2>/dev/null
+	else
+		{
+			"${qemu[@]}" 2>"$tmpdir/stderr.fifo"
+			status=$?
+		} 2>/dev/null
+	fi
+	wait $watcher # the filter's notes are complete once QEMU's stderr closed
+}
+
+# Did QEMU fail before the guest ran? With a serial port: no guest byte
+# and an exit that was not a guest reset (0), the timeout (124) or Ctrl-C.
+# Without one, only QEMU's own error line can tell.
+start_failed() {
+	[ $interrupted -eq 0 ] || return 1
+	if [ -n "$timeout_s" ] && [ "$status" -eq 124 ]; then return 1; fi
+	if [ $serial -eq 1 ]; then
+		[ "$status" -ne 0 ] && ! [ -s "$serial_log" ]
+	else
+		[ "$status" -ne 0 ] && grep -qx qemu-error "$marker" 2>/dev/null
+	fi
 }
 
 mode=TCG
@@ -239,17 +397,34 @@ mode=TCG
 say "booting $what ($mode, $mem MiB, -cpu $cpu)${timeout_s:+, timeout ${timeout_s}s}"
 [ $window -eq 1 ] || say "serial output follows; Ctrl-C stops QEMU"
 
-mkfifo "$tmpdir/stderr" || die "mkfifo failed"
-watch_stderr <"$tmpdir/stderr" &
-watcher=$!
-if [ -n "$timeout_s" ]; then
-	# --foreground keeps QEMU on the terminal (it reads the serial input).
-	timeout --foreground -k 5 "$timeout_s" "${qemu[@]}" 2>"$tmpdir/stderr"
-else
-	"${qemu[@]}" 2>"$tmpdir/stderr"
-fi
-status=$?
-wait $watcher # the filter's notes are complete once QEMU's stderr closed
+msr_retried=0 window_retried=0
+while :; do
+	run_once
+	start_failed || break
+	# The known QEMU 7.2 abort on some KVMs; the host's ARCH_CAPABILITIES
+	# MSR is what fails, and the guest does not need it.
+	if [ $msr_retried -eq 0 ] && grep -q 'failed to set MSR 0x10a' "$tmpdir/stderr" &&
+		[[ ,$cpu, != *,-arch-capabilities,* ]]; then
+		msr_retried=1
+		cpu="$cpu,-arch-capabilities"
+		say "note: QEMU could not set MSR 0x10a (IA32_ARCH_CAPABILITIES) for this $mode CPU (a known QEMU 7.2 failure on some KVM hosts); running again with -cpu $cpu"
+		continue
+	fi
+	if [ $window -eq 1 ] && [ $window_retried -eq 0 ]; then
+		window_retried=1
+		window=0
+		say "note: QEMU could not start with a window ($(qemu_message)); running again without one (serial output only)"
+		continue
+	fi
+	if grep -qx kvm-init "$marker" 2>/dev/null; then
+		say "error: QEMU could not use KVM here ($mode, -cpu $cpu): $(qemu_message). Use 'make run' (emulation, no KVM) instead."
+		exit 127
+	fi
+	say "error: QEMU failed to start ($mode, -cpu $cpu): $(qemu_message)"
+	exit 127
+done
+# The guest ran (or QEMU was stopped): what QEMU said is shown now.
+release_held
 
 # The reason QEMU stopped, most specific first.
 if grep -qx kvm-internal "$marker" 2>/dev/null; then
@@ -265,15 +440,15 @@ if [ $interrupted -eq 1 ]; then
 	say "stopped by Ctrl-C"
 	exit 130
 fi
-if [ -n "$timeout_s" ] && [ $status -eq 124 ]; then
+if [ -n "$timeout_s" ] && [ "$status" -eq 124 ]; then
 	say "timed out after ${timeout_s}s with no result from the kernel (QEMU stopped)"
 	exit 124
 fi
-if [ $status -eq 1 ] && grep -qx qemu-error "$marker" 2>/dev/null; then
-	say "QEMU failed to start (see its message above)"
+if [ "$status" -eq 1 ] && grep -qx qemu-error "$marker" 2>/dev/null; then
+	say "QEMU failed after the guest started: $(qemu_message)"
 	exit 125
 fi
-if [ $status -eq 0 ]; then
+if [ "$status" -eq 0 ]; then
 	say "QEMU stopped with no result from the kernel: the guest reset or powered off (with -no-reboot a reset, such as a triple fault, ends QEMU), or the window was closed"
 	exit 126
 fi
@@ -287,5 +462,5 @@ if [ $((status % 2)) -eq 1 ]; then
 	[ $code -le 123 ] || code=123
 	exit $code
 fi
-say "QEMU failed (exit status $status)"
+say "QEMU failed (exit status $status): $(qemu_message)"
 exit 125

@@ -12,6 +12,14 @@ FUZZ_TARGETS ?= elf config memmap pvh memmap_log
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_RUNS ?= 2000
 
+# A bad FUZZ_SECONDS would make libFuzzer run forever without a word:
+# refuse it before building (is_number is tools/checks.mk's).
+ifneq ($(filter fuzz,$(MAKECMDGOALS)),)
+ifeq ($(and $(call is_number,$(value FUZZ_SECONDS)),$(filter-out 0,$(strip $(call strip_chars,$(value FUZZ_SECONDS),0)))),)
+$(error FUZZ_SECONDS='$(value FUZZ_SECONDS)': FUZZ_SECONDS= takes whole seconds per target, at least 1 (default 60))
+endif
+endif
+
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_CFLAGS := $(COMMON_CFLAGS) -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all

@@ -18,9 +18,11 @@
 # when any target crashed or failed to run.
 set -u
 
-seconds= runs= dir= results=
+seconds='' runs='' dir='' results=''
 while [ $# -gt 0 ]; do
 	case $1 in
+	--seconds | --runs | --dir | --results)
+		[ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; } ;;&
 	--seconds) seconds=$2; shift 2 ;;
 	--runs) runs=$2; shift 2 ;;
 	--dir) dir=$2; shift 2 ;;
@@ -33,6 +35,13 @@ if [ -z "$dir" ] || { [ -z "$seconds" ] && [ -z "$runs" ]; } || [ $# -eq 0 ]; th
 	sed -n '4,6p' "$0" >&2
 	exit 2
 fi
+# libFuzzer takes a bad number as 0, which means "forever".
+for n in "$seconds" "$runs"; do
+	if [ -n "$n" ] && ! [[ $n =~ ^[1-9][0-9]{0,8}$ ]]; then
+		echo "run.sh: --seconds and --runs take a whole number of at least 1, not '$n' (FUZZ_SECONDS=)" >&2
+		exit 2
+	fi
+done
 seeds_root=$(dirname "$0")/corpus
 [ -n "$results" ] && : >"$results"
 

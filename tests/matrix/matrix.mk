@@ -1,6 +1,8 @@
 # The direct-boot matrix (tests/matrix/matrix.py): the kernel booted
 # through PVH with `test` across CPU models, memory sizes and
-# accelerators (KVM where usable, else listed as skipped). Part of
+# accelerators, each cell's skipped self-tests checked against
+# tests/matrix/skips.txt; a cell the host cannot start (no usable KVM,
+# QEMU failing before the guest ran) is listed as skipped. Part of
 # `make test`; `make matrix` runs it alone. MATRIX_CPUS= / MATRIX_MEMS= /
 # MATRIX_ACCELS= narrow it (comma separated; '+' stands for ',' inside a
 # CPU model, e.g. qemu64+-nx).

@@ -5,20 +5,26 @@ memory sizes and accelerators.
 
 A cell passes only when the serial log has "kernel: ready", "W^X check:
 passed" and "selftest: N passed, 0 failed" with N at least MIN_SELFTESTS,
-no "panic:", and the kernel ended the run through port 0xf4 with code 0.
-KVM cells run where /dev/kvm is usable; elsewhere each is listed as
-skipped with the reason and counted as neither passed nor failed.
+the self-tests it skipped are the ones pinned for its CPU model and
+accelerator in tests/matrix/skips.txt (which explains the rules: exact
+under TCG, what the host allows under KVM), no "panic:", and the kernel
+ended the run through port 0xf4 with code 0.
+
+A cell the host cannot start is "host cannot run: <reason>", counted as
+skipped, never as passed: KVM cells where /dev/kvm is not usable, and
+cells where QEMU itself failed before the guest wrote a byte
+(tools/run-qemu.sh's status 127, e.g. a CPU model this host's KVM
+refuses). A cell whose guest printed anything is judged as above.
 
 Also checked: the self-tests give the same results (the same names with
 the same outcome) under TCG and KVM for each configuration; a difference
 fails the KVM cell, since paging code that passes under the emulator and
-not on a CPU is exactly what this matrix exists to catch. The one
-exception is a test the kernel itself skips on one side with a reason
-(this machine's software KVM cannot emulate INT3, INT n, STAC and CLAC):
-those are listed under the table.
+not on a CPU is exactly what this matrix exists to catch. A test skipped
+on one side only is judged by the pins instead, and listed under the
+table.
 
-Prints a table (configuration, result, self-tests, kernel init cycles,
-wall time) and ends with "N passed, M failed, K skipped".
+Prints a table (configuration, result, self-tests, skips, kernel init
+cycles, wall time) and ends with "N passed, M failed, K skipped".
 """
 
 import argparse
@@ -38,22 +44,107 @@ CPUS = ["qemu64", "qemu64,-nx", "Nehalem", "Haswell", "Skylake-Server",
 MEMS = [64, 512, 4096, 6144]
 MIN_SELFTESTS = 20
 TIMEOUT = 60
+PINS = os.path.join(ROOT, "tests/matrix/skips.txt")
+# tools/run-qemu.sh: QEMU failed to start on this host before the guest ran.
+HOST_CANNOT_START = 127
 
 SELFTEST = re.compile(r"^selftest: (\d+) passed, (\d+) failed")
-RESULT = re.compile(r"^selftest: (PASS|FAIL|SKIP) ([^\s:]+)")
+RESULT = re.compile(r"^selftest: (PASS|FAIL|SKIP) ([^\s:]+)(?:: (.*))?")
+NO_FEATURE = re.compile(r"^CPU has no (.+)$")
+# The feature a "CPU has no X" skip names, as /proc/cpuinfo spells it.
+CPUINFO_FLAG = {"NX": "nx", "SMEP": "smep", "SMAP": "smap", "UMIP": "umip",
+                "PAT": "pat", "PGE": "pge", "PCID": "pcid", "LA57": "la57",
+                "1 GiB pages": "pdpe1gb", "Page1GB": "pdpe1gb"}
 INIT = re.compile(r"^kernel: init: (\d+) cycles")
 
 
 def kvm_usable():
-    """None when KVM can be used, else why not."""
-    if not os.path.exists("/dev/kvm"):
-        return "no /dev/kvm on this machine"
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        return "/dev/kvm is not readable and writable for this user"
+    """None when KVM can be used, else why not. RUN_QEMU_KVM_DEV replaces
+    /dev/kvm, as in tools/run-qemu.sh (for tests with a fake QEMU)."""
+    dev = os.environ.get("RUN_QEMU_KVM_DEV") or "/dev/kvm"
+    if not os.path.exists(dev):
+        return f"no {dev} on this machine"
+    if not os.access(dev, os.R_OK | os.W_OK):
+        return f"{dev} is not readable and writable for this user"
     return None
 
 
-def run_cell(kernel, accel, cpu, mem, logdir):
+def load_pins(path):
+    """{(accel, cpu): {test: reason}} from the pin file (see its header);
+    a model pinned with "-" maps to {}. Raises ValueError naming the line
+    for a malformed one."""
+    pins = {}
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split(None, 3)
+            if len(parts) < 3 or parts[0] not in ("tcg", "kvm") or \
+                    (parts[2] != "-" and len(parts) < 4):
+                raise ValueError(f"{path}:{n}: want 'accel cpu test "
+                                 f"reason' or 'accel cpu -': {line}")
+            tests = pins.setdefault((parts[0], parts[1]), {})
+            if parts[2] != "-":
+                tests[parts[2]] = parts[3]
+    return pins
+
+
+def host_flags(path):
+    """The CPU flags of the host's /proc/cpuinfo (first CPU), or None when
+    it cannot be read."""
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return None
+
+
+def check_skips(cell, pins, flags):
+    """Why the cell's SKIP lines are not the pinned ones, or None."""
+    skips = {n: why for n, (v, why) in cell["results"].items()
+             if v == "SKIP"}
+    accel, cpu = cell["accel"], cell["cpu"]
+    model = pins.get(("tcg", cpu))
+    if accel == "tcg":
+        if model is None:
+            return (f"no pinned skips for tcg {cpu} in tests/matrix/"
+                    f"skips.txt (it skipped: {', '.join(sorted(skips)) or 'nothing'};"
+                    f" add its lines, or 'tcg {cpu} -')")
+        bad = [f"{n} skipped ({why}), not pinned"
+               for n, why in sorted(skips.items()) if n not in model]
+        bad += [f"{n} skipped ({skips[n]}), pinned as '{why}'"
+                for n, why in sorted(model.items())
+                if n in skips and not skips[n].startswith(why)]
+        for n in sorted(set(model) - set(skips)):
+            got = cell["results"].get(n, ("did not run",))[0]
+            bad.append(f"{n} pinned as skipped but "
+                       + {"PASS": "passed", "FAIL": "failed"}.get(got, got))
+        return "unexpected skips: " + "; ".join(bad) if bad else None
+    # KVM: what the model lacks, what the host lacks, what any KVM may skip.
+    may = dict(model or {})
+    may.update(pins.get(("kvm", cpu), {}))
+    anykvm = pins.get(("kvm", "*"), {})
+    bad = []
+    for n, why in sorted(skips.items()):
+        if n in may and why.startswith(may[n]):
+            continue
+        if n in anykvm and why.startswith(anykvm[n]):
+            continue
+        m = NO_FEATURE.match(why or "")
+        flag = CPUINFO_FLAG.get(m.group(1)) if m else None
+        if flag and flags is not None and flag not in flags:
+            continue
+        bad.append(f"{n} skipped ({why})" +
+                   (f" although the host CPU has {flag}" if flag and flags
+                    else ""))
+    return "unexpected skips under KVM: " + "; ".join(bad) if bad else None
+
+
+def run_cell(kernel, accel, cpu, mem, logdir, pins, flags):
     name = f"{accel}-{cpu.replace(',', '')}-{mem}M"
     log = os.path.join(logdir, name + ".log")
     cmd = [os.path.join(ROOT, "tools/run-qemu.sh"), "--direct", kernel,
@@ -68,19 +159,37 @@ def run_cell(kernel, accel, cpu, mem, logdir):
     lines = r.stdout.decode(errors="replace").splitlines()
     cell = {"name": name, "accel": accel, "cpu": cpu, "mem": mem,
             "wall": wall, "status": r.returncode, "log": log,
-            "selftests": None, "init": None, "results": {}}
+            "selftests": None, "init": None, "results": {}, "host": None}
+    err = r.stderr.decode(errors="replace").splitlines()
+    cell["notes"] = [e[len("run-qemu: note: "):] for e in err
+                     if e.startswith("run-qemu: note: ")]
     for line in lines:
         m = SELFTEST.match(line)
         if m:
             cell["selftests"] = (int(m.group(1)), int(m.group(2)))
         m = RESULT.match(line)
         if m:
-            cell["results"][m.group(2)] = m.group(1)
+            cell["results"][m.group(2)] = (m.group(1), m.group(3))
         m = INIT.match(line)
         if m:
             cell["init"] = int(m.group(1))
-    cell["why"] = judge(lines, cell, r)
+    # A host limit only when the guest wrote nothing at all; anything the
+    # guest printed is judged, so a host limit cannot hide a guest failure.
+    if r.returncode == HOST_CANNOT_START and not guest_wrote(log, r):
+        errs = [e for e in err if e.startswith("run-qemu: error: ")]
+        cell["host"] = (errs[-1][len("run-qemu: error: "):] if errs
+                        else (err[-1] if err else "QEMU did not start"))
+        cell["why"] = None
+        return cell
+    cell["why"] = judge(lines, cell, r) or check_skips(cell, pins, flags)
     return cell
+
+
+def guest_wrote(log, r):
+    try:
+        return os.path.getsize(log) > 0 or bool(r.stdout)
+    except OSError:
+        return bool(r.stdout)
 
 
 def judge(lines, cell, r):
@@ -102,7 +211,7 @@ def judge(lines, cell, r):
         return "no 'selftest: N passed, M failed' line"
     passed, failed = cell["selftests"]
     if failed:
-        bad = [n for n, v in cell["results"].items() if v == "FAIL"]
+        bad = [n for n, v in cell["results"].items() if v[0] == "FAIL"]
         return f"{failed} self-tests failed: {' '.join(bad)}"
     if passed < MIN_SELFTESTS:
         return f"only {passed} self-tests passed (at least {MIN_SELFTESTS})"
@@ -121,14 +230,37 @@ def main():
                     help="CPU models, comma separated ('+' for ',')")
     ap.add_argument("--mems", default=",".join(map(str, MEMS)))
     ap.add_argument("--accels", default="tcg,kvm")
+    ap.add_argument("--pins", default=PINS,
+                    help="the expected skips (default tests/matrix/skips.txt)")
+    ap.add_argument("--host-cpuinfo", default="/proc/cpuinfo",
+                    help="where the host's CPU flags are read (for tests)")
     opts = ap.parse_args()
     cpus = [c.replace("+", ",") for c in opts.cpus.split(",")]
-    mems = [int(m) for m in opts.mems.split(",")]
     accels = opts.accels.split(",")
+    try:
+        mems = [int(m) for m in opts.mems.split(",")]
+        if any(m <= 0 for m in mems):
+            raise ValueError
+    except ValueError:
+        print(f"matrix: --mems takes MiB as whole numbers over 0, comma "
+              f"separated, not '{opts.mems}'")
+        print("0 passed, 1 failed")
+        return 1
+    if any(a not in ("tcg", "kvm") for a in accels):
+        print(f"matrix: --accels takes tcg and/or kvm, not '{opts.accels}'")
+        print("0 passed, 1 failed")
+        return 1
     if not os.path.isfile(opts.kernel):
         print(f"matrix: {opts.kernel} not found")
         print("0 passed, 1 failed")
         return 1
+    try:
+        pins = load_pins(opts.pins)
+    except (OSError, ValueError) as e:
+        print(f"matrix: {e}")
+        print("0 passed, 1 failed")
+        return 1
+    flags = host_flags(opts.host_cpuinfo)
     os.makedirs(opts.logs, exist_ok=True)
 
     no_kvm = kvm_usable() if "kvm" in accels else None
@@ -138,9 +270,13 @@ def main():
     cells = []
 
     def one(job):
-        cell = run_cell(opts.kernel, *job, opts.logs)
+        cell = run_cell(opts.kernel, *job, opts.logs, pins, flags)
         with lock:
             cells.append(cell)
+            if cell["host"]:
+                print(f"SKIP {cell['name']} ({cell['wall']:.2f}s): host "
+                      f"cannot run: {cell['host']}", flush=True)
+                return cell
             mark = "PASS" if cell["why"] is None else "FAIL"
             print(f"{mark} {cell['name']} ({cell['wall']:.2f}s)"
                   + (f": {cell['why']}" if cell["why"] else ""), flush=True)
@@ -153,13 +289,15 @@ def main():
     # The same self-tests with the same outcome under TCG and KVM.
     by_conf = {}
     for c in cells:
-        by_conf.setdefault((c["cpu"], c["mem"]), {})[c["accel"]] = c
+        if not c["host"]:
+            by_conf.setdefault((c["cpu"], c["mem"]), {})[c["accel"]] = c
     for conf, pair in by_conf.items():
         if "tcg" in pair and "kvm" in pair and pair["kvm"]["why"] is None:
-            t, k = pair["tcg"]["results"], pair["kvm"]["results"]
-            # A test the kernel skips on one side only (it names why:
-            # an instruction this machine's KVM cannot emulate) is listed,
-            # not failed; any other difference fails the KVM cell.
+            t = {n: v[0] for n, v in pair["tcg"]["results"].items()}
+            k = {n: v[0] for n, v in pair["kvm"]["results"].items()}
+            # A test skipped on one side only was judged by the pins (a
+            # feature one side lacks, an instruction a KVM cannot
+            # emulate) and is listed; any other difference fails.
             diff = sorted(n for n in set(t) | set(k) if t.get(n) != k.get(n)
                           and "SKIP" not in (t.get(n), k.get(n)))
             pair["kvm"]["skip_diff"] = sorted(
@@ -180,8 +318,13 @@ def main():
     passed = failed = skipped = 0
     notes = set()
     for c in cells:
+        if c["host"]:
+            skipped += 1
+            print(f"{c['accel']:5} {c['cpu']:15} {c['mem']:>5}M  "
+                  f"host cannot run: {c['host']}")
+            continue
         st = c["selftests"]
-        skips = sum(1 for v in c["results"].values() if v == "SKIP")
+        skips = sum(1 for v in c["results"].values() if v[0] == "SKIP")
         ok = c["why"] is None
         passed += ok
         failed += not ok
@@ -190,19 +333,21 @@ def main():
               f"{(f'{st[0]}/{st[0] + st[1]}' if st else '-'):>10} "
               f"{skips:>4} {(str(c['init']) if c['init'] else '-'):>12} "
               f"{c['wall']:>5.2f}s")
+        for note in c["notes"]:
+            print(f"      note: {note}")
         if not ok:
             print(f"      {c['why']} (log: {c['log']})")
         elif c.get("skip_diff"):
             notes.update(c["skip_diff"])
     if notes:
-        print("self-tests skipped on one accelerator only (a CPU feature "
-              "one side lacks, or an instruction this machine's KVM cannot "
-              "emulate; see their SKIP lines): " + ", ".join(sorted(notes)))
+        print("self-tests skipped on one accelerator only (allowed by "
+              "tests/matrix/skips.txt; see their SKIP lines): "
+              + ", ".join(sorted(notes)))
     if no_kvm:
         for c in cpus:
             for m in mems:
                 skipped += 1
-                print(f"{'kvm':5} {c:15} {m:>5}M  skipped: {no_kvm}")
+                print(f"{'kvm':5} {c:15} {m:>5}M  host cannot run: {no_kvm}")
     print(f"matrix: {len(cells)} boots in {time.monotonic() - start:.1f}s "
           f"({opts.jobs} at a time), logs in {opts.logs}")
     print(f"{passed} passed, {failed} failed, {skipped} skipped")
