@@ -94,6 +94,7 @@ def describe_status(status, timeout=BOOT_TIMEOUT):
         125: "QEMU could not run (see .stderr)",
         126: "the guest reset or powered off "
              "(which ends QEMU under -no-reboot)",
+        127: "QEMU failed to start before the guest ran (see .stderr)",
     }.get(status, f"the kernel reported failure (exit code {status})")
 
 
