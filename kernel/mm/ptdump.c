@@ -189,8 +189,8 @@ uint64_t wx_scan(const struct page_table *pt, bool cpu_has_nx, bool print)
 			s.bad, s.ranges);
 	else if (cpu_has_nx)
 		kprintf("kernel: W^X check: passed (%lu mappings, no writable "
-			"alias of %u executable ranges)\n",
-			s.ranges, s.exec_count);
+			"alias of %u executable range%s)\n",
+			s.ranges, s.exec_count, s.exec_count == 1 ? "" : "s");
 	else
 		kprintf("kernel: W^X check: passed (%lu mappings; the CPU has "
 			"no NX, so only writes to code are ruled out)\n",
