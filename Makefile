@@ -92,6 +92,15 @@ include tests/matrix/matrix.mk
 include tools/tools.mk
 include tests/tools/tools.mk
 
+# The version is compiled into the loader's banner and the kernel's report;
+# version.txt changes only when `git describe` does, so those two objects
+# rebuild when the version changes and nothing else does.
+$(BUILD)/version.txt: FORCE
+	@mkdir -p $(@D)
+	@printf '%s' '$(VERSION)' | cmp -s - $@ || printf '%s' '$(VERSION)' > $@
+$(BUILD)/loader/loader/main.obj $(BUILD)/kernel/kernel/boot/report.c.o: \
+	$(BUILD)/version.txt
+
 .PHONY: all help deps loader kernel image run run-kvm test usb clean \
 	compile_commands.json format
 
