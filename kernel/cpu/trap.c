@@ -181,8 +181,12 @@ static const char *where(uint64_t va)
 	if (va >= (uint64_t)(uintptr_t)__data_start &&
 	    va < (uint64_t)(uintptr_t)__bss_end)
 		return "kernel data/bss";
-	if (va >= DMAP_BASE && va < STACKS_BASE)
+	if (va >= DMAP_BASE && va < DMAP_END)
 		return "direct-map area";
+	if (va >= SELFTEST_BASE && va < SELFTEST_END)
+		return "self-test scratch area";
+	if (va >= MMIO_BASE && va < MMIO_END)
+		return "MMIO area";
 	if (va >= STACKS_BASE && va < STACKS_END)
 		return "kernel stacks area";
 	return "outside the kernel's layout";

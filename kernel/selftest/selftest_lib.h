@@ -24,7 +24,7 @@ struct handoff;
  * and the stacks; SELFTEST_USER_VA is in the lower half, for the SMEP and
  * SMAP tests' user pages.
  */
-#define SELFTEST_VA      0xffffc00000000000ull
+#define SELFTEST_VA      SELFTEST_BASE /* kernel/mm/mm.h */
 #define SELFTEST_USER_VA 0x0000100000000000ull
 
 /* The error-code bits a #PF expectation looks at. */
