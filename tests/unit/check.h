@@ -64,6 +64,16 @@ static inline void check_fail_prefix(const char *file, int line)
 		}                                                              \
 	} while (0)
 
+/* A failed check with a formatted explanation. */
+#define CHECK_MSG(cond, ...)                                                   \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			check_fail_prefix(__FILE__, __LINE__);                 \
+			printf(__VA_ARGS__);                                   \
+			printf("\n");                                          \
+		}                                                              \
+	} while (0)
+
 /* Integers of any width, compared and printed as 64-bit values. */
 #define CHECK_EQ(got, want)                                                    \
 	do {                                                                   \

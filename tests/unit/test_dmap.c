@@ -18,15 +18,6 @@
 #define GiB (1024ull * MiB)
 #define TiB (1024ull * GiB)
 
-#define CHECK_MSG(cond, ...)                                                   \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			check_fail_prefix(__FILE__, __LINE__);                 \
-			printf(__VA_ARGS__);                                   \
-			printf("\n");                                          \
-		}                                                              \
-	} while (0)
-
 /* Pieces as the plan reports them. */
 #define MAX_PIECES 8192
 struct record {

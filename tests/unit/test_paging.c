@@ -12,16 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A failed check with a formatted explanation. */
-#define CHECK_MSG(cond, ...)                                   \
-	do {                                                   \
-		if (!(cond)) {                                 \
-			check_fail_prefix(__FILE__, __LINE__); \
-			printf(__VA_ARGS__);                   \
-			printf("\n");                          \
-		}                                              \
-	} while (0)
-
 #define PHYS_BASE 0x0000000140000000ull
 #define PHYS_PAGES 8192u /* 32 MiB of tables */
 
