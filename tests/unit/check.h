@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static unsigned int check_passed, check_failed;
@@ -102,6 +103,27 @@ static inline void check_fail_prefix(const char *file, int line)
 			       check_w_ ? check_w_ : "(NULL)");                \
 		}                                                              \
 	} while (0)
+
+/* Reads a text file (path relative to the top directory, where make runs
+ * the tests) into a malloc'd, NUL-terminated buffer; *len is its size.
+ * Returns NULL after printing why when it cannot. */
+static inline char *check_read_text(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n = -1;
+
+	if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)))
+		*len = fread(buf, 1, (size_t)n, f);
+	if (!buf)
+		printf("cannot read %s (run from the repository root)\n", path);
+	else
+		buf[*len] = '\0';
+	if (f)
+		fclose(f);
+	return buf;
+}
 
 /* Prints the summary line; returns the process exit status. */
 static inline int check_summary(void)

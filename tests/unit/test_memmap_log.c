@@ -295,31 +295,13 @@ static void test_entry_limit(void)
 	free(text);
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	*len = fread(buf, 1, (size_t)n, f);
-	buf[*len] = '\0';
-	fclose(f);
-	return buf;
-}
-
 /* The log Linux 6.1 printed under OVMF (q35, 256 MiB, efi=debug):
  * escapes from the firmware console, timestamps, both map kinds and the
  * runtime map printed again. */
 static void test_real_ovmf_log(void)
 {
 	size_t len = 0;
-	char *text = read_file("tests/memmaps/ovmf-q35-256m-linux61.log", &len);
+	char *text = check_read_text("tests/memmaps/ovmf-q35-256m-linux61.log", &len);
 	struct mlog m;
 
 	CHECK(text != NULL);

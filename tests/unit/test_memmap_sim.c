@@ -20,26 +20,6 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f) {
-		printf("cannot open %s (run from the repository root)\n", path);
-		return NULL;
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	*len = fread(buf, 1, (size_t)n, f);
-	buf[*len] = '\0';
-	fclose(f);
-	return buf;
-}
-
 /* Parses text and runs the simulation; false (with a FAIL) on error. */
 static bool run_text(const char *text, size_t len, uint32_t phys_bits,
 		     bool e820, struct mlog *log, struct msim *s)
@@ -63,7 +43,7 @@ static bool run_file(const char *path, uint32_t phys_bits, bool e820,
 		     struct mlog *log, struct msim *s)
 {
 	size_t len;
-	char *text = read_file(path, &len);
+	char *text = check_read_text(path, &len);
 	bool ok;
 
 	CHECK(text != NULL);
@@ -468,7 +448,7 @@ static const struct refused_case refused_cases[] = {
 static void test_refused(void)
 {
 	size_t len;
-	char *laptop_like = read_file("tests/memmaps/refused-efi.log", &len);
+	char *laptop_like = check_read_text("tests/memmaps/refused-efi.log", &len);
 
 	for (size_t i = 0; i < sizeof(refused_cases) / sizeof(refused_cases[0]);
 	     i++) {
