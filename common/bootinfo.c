@@ -4,18 +4,18 @@
 #include "bootinfo.h"
 
 static const char *const mem_type_names[MEM_TYPE_COUNT] = {
-	[MEM_NONE] = "none",
-	[MEM_USABLE] = "usable",
-	[MEM_RESERVED] = "reserved",
-	[MEM_ACPI_RECLAIM] = "acpi-reclaim",
-	[MEM_ACPI_NVS] = "acpi-nvs",
-	[MEM_BAD] = "bad",
-	[MEM_LOADER_RECLAIM] = "loader-reclaim",
-	[MEM_KERNEL] = "kernel",
-	[MEM_PAGE_TABLES] = "page-tables",
-	[MEM_FRAMEBUFFER] = "framebuffer",
-	[MEM_FW_RUNTIME_CODE] = "fw-runtime-code",
-	[MEM_FW_RUNTIME_DATA] = "fw-runtime-data",
+    [MEM_NONE] = "none",
+    [MEM_USABLE] = "usable",
+    [MEM_RESERVED] = "reserved",
+    [MEM_ACPI_RECLAIM] = "acpi-reclaim",
+    [MEM_ACPI_NVS] = "acpi-nvs",
+    [MEM_BAD] = "bad",
+    [MEM_LOADER_RECLAIM] = "loader-reclaim",
+    [MEM_KERNEL] = "kernel",
+    [MEM_PAGE_TABLES] = "page-tables",
+    [MEM_FRAMEBUFFER] = "framebuffer",
+    [MEM_FW_RUNTIME_CODE] = "fw-runtime-code",
+    [MEM_FW_RUNTIME_DATA] = "fw-runtime-data",
 };
 
 const char *mem_type_name(uint32_t type)

@@ -25,18 +25,19 @@
  * firmware's types (EFI, E820) into these; see memmap.h. */
 enum mem_type {
 	MEM_NONE = 0,
-	MEM_USABLE = 1,          /* free RAM */
-	MEM_RESERVED = 2,        /* never touch */
-	MEM_ACPI_RECLAIM = 3,    /* ACPI tables: usable once they are parsed */
-	MEM_ACPI_NVS = 4,        /* firmware keeps this across sleep */
-	MEM_BAD = 5,             /* defective RAM */
-	MEM_LOADER_RECLAIM = 6,  /* boot services, loader code/data, boot info:
-	                            free once the kernel runs on its own tables */
-	MEM_KERNEL = 7,          /* the kernel image's segments */
-	MEM_PAGE_TABLES = 8,     /* the loader's page tables (live at entry) */
-	MEM_FRAMEBUFFER = 9,     /* the GOP framebuffer */
-	MEM_FW_RUNTIME_CODE = 10,/* EFI runtime services code */
-	MEM_FW_RUNTIME_DATA = 11,/* EFI runtime services data */
+	MEM_USABLE = 1,       /* free RAM */
+	MEM_RESERVED = 2,     /* never touch */
+	MEM_ACPI_RECLAIM = 3, /* ACPI tables: usable once they are parsed */
+	MEM_ACPI_NVS = 4,     /* firmware keeps this across sleep */
+	MEM_BAD = 5,          /* defective RAM */
+	MEM_LOADER_RECLAIM =
+	    6,                    /* boot services, loader code/data, boot info:
+				     free once the kernel runs on its own tables */
+	MEM_KERNEL = 7,           /* the kernel image's segments */
+	MEM_PAGE_TABLES = 8,      /* the loader's page tables (live at entry) */
+	MEM_FRAMEBUFFER = 9,      /* the GOP framebuffer */
+	MEM_FW_RUNTIME_CODE = 10, /* EFI runtime services code */
+	MEM_FW_RUNTIME_DATA = 11, /* EFI runtime services data */
 	MEM_TYPE_COUNT
 };
 
@@ -44,7 +45,7 @@ enum mem_type {
  * zero. BI_MEM_WB: the firmware says the range may be mapped write-back
  * cacheable, i.e. it is RAM (EFI attribute EFI_MEMORY_WB; the E820 RAM,
  * ACPI and NVS types). */
-#define BI_MEM_WB 1u
+#define BI_MEM_WB        1u
 #define BI_MEM_ATTR_MASK BI_MEM_WB
 
 /* Map entries the kernel keeps (kernel/boot/handoff.c); it ignores those
@@ -97,14 +98,14 @@ enum boot_source {
 };
 
 #define BI_MAX_SEGMENTS 8
-#define BI_CMDLINE_MAX 1024
+#define BI_CMDLINE_MAX  1024
 
 struct boot_info {
 	uint64_t magic;   /* BOOTINFO_MAGIC */
 	uint32_t version; /* BOOTINFO_VERSION */
 	uint32_t size;    /* sizeof(struct boot_info) */
 
-	uint32_t source;  /* enum boot_source */
+	uint32_t source; /* enum boot_source */
 	uint32_t segment_count;
 
 	/* Memory map: mmap_count entries of struct bi_mem_range at mmap_addr,

@@ -15,8 +15,8 @@ static const char utf8_bom[3] = {'\xef', '\xbb', '\xbf'};
 enum key_id { KEY_KERNEL, KEY_CMDLINE, KEY_COUNT };
 
 static const char *const key_names[KEY_COUNT] = {
-	[KEY_KERNEL] = "kernel",
-	[KEY_CMDLINE] = "cmdline",
+    [KEY_KERNEL] = "kernel",
+    [KEY_CMDLINE] = "cmdline",
 };
 
 struct slice {

@@ -16,19 +16,19 @@
 #include "bootinfo.h"
 #include "types.h"
 
-#define CONFIG_PATH_MAX 256
-#define CONFIG_DEFAULT_KERNEL "\\boot\\kernel.elf"
+#define CONFIG_PATH_MAX        256
+#define CONFIG_DEFAULT_KERNEL  "\\boot\\kernel.elf"
 #define CONFIG_DEFAULT_CMDLINE ""
 
 struct loader_config {
-	char kernel[CONFIG_PATH_MAX];   /* with '\' separators */
+	char kernel[CONFIG_PATH_MAX]; /* with '\' separators */
 	char cmdline[BI_CMDLINE_MAX];
 };
 
 struct config_error {
-	uint32_t line;        /* 1-based */
-	const char *what;     /* "unknown key", "missing '='", ... */
-	char detail[64];      /* the key or the start of the line */
+	uint32_t line;    /* 1-based */
+	const char *what; /* "unknown key", "missing '='", ... */
+	char detail[64];  /* the key or the start of the line */
 };
 
 /* Fills *cfg with the defaults. */

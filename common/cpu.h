@@ -13,7 +13,7 @@ typedef void (*cpuid_fn)(uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
 
 struct cpu_features {
 	char vendor[13];
-	char brand[49];     /* empty when leaf 0x80000004 is missing */
+	char brand[49]; /* empty when leaf 0x80000004 is missing */
 	uint32_t max_leaf;
 	uint32_t max_ext_leaf;
 	uint8_t maxphyaddr; /* bits; 36 when leaf 0x80000008 is missing */

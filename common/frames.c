@@ -6,7 +6,7 @@
 #include "frames.h"
 #include "string.h"
 
-#define BITS 64u
+#define BITS             64u
 #define STORAGE_MIN_BASE 0x100000ull /* keep the storage out of low memory */
 
 static inline uint64_t words_for(uint64_t bits)
@@ -89,8 +89,7 @@ static inline uint64_t *summary_of(const struct frames *fa,
 }
 
 /* Recomputes the summary bit of bitmap word w. */
-static void sync_summary(struct frames *fa, struct frame_region *r,
-			 uint64_t w)
+static void sync_summary(struct frames *fa, struct frame_region *r, uint64_t w)
 {
 	uint64_t *s = &summary_of(fa, r)[w / BITS];
 	uint64_t bit = 1ull << (w % BITS);
@@ -186,8 +185,8 @@ static void reserve(struct frames *fa, uint64_t base, uint64_t size)
 	}
 }
 
-int frames_init(struct frames *fa, const struct bi_mem_range *map,
-		uint32_t n, void *store, uint64_t store_phys, uint64_t bytes)
+int frames_init(struct frames *fa, const struct bi_mem_range *map, uint32_t n,
+		void *store, uint64_t store_phys, uint64_t bytes)
 {
 	mem_set(fa, 0, sizeof(*fa));
 	if (bytes < storage_bytes(map, n) || !IS_ALIGNED(store_phys, PAGE_SIZE))
@@ -334,15 +333,16 @@ int frames_free(struct frames *fa, uint64_t phys, uint64_t count)
 		/* A used bit also stands for "waiting to be reclaimed" and for
 		 * the storage itself: neither was handed out. */
 		if (!r || r->type != MEM_USABLE ||
-		    (a >= fa->store_phys && a - fa->store_phys < fa->store_bytes) ||
+		    (a >= fa->store_phys &&
+		     a - fa->store_phys < fa->store_bytes) ||
 		    !none_free(fa, r, (a - r->base) / PAGE_SIZE, 1))
 			return -ERR_INVALID;
 	}
 	for (uint64_t k = 0; k < count;) {
 		struct frame_region *r = region_of(fa, phys + k * PAGE_SIZE);
 		uint64_t f = (phys + k * PAGE_SIZE - r->base) / PAGE_SIZE;
-		uint64_t n = r->frames - f < count - k ? r->frames - f
-						       : count - k;
+		uint64_t n =
+		    r->frames - f < count - k ? r->frames - f : count - k;
 		mark(fa, r, f, n, true);
 		k += n;
 	}

@@ -37,23 +37,23 @@
 #define FRAMES_LOW_LIMIT 0x100000ull
 
 struct frame_region {
-	uint64_t base;     /* physical, page aligned */
+	uint64_t base; /* physical, page aligned */
 	uint64_t frames;
 	uint64_t free;
-	uint64_t bits;     /* word offset of the bitmap in the storage */
-	uint64_t summary;  /* word offset of the summary bitmap */
-	uint64_t hint;     /* lowest summary word that may be non-zero */
-	uint32_t type;     /* the map type this region came from */
-	uint32_t low;      /* 1: below FRAMES_LOW_LIMIT */
+	uint64_t bits;    /* word offset of the bitmap in the storage */
+	uint64_t summary; /* word offset of the summary bitmap */
+	uint64_t hint;    /* lowest summary word that may be non-zero */
+	uint32_t type;    /* the map type this region came from */
+	uint32_t low;     /* 1: below FRAMES_LOW_LIMIT */
 };
 
 struct frames {
-	uint64_t *store;         /* the storage, as currently reachable */
+	uint64_t *store; /* the storage, as currently reachable */
 	uint64_t store_phys;
 	uint64_t store_bytes;
 	struct frame_region *region; /* = (struct frame_region *)store */
 	uint32_t count;
-	uint32_t hint;           /* lowest region that may have free frames */
+	uint32_t hint; /* lowest region that may have free frames */
 	uint64_t free_frames;
 	uint64_t usable_frames;  /* frames ever handed out or free */
 	uint64_t reserved_bytes; /* map ranges never handed out */
@@ -79,8 +79,8 @@ int frames_plan(const struct bi_mem_range *map, uint32_t n, uint64_t *phys,
  * frames_reclaim. The map must be sorted and disjoint (as in the boot
  * info). Returns 0 or -ERR_INVALID.
  */
-int frames_init(struct frames *fa, const struct bi_mem_range *map,
-		uint32_t n, void *store, uint64_t store_phys, uint64_t bytes);
+int frames_init(struct frames *fa, const struct bi_mem_range *map, uint32_t n,
+		void *store, uint64_t store_phys, uint64_t bytes);
 
 /* The storage is now reachable at store (e.g. through the direct map). */
 void frames_rebase(struct frames *fa, void *store);

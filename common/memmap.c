@@ -33,18 +33,18 @@
 
 /* Ranks, low to high: the more a range must be left alone, the higher. */
 static const uint8_t ranks[MEM_TYPE_COUNT] = {
-	[MEM_NONE] = 0,
-	[MEM_USABLE] = 1,
-	[MEM_LOADER_RECLAIM] = 2,
-	[MEM_ACPI_RECLAIM] = 3,
-	[MEM_PAGE_TABLES] = 4,
-	[MEM_KERNEL] = 5,
-	[MEM_FRAMEBUFFER] = 6,
-	[MEM_ACPI_NVS] = 7,
-	[MEM_FW_RUNTIME_CODE] = 8,
-	[MEM_FW_RUNTIME_DATA] = 9,
-	[MEM_RESERVED] = 10,
-	[MEM_BAD] = 11,
+    [MEM_NONE] = 0,
+    [MEM_USABLE] = 1,
+    [MEM_LOADER_RECLAIM] = 2,
+    [MEM_ACPI_RECLAIM] = 3,
+    [MEM_PAGE_TABLES] = 4,
+    [MEM_KERNEL] = 5,
+    [MEM_FRAMEBUFFER] = 6,
+    [MEM_ACPI_NVS] = 7,
+    [MEM_FW_RUNTIME_CODE] = 8,
+    [MEM_FW_RUNTIME_DATA] = 9,
+    [MEM_RESERVED] = 10,
+    [MEM_BAD] = 11,
 };
 
 uint32_t mem_type_rank(uint32_t type)

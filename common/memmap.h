@@ -26,9 +26,9 @@
 /* EFI memory types the loader allocates with (the OS-loader range of the
  * UEFI specification, 0x80000000 and up), so the kernel can tell its own
  * image, the boot page tables and the boot info apart in the final map. */
-#define EFI_TYPE_LOADER_KERNEL 0x80000001u
+#define EFI_TYPE_LOADER_KERNEL      0x80000001u
 #define EFI_TYPE_LOADER_PAGE_TABLES 0x80000002u
-#define EFI_TYPE_LOADER_BOOTINFO 0x80000003u
+#define EFI_TYPE_LOADER_BOOTINFO    0x80000003u
 
 /* The descriptor's Attribute bit saying the range supports write-back
  * caching (UEFI spec, GetMemoryMap). */
@@ -53,10 +53,10 @@ struct e820_entry {
 	uint32_t type;
 	uint32_t reserved;
 };
-#define E820_RAM 1
+#define E820_RAM      1
 #define E820_RESERVED 2
-#define E820_ACPI 3
-#define E820_NVS 4
+#define E820_ACPI     3
+#define E820_NVS      4
 #define E820_UNUSABLE 5
 
 struct memmap {
@@ -65,8 +65,7 @@ struct memmap {
 	uint32_t cap;
 };
 
-void memmap_init(struct memmap *m, struct bi_mem_range *storage,
-		 uint32_t cap);
+void memmap_init(struct memmap *m, struct bi_mem_range *storage, uint32_t cap);
 
 /* Adds [base, base+size) as type with attribute attr (BI_MEM_* bits),
  * keeping the map sorted, disjoint and merged. Returns 0, or -ERR_TOOBIG
@@ -78,8 +77,7 @@ int memmap_add_attr(struct memmap *m, uint64_t base, uint64_t size,
 
 /* memmap_add_attr with mem_type_default_attr(type): for ranges a loader
  * knows by type only (its own allocations, the framebuffer). */
-int memmap_add(struct memmap *m, uint64_t base, uint64_t size,
-	       uint32_t type);
+int memmap_add(struct memmap *m, uint64_t base, uint64_t size, uint32_t type);
 
 /* BI_MEM_WB for the types that are RAM by definition (usable, loader and
  * ACPI reclaimable, ACPI NVS, kernel, boot page tables, firmware runtime

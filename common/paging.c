@@ -361,8 +361,8 @@ static void unlink_empty_tables(struct page_table *pt, uint64_t va,
 		uint64_t a = va & PT_MASK(level);
 		do {
 			int reached, err = 0;
-			uint64_t *e = walk(pt, a, level, false, 0, &reached,
-					   &err, NULL);
+			uint64_t *e =
+			    walk(pt, a, level, false, 0, &reached, &err, NULL);
 			if (reached == level && (*e & PTE_P) &&
 			    !is_leaf(level, *e)) {
 				uint64_t child = *e & PTE_ADDR_MAX_MASK;
@@ -384,8 +384,8 @@ static void unlink_empty_tables(struct page_table *pt, uint64_t va,
  * and the bytes of the range it covers in *n; NULL with *rc set when a
  * split failed.
  */
-static uint64_t *leaf_in_range(struct page_table *pt, uint64_t a,
-			       uint64_t left, int *level, uint64_t *n, int *rc)
+static uint64_t *leaf_in_range(struct page_table *pt, uint64_t a, uint64_t left,
+			       int *level, uint64_t *n, int *rc)
 {
 	for (;;) {
 		uint64_t *e = walk(pt, a, PT_L1, false, 0, level, rc, NULL);
@@ -428,8 +428,7 @@ int pt_unmap(struct page_table *pt, uint64_t va, uint64_t size)
 	return rc;
 }
 
-int pt_protect(struct page_table *pt, uint64_t va, uint64_t size,
-	       uint64_t attr)
+int pt_protect(struct page_table *pt, uint64_t va, uint64_t size, uint64_t attr)
 {
 	if ((attr & ~PTE_ATTR_MASK) || !range_ok(va, size))
 		return -ERR_INVALID;
@@ -491,17 +490,17 @@ static int leaves(const struct page_table *pt, uint64_t table, int level,
 		uint64_t va = canonical(base + (uint64_t)i * PT_SIZE(level));
 		/* W and U hold only if every level allows them; NX holds if
 		 * any level sets it. */
-		uint64_t here = (eff & e & (PTE_W | PTE_U)) |
-				((eff | e) & PTE_NX);
+		uint64_t here =
+		    (eff & e & (PTE_W | PTE_U)) | ((eff | e) & PTE_NX);
 		int rc;
 		if (is_leaf(level, e)) {
 			struct pt_leaf leaf = {
-				.va = va,
-				.size = PT_SIZE(level),
-				.pa = entry_addr(level, e),
-				.entry = e,
-				.effective = here,
-				.level = level,
+			    .va = va,
+			    .size = PT_SIZE(level),
+			    .pa = entry_addr(level, e),
+			    .entry = e,
+			    .effective = here,
+			    .level = level,
 			};
 			rc = fn(arg, &leaf);
 		} else {

@@ -32,14 +32,14 @@ enum pt_level {
 	PT_L3 = 3,
 	PT_L4 = 4,
 };
-#define PT_LEVELS 4
-#define PT_ENTRIES 512u
+#define PT_LEVELS     4
+#define PT_ENTRIES    512u
 #define PT_INDEX_BITS 9
 
 #define PT_SHIFT(level) (PAGE_SHIFT + PT_INDEX_BITS * ((level)-1))
-#define PT_SIZE(level) (1ull << PT_SHIFT(level))
-#define PT_MASK(level) (~(PT_SIZE(level) - 1))
-#define PT_INDEX(va, level) \
+#define PT_SIZE(level)  (1ull << PT_SHIFT(level))
+#define PT_MASK(level)  (~(PT_SIZE(level) - 1))
+#define PT_INDEX(va, level)                                                    \
 	((uint32_t)(((va) >> PT_SHIFT(level)) & (PT_ENTRIES - 1)))
 
 #define PAGE_SIZE_4K PT_SIZE(PT_L1)
@@ -47,17 +47,17 @@ enum pt_level {
 #define PAGE_SIZE_1G PT_SIZE(PT_L3)
 
 /* Entry bits (Intel SDM Vol. 3A, 4.5). */
-#define PTE_P (1ull << 0)      /* present */
-#define PTE_W (1ull << 1)      /* writable */
-#define PTE_U (1ull << 2)      /* user */
-#define PTE_PWT (1ull << 3)    /* write-through */
-#define PTE_PCD (1ull << 4)    /* cache disable */
-#define PTE_A (1ull << 5)      /* accessed */
-#define PTE_D (1ull << 6)      /* dirty (leaves) */
-#define PTE_PS (1ull << 7)     /* leaf at L2/L3; PAT bit at L1 */
-#define PTE_G (1ull << 8)      /* global (leaves) */
+#define PTE_P         (1ull << 0)  /* present */
+#define PTE_W         (1ull << 1)  /* writable */
+#define PTE_U         (1ull << 2)  /* user */
+#define PTE_PWT       (1ull << 3)  /* write-through */
+#define PTE_PCD       (1ull << 4)  /* cache disable */
+#define PTE_A         (1ull << 5)  /* accessed */
+#define PTE_D         (1ull << 6)  /* dirty (leaves) */
+#define PTE_PS        (1ull << 7)  /* leaf at L2/L3; PAT bit at L1 */
+#define PTE_G         (1ull << 8)  /* global (leaves) */
 #define PTE_PAT_LARGE (1ull << 12) /* PAT bit of 2 MiB / 1 GiB leaves */
-#define PTE_NX (1ull << 63)    /* no execute (needs EFER.NXE) */
+#define PTE_NX        (1ull << 63) /* no execute (needs EFER.NXE) */
 /* The architectural address field; env->phys_mask narrows it to
  * MAXPHYADDR. */
 #define PTE_ADDR_MAX_MASK 0x000ffffffffff000ull
@@ -112,8 +112,7 @@ struct page_table {
 };
 
 /* Why pt_entry_check refused an entry (static strings). */
-const char *pt_entry_check(const struct pt_env *env, int level,
-			   uint64_t entry);
+const char *pt_entry_check(const struct pt_env *env, int level, uint64_t entry);
 
 /* Allocates an empty PML4. Returns 0 or -ERR_NOMEM. */
 int pt_init(struct page_table *pt, struct pt_env *env);
@@ -156,7 +155,7 @@ int pt_split(struct page_table *pt, uint64_t va);
 
 /* One level of a walk, for dumps. */
 struct pt_walk {
-	int levels;              /* entries filled, from PML4 down */
+	int levels; /* entries filled, from PML4 down */
 	uint64_t entry[PT_LEVELS];
 	uint64_t table[PT_LEVELS]; /* physical address of each table */
 };

@@ -15,7 +15,7 @@
 #include "types.h"
 
 #define PVH_START_MAGIC 0x336ec578u
-#define PVH_MEMMAP_MAX 1024 /* entries accepted from the start info */
+#define PVH_MEMMAP_MAX  1024 /* entries accepted from the start info */
 
 struct hvm_start_info {
 	uint32_t magic;
@@ -25,7 +25,7 @@ struct hvm_start_info {
 	uint64_t modlist_paddr;
 	uint64_t cmdline_paddr; /* NUL-terminated, 0 when none */
 	uint64_t rsdp_paddr;
-	uint64_t memmap_paddr;  /* version >= 1 */
+	uint64_t memmap_paddr; /* version >= 1 */
 	uint32_t memmap_entries;
 	uint32_t reserved;
 };
@@ -58,8 +58,8 @@ struct pvh_result {
  * RSDP in *res. Returns 0, or a negative ERR_* with *why set to a static
  * string naming the cause.
  */
-int pvh_read(pvh_read_fn read, void *ctx, uint64_t start_phys,
-	     struct memmap *m, char *cmdline, size_t cap,
-	     struct pvh_result *res, const char **why);
+int pvh_read(pvh_read_fn read, void *ctx, uint64_t start_phys, struct memmap *m,
+	     char *cmdline, size_t cap, struct pvh_result *res,
+	     const char **why);
 
 #endif

@@ -47,7 +47,7 @@ else
 	value=$1
 fi
 
-max=$(sed -n 's/^#define BI_CMDLINE_MAX \([0-9][0-9]*\).*/\1/p' "$root/common/bootinfo.h" 2>/dev/null)
+max=$(sed -n 's/^#define[[:space:]]*BI_CMDLINE_MAX[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$root/common/bootinfo.h" 2>/dev/null)
 if [ -z "$max" ]; then
 	echo "cannot read BI_CMDLINE_MAX from $root/common/bootinfo.h"
 	exit 1

@@ -109,7 +109,7 @@ void handoff_copy_tables(void)
 		n = HANDOFF_MMAP_MAX;
 	}
 	mem_copy(h.mmap, boot_phys(bi->mmap_addr),
-	         (size_t)n * sizeof(struct bi_mem_range));
+		 (size_t)n * sizeof(struct bi_mem_range));
 	h.mmap_count = n;
 	check_mmap();
 

@@ -48,8 +48,8 @@ extern const char __boot_tables_start[], __boot_tables_end[];
 /* The kernel stack (kernel/boot/entry.S). */
 extern const char boot_stack_bottom[], boot_stack_top[];
 
-/* TSC value taken by whichever entry ran (kernel/boot/entry.S, kernel/boot/pvh.S),
- * as early as the CPU allows. */
+/* TSC value taken by whichever entry ran (kernel/boot/entry.S,
+ * kernel/boot/pvh.S), as early as the CPU allows. */
 extern uint64_t kernel_entry_tsc;
 
 #endif /* !__ASSEMBLER__ */

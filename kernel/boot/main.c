@@ -32,18 +32,18 @@
 #include "kernel/boot/kernel.h"
 
 #include "common/string.h"
-#include "kernel/cpu/arch.h"
-#include "kernel/dev/console.h"
-#include "kernel/cpu/cpu.h"
 #include "kernel/boot/handoff.h"
 #include "kernel/boot/layout.h"
-#include "kernel/mm/mm.h"
 #include "kernel/boot/panic.h"
-#include "kernel/mm/ptdump.h"
 #include "kernel/boot/report.h"
-#include "kernel/selftest/selftest.h"
+#include "kernel/cpu/arch.h"
+#include "kernel/cpu/cpu.h"
 #include "kernel/cpu/stack.h"
 #include "kernel/cpu/trap.h"
+#include "kernel/dev/console.h"
+#include "kernel/mm/mm.h"
+#include "kernel/mm/ptdump.h"
+#include "kernel/selftest/selftest.h"
 
 /* `test` on the command line: the run ends by itself (through QEMU's
  * isa-debug-exit device) when the kernel is ready or panics. */
@@ -55,12 +55,12 @@ static bool test_run(const struct handoff *h)
 /* The last step: report the kernel's own start-up time, then end a test
  * run (with the self-tests' verdict) or wait forever. */
 static __attribute__((noreturn)) void kernel_ready(const struct handoff *h,
-                                                   uint32_t failed)
+						   uint32_t failed)
 {
 	char buf[64];
 
 	report_format_cycles(buf, sizeof(buf), rdtsc() - kernel_entry_tsc,
-	                     h->info.tsc_hz);
+			     h->info.tsc_hz);
 	kprintf("kernel: init: %s from kernel entry\n", buf);
 	kputs("kernel: ready\n");
 	if (test_run(h)) {
@@ -112,7 +112,7 @@ void kmain(uint64_t bi_phys)
 	if (!top)
 		panic("mm", "no memory for the kernel stack");
 	kprintf("kernel: stack 0x%lx-0x%lx, guard page at 0x%lx\n",
-	        top - KERNEL_STACK_SIZE, top, guard);
+		top - KERNEL_STACK_SIZE, top, guard);
 	call_on_stack((void *)h, kmain_on_own_stack, top);
 	panic("boot", "returned from the kernel's own stack");
 }

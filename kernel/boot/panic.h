@@ -10,7 +10,7 @@
 /* fmt as for kprintf; no trailing newline needed. Works before any
  * console is set up (it brings up COM1 itself). */
 __attribute__((noreturn)) void panic(const char *subsystem, const char *fmt,
-                                     ...);
+				     ...);
 
 /* In a test run (`test` on the command line) a panic also ends QEMU
  * through the isa-debug-exit port with QEMU_EXIT_PANIC, so the run fails

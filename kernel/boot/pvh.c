@@ -23,10 +23,10 @@
 #include "common/memmap.h"
 #include "common/pvh.h"
 #include "common/string.h"
-#include "kernel/dev/console.h"
 #include "kernel/boot/handoff.h"
 #include "kernel/boot/layout.h"
 #include "kernel/boot/panic.h"
+#include "kernel/dev/console.h"
 
 /* The identity map kernel/boot/pvh.S builds. */
 #define PVH_IDENTITY_END (1ull << 30)
@@ -75,7 +75,7 @@ static uint64_t image_phys(const void *p)
 }
 
 static void add_image_range(struct memmap *m, const char *start,
-                            const char *end, uint32_t type, const char *what)
+			    const char *end, uint32_t type, const char *what)
 {
 	int err =
 	    memmap_add(m, image_phys(start), (uint64_t)(end - start), type);
@@ -86,7 +86,7 @@ static void add_image_range(struct memmap *m, const char *start,
 }
 
 static void set_segment(uint32_t i, const char *start, const char *end,
-                        uint32_t flags)
+			uint32_t flags)
 {
 	struct bi_segment *s = &pvh_bi.segments[i];
 
@@ -107,7 +107,7 @@ static uint64_t read_start_info(uint64_t start_phys, struct memmap *m)
 
 	memmap_init(m, pvh_ranges, ARRAY_SIZE(pvh_ranges));
 	err = pvh_read(pvh_identity_read, &reader, start_phys, m, pvh_cmdline,
-	               sizeof(pvh_cmdline), &res, &why);
+		       sizeof(pvh_cmdline), &res, &why);
 	/*
 	 * A failed read leaves no command line to tell whether this is a
 	 * test run. PVH only exists inside virtual machines, where ending the
@@ -126,8 +126,8 @@ static uint64_t read_start_info(uint64_t start_phys, struct memmap *m)
 		      why, err);
 	if (res.cmdline_truncated)
 		kprintf("kernel: warning: PVH command line longer than %u "
-		        "bytes, truncated\n",
-		        (uint32_t)(sizeof(pvh_cmdline) - 1));
+			"bytes, truncated\n",
+			(uint32_t)(sizeof(pvh_cmdline) - 1));
 	return res.rsdp;
 }
 
@@ -164,9 +164,9 @@ void pvh_main(uint64_t start_info_phys)
 	 * usable: mark them so nothing ever hands them out. The tables are
 	 * reclaimable like a loader's once the kernel has its own. */
 	add_image_range(&m, __kernel_start, __boot_tables_start, MEM_KERNEL,
-	                "the kernel image");
+			"the kernel image");
 	add_image_range(&m, __boot_tables_start, __boot_tables_end,
-	                MEM_PAGE_TABLES, "the boot page tables");
+			MEM_PAGE_TABLES, "the boot page tables");
 
 	pvh_bi.magic = BOOTINFO_MAGIC;
 	pvh_bi.version = BOOTINFO_VERSION;

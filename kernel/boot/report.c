@@ -6,16 +6,16 @@
 
 #include "common/fmt.h"
 #include "common/memmap.h"
+#include "kernel/boot/layout.h"
 #include "kernel/dev/console.h"
 #include "kernel/dev/fbcon.h"
-#include "kernel/boot/layout.h"
 
 #ifndef PROJECT_VERSION
 #define PROJECT_VERSION "unknown"
 #endif
 
 void report_format_cycles(char *buf, size_t cap, uint64_t cycles,
-                          uint64_t tsc_hz)
+			  uint64_t tsc_hz)
 {
 	if (tsc_hz == 0) {
 		fmt_snprintf(buf, cap, "%lu cycles", cycles);
@@ -25,7 +25,7 @@ void report_format_cycles(char *buf, size_t cap, uint64_t cycles,
 	uint64_t us =
 	    cycles / tsc_hz * 1000000 + cycles % tsc_hz * 1000000 / tsc_hz;
 	fmt_snprintf(buf, cap, "%lu cycles (%lu.%03lu ms)", cycles, us / 1000,
-	             us % 1000);
+		     us % 1000);
 }
 
 static const char *source_name(uint32_t source)
@@ -42,7 +42,7 @@ static const char *source_name(uint32_t source)
 static void report_banner(const struct handoff *h)
 {
 	kprintf("kernel: version %s, booted by %s, boot info at 0x%lx\n",
-	        PROJECT_VERSION, source_name(h->info.source), h->phys);
+		PROJECT_VERSION, source_name(h->info.source), h->phys);
 }
 
 /* Where the code and the stack really are: rip is read, not taken from a
@@ -55,7 +55,7 @@ static void report_location(void)
 	__asm__ volatile("leaq 0(%%rip), %0" : "=r"(rip));
 	bool high = rip >= KERNEL_VMA_BASE && stack >= KERNEL_VMA_BASE;
 	kprintf("kernel: running at %p, stack at %p (%s)\n", rip, stack,
-	        high ? "higher half" : "NOT the higher half");
+		high ? "higher half" : "NOT the higher half");
 }
 
 static void report_memory(const struct handoff *h)
@@ -64,13 +64,13 @@ static void report_memory(const struct handoff *h)
 
 	memmap_summarise(h->mmap, h->mmap_count, &s);
 	kprintf("kernel: memory map: %u entries, %lu MiB usable, highest "
-	        "address 0x%lx\n",
-	        h->mmap_count, s.usable_bytes >> 20,
-	        s.highest_end ? s.highest_end - 1 : 0);
+		"address 0x%lx\n",
+		h->mmap_count, s.usable_bytes >> 20,
+		s.highest_end ? s.highest_end - 1 : 0);
 	if (h->mmap_dropped)
 		kprintf("kernel: warning: memory map too long: kept %u "
-		        "entries, ignored the last %u\n",
-		        h->mmap_count, h->mmap_dropped);
+			"entries, ignored the last %u\n",
+			h->mmap_count, h->mmap_dropped);
 }
 
 static void report_framebuffer(const struct handoff *h, const char *fb_why)
@@ -83,15 +83,15 @@ static void report_framebuffer(const struct handoff *h, const char *fb_why)
 		return;
 	}
 	kprintf("kernel: framebuffer: %ux%u, pitch %u, base 0x%lx\n", fb->width,
-	        fb->height, fb->pitch, fb->base);
+		fb->height, fb->pitch, fb->base);
 	if (fb_why) {
 		kprintf("kernel: warning: no framebuffer console: %s\n",
-		        fb_why);
+			fb_why);
 		return;
 	}
 	fbcon_geometry(&cols, &rows, &fw, &fh);
 	kprintf("kernel: framebuffer console: %ux%u characters, font %ux%u\n",
-	        cols, rows, fw, fh);
+		cols, rows, fw, fh);
 }
 
 static void report_firmware_tables(const struct handoff *h)
@@ -102,7 +102,7 @@ static void report_firmware_tables(const struct handoff *h)
 		kputs("kernel: no ACPI RSDP\n");
 	if (h->info.efi_system_table)
 		kprintf("kernel: EFI system table at 0x%lx\n",
-		        h->info.efi_system_table);
+			h->info.efi_system_table);
 }
 
 /* Printed in pieces: the command line may be longer than kprintf's
@@ -114,8 +114,8 @@ static void report_cmdline(const struct handoff *h)
 	kputs("\"\n");
 	if (h->cmdline_dropped)
 		kprintf("kernel: warning: command line too long: kept %u "
-		        "bytes, dropped %u\n",
-		        (uint32_t)(BI_CMDLINE_MAX - 1), h->cmdline_dropped);
+			"bytes, dropped %u\n",
+			(uint32_t)(BI_CMDLINE_MAX - 1), h->cmdline_dropped);
 }
 
 static void report_segments(const struct handoff *h)
@@ -123,11 +123,11 @@ static void report_segments(const struct handoff *h)
 	for (uint32_t i = 0; i < h->info.segment_count; i++) {
 		const struct bi_segment *s = &h->info.segments[i];
 		kprintf("kernel: segment %u: 0x%lx at phys 0x%lx, %lu KiB, "
-		        "%c%c%c\n",
-		        i, s->virt, s->phys, s->size >> 10,
-		        (s->flags & BI_SEG_R) ? 'r' : '-',
-		        (s->flags & BI_SEG_W) ? 'w' : '-',
-		        (s->flags & BI_SEG_X) ? 'x' : '-');
+			"%c%c%c\n",
+			i, s->virt, s->phys, s->size >> 10,
+			(s->flags & BI_SEG_R) ? 'r' : '-',
+			(s->flags & BI_SEG_W) ? 'w' : '-',
+			(s->flags & BI_SEG_X) ? 'x' : '-');
 	}
 }
 
@@ -144,36 +144,37 @@ static void report_loader_time(const struct handoff *h)
 	    bi->tsc_before_exit < bi->tsc_loader_entry ||
 	    bi->tsc_jump < bi->tsc_before_exit) {
 		kprintf("kernel: loader time: timestamps missing or out of "
-		        "order (entry %lu, before exit %lu, jump %lu)\n",
-		        bi->tsc_loader_entry, bi->tsc_before_exit,
-		        bi->tsc_jump);
+			"order (entry %lu, before exit %lu, jump %lu)\n",
+			bi->tsc_loader_entry, bi->tsc_before_exit,
+			bi->tsc_jump);
 		return;
 	}
 	report_format_cycles(buf, sizeof(buf),
-	                     bi->tsc_before_exit - bi->tsc_loader_entry,
-	                     bi->tsc_hz);
+			     bi->tsc_before_exit - bi->tsc_loader_entry,
+			     bi->tsc_hz);
 	kprintf("kernel: loader time: entry -> before exit: %s\n", buf);
 	report_format_cycles(buf, sizeof(buf),
-	                     bi->tsc_jump - bi->tsc_before_exit, bi->tsc_hz);
+			     bi->tsc_jump - bi->tsc_before_exit, bi->tsc_hz);
 	kprintf("kernel: loader time: before exit -> jump: %s\n", buf);
 	report_format_cycles(buf, sizeof(buf),
-	                     bi->tsc_jump - bi->tsc_loader_entry, bi->tsc_hz);
+			     bi->tsc_jump - bi->tsc_loader_entry, bi->tsc_hz);
 	/* The TSC counts from reset, so its value at loader entry is the
 	 * firmware's time; the ratio is free of the TSC rate estimate. */
 	uint64_t total = bi->tsc_jump - bi->tsc_loader_entry;
 	uint64_t permille100 = total * 10000 / bi->tsc_loader_entry;
 	kprintf("kernel: loader time: total: %s, %lu.%02lu%% of the "
 		"firmware's %lu cycles before it\n",
-		buf, permille100 / 100, permille100 % 100, bi->tsc_loader_entry);
+		buf, permille100 / 100, permille100 % 100,
+		bi->tsc_loader_entry);
 	if (kernel_entry_tsc >= bi->tsc_jump) {
 		report_format_cycles(buf, sizeof(buf),
-		                     kernel_entry_tsc - bi->tsc_jump,
-		                     bi->tsc_hz);
+				     kernel_entry_tsc - bi->tsc_jump,
+				     bi->tsc_hz);
 		kprintf("kernel: jump -> kernel entry: %s\n", buf);
 	}
 	if (bi->tsc_hz)
 		kprintf("kernel: TSC rate %lu MHz (loader's estimate)\n",
-		        bi->tsc_hz / 1000000);
+			bi->tsc_hz / 1000000);
 }
 
 void report_boot(const struct handoff *h, const char *fb_why)

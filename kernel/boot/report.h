@@ -15,6 +15,6 @@ void report_boot(const struct handoff *h, const char *fb_why);
 /* Formats a TSC interval as "N cycles" plus " (M.mmm ms)" when tsc_hz is
  * known. */
 void report_format_cycles(char *buf, size_t cap, uint64_t cycles,
-                          uint64_t tsc_hz);
+			  uint64_t tsc_hz);
 
 #endif

@@ -15,10 +15,10 @@
  * status 1 must also check the log ("kernel: ready"): QEMU's own start-up
  * errors exit 1 too.
  */
-#define QEMU_EXIT_PORT    0xf4
-#define QEMU_EXIT_PASS    0x00 /* `test` run finished: status 1 */
-#define QEMU_EXIT_PANIC   0x10 /* panic() in a `test` run: status 33 */
-#define QEMU_EXIT_PVH_CPU 0x20 /* PVH entry: CPU cannot run us: status 65 */
+#define QEMU_EXIT_PORT     0xf4
+#define QEMU_EXIT_PASS     0x00 /* `test` run finished: status 1 */
+#define QEMU_EXIT_PANIC    0x10 /* panic() in a `test` run: status 33 */
+#define QEMU_EXIT_PVH_CPU  0x20 /* PVH entry: CPU cannot run us: status 65 */
 #define QEMU_EXIT_SELFTEST 0x30 /* self-tests failed: status 97 */
 
 #define COM1_PORT 0x3f8
@@ -75,9 +75,9 @@ static inline uint64_t rdtsc(void)
 static inline void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
 {
 	__asm__ volatile("cpuid"
-	                 : "=a"(regs[0]), "=b"(regs[1]), "=c"(regs[2]),
-	                   "=d"(regs[3])
-	                 : "a"(leaf), "c"(subleaf));
+			 : "=a"(regs[0]), "=b"(regs[1]), "=c"(regs[2]),
+			   "=d"(regs[3])
+			 : "a"(leaf), "c"(subleaf));
 }
 
 static inline uint64_t rdmsr(uint32_t msr)
@@ -90,9 +90,9 @@ static inline uint64_t rdmsr(uint32_t msr)
 static inline void wrmsr(uint32_t msr, uint64_t v)
 {
 	__asm__ volatile("wrmsr"
-	                 :
-	                 : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
-	                 : "memory");
+			 :
+			 : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
+			 : "memory");
 }
 
 /* Control registers. The "memory" clobbers keep the compiler from moving

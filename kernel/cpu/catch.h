@@ -20,9 +20,9 @@ struct trap_frame;
 struct caught {
 	uint64_t vector;
 	uint64_t error; /* 0 for vectors without an error code */
-	uint64_t cr2;   /* at delivery; meaningful for #PF (and #DF after one) */
-	uint64_t rip;   /* the instruction the CPU reported */
-	uint64_t rsp;   /* the interrupted stack pointer */
+	uint64_t cr2; /* at delivery; meaningful for #PF (and #DF after one) */
+	uint64_t rip; /* the instruction the CPU reported */
+	uint64_t rsp; /* the interrupted stack pointer */
 	uint64_t frame; /* where the trap frame was: which stack took it */
 	bool resumed;   /* an int3: recorded, and fn went on after it */
 };

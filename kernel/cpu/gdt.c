@@ -45,8 +45,8 @@ struct __attribute__((packed)) table_ptr {
 static void set_tss_descriptor(uint64_t base, uint32_t limit)
 {
 	gdt[GDT_TSS_LO] = (limit & 0xffffull) | (base & 0xffffffull) << 16 |
-	                  DESC_TSS << 40 | ((limit >> 16) & 0xfull) << 48 |
-	                  ((base >> 24) & 0xffull) << 56;
+			  DESC_TSS << 40 | ((limit >> 16) & 0xfull) << 48 |
+			  ((base >> 24) & 0xffull) << 56;
 	gdt[GDT_TSS_HI] = base >> 32;
 }
 
@@ -67,23 +67,23 @@ void gdt_init(void)
 	 * the kernel does not use them.
 	 */
 	__asm__ volatile("lgdt %[p]\n\t"
-	                 "pushq %[cs]\n\t"
-	                 "leaq 1f(%%rip), %%rax\n\t"
-	                 "pushq %%rax\n\t"
-	                 "lretq\n"
-	                 "1:\n\t"
-	                 "movl %[ds], %%eax\n\t"
-	                 "movw %%ax, %%ds\n\t"
-	                 "movw %%ax, %%es\n\t"
-	                 "movw %%ax, %%ss\n\t"
-	                 "xorl %%eax, %%eax\n\t"
-	                 "movw %%ax, %%fs\n\t"
-	                 "movw %%ax, %%gs\n\t"
-	                 "ltr %w[tr]"
-	                 :
-	                 : [p] "m"(p), [cs] "i"(GDT_KERNEL_CS),
-	                   [ds] "i"(GDT_KERNEL_DS), [tr] "r"(GDT_TSS)
-	                 : "rax", "memory");
+			 "pushq %[cs]\n\t"
+			 "leaq 1f(%%rip), %%rax\n\t"
+			 "pushq %%rax\n\t"
+			 "lretq\n"
+			 "1:\n\t"
+			 "movl %[ds], %%eax\n\t"
+			 "movw %%ax, %%ds\n\t"
+			 "movw %%ax, %%es\n\t"
+			 "movw %%ax, %%ss\n\t"
+			 "xorl %%eax, %%eax\n\t"
+			 "movw %%ax, %%fs\n\t"
+			 "movw %%ax, %%gs\n\t"
+			 "ltr %w[tr]"
+			 :
+			 : [p] "m"(p), [cs] "i"(GDT_KERNEL_CS),
+			   [ds] "i"(GDT_KERNEL_DS), [tr] "r"(GDT_TSS)
+			 : "rax", "memory");
 }
 
 int gdt_set_ist_stacks(void)

@@ -21,13 +21,13 @@
 #define GDT_TSS       0x18
 
 /* Interrupt Stack Table slots (1-based, as an IDT gate names them). */
-#define IST_DF      1
-#define IST_NMI     2
-#define IST_MC      3
-#define IST_COUNT   3
+#define IST_DF    1
+#define IST_NMI   2
+#define IST_MC    3
+#define IST_COUNT 3
 /* Pages per IST stack: room for an exception dump (kprintf's buffer, the
  * page-table walk) on top of the exception frame. */
-#define IST_PAGES   4
+#define IST_PAGES 4
 
 /* Loads the GDT, reloads CS (far return), DS/ES/SS/FS/GS, and loads the
  * task register. Needs nothing else; call once, as early as possible

@@ -13,15 +13,15 @@
 
 #include "common/fmt.h"
 #include "common/paging.h"
+#include "kernel/boot/layout.h"
+#include "kernel/boot/panic.h"
 #include "kernel/cpu/arch.h"
 #include "kernel/cpu/catch.h"
-#include "kernel/dev/console.h"
-#include "kernel/dev/fbcon.h"
 #include "kernel/cpu/gdt.h"
 #include "kernel/cpu/idt.h"
-#include "kernel/boot/layout.h"
+#include "kernel/dev/console.h"
+#include "kernel/dev/fbcon.h"
 #include "kernel/mm/mm.h"
-#include "kernel/boot/panic.h"
 #include "kernel/mm/ptdump.h"
 
 #define BACKTRACE_MAX 16

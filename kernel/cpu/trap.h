@@ -14,29 +14,29 @@
 #include "common/types.h"
 
 enum trap_vector {
-	TRAP_DE = 0,   /* divide error */
-	TRAP_DB = 1,   /* debug */
-	TRAP_NMI = 2,  /* non-maskable interrupt */
-	TRAP_BP = 3,   /* breakpoint (int3) */
-	TRAP_OF = 4,   /* overflow (into) */
-	TRAP_BR = 5,   /* bound range */
-	TRAP_UD = 6,   /* invalid opcode */
-	TRAP_NM = 7,   /* device not available */
-	TRAP_DF = 8,   /* double fault */
-	TRAP_TS = 10,  /* invalid TSS */
-	TRAP_NP = 11,  /* segment not present */
-	TRAP_SS = 12,  /* stack-segment fault */
-	TRAP_GP = 13,  /* general protection */
-	TRAP_PF = 14,  /* page fault */
-	TRAP_MF = 16,  /* x87 floating point */
-	TRAP_AC = 17,  /* alignment check */
-	TRAP_MC = 18,  /* machine check */
-	TRAP_XM = 19,  /* SIMD floating point */
-	TRAP_VE = 20,  /* virtualization exception */
-	TRAP_CP = 21,  /* control protection */
-	TRAP_HV = 28,  /* hypervisor injection */
-	TRAP_VC = 29,  /* VMM communication */
-	TRAP_SX = 30,  /* security exception */
+	TRAP_DE = 0,  /* divide error */
+	TRAP_DB = 1,  /* debug */
+	TRAP_NMI = 2, /* non-maskable interrupt */
+	TRAP_BP = 3,  /* breakpoint (int3) */
+	TRAP_OF = 4,  /* overflow (into) */
+	TRAP_BR = 5,  /* bound range */
+	TRAP_UD = 6,  /* invalid opcode */
+	TRAP_NM = 7,  /* device not available */
+	TRAP_DF = 8,  /* double fault */
+	TRAP_TS = 10, /* invalid TSS */
+	TRAP_NP = 11, /* segment not present */
+	TRAP_SS = 12, /* stack-segment fault */
+	TRAP_GP = 13, /* general protection */
+	TRAP_PF = 14, /* page fault */
+	TRAP_MF = 16, /* x87 floating point */
+	TRAP_AC = 17, /* alignment check */
+	TRAP_MC = 18, /* machine check */
+	TRAP_XM = 19, /* SIMD floating point */
+	TRAP_VE = 20, /* virtualization exception */
+	TRAP_CP = 21, /* control protection */
+	TRAP_HV = 28, /* hypervisor injection */
+	TRAP_VC = 29, /* VMM communication */
+	TRAP_SX = 30, /* security exception */
 };
 
 /* #PF error-code bits (SDM Vol. 3A, 4.7). */
@@ -50,9 +50,9 @@ enum trap_vector {
 #define PF_SGX  (1u << 15) /* SGX access-control violation */
 
 /* Selector error codes (#TS, #NP, #SS, #GP; SDM Vol. 3A, 6.13). */
-#define SEL_EXT (1u << 0) /* raised while delivering an external event */
-#define SEL_IDT (1u << 1) /* index names an IDT gate (the vector) */
-#define SEL_TI  (1u << 2) /* index is in the LDT (when IDT is clear) */
+#define SEL_EXT      (1u << 0) /* raised while delivering an external event */
+#define SEL_IDT      (1u << 1) /* index names an IDT gate (the vector) */
+#define SEL_TI       (1u << 2) /* index is in the LDT (when IDT is clear) */
 #define SEL_INDEX(e) (((e) >> 3) & 0x1fff)
 
 #define RFLAGS_RESERVED (1ull << 1) /* always 1 */

@@ -39,7 +39,7 @@ static void map_char(struct psf_font *f, uint32_t cp, uint32_t glyph)
 
 /* PSF1 table: per glyph, little-endian UCS-2 values up to 0xffff. */
 static void parse_table1(struct psf_font *f, const uint8_t *p,
-                         const uint8_t *end)
+			 const uint8_t *end)
 {
 	uint32_t glyph = 0;
 	bool in_sequence = false;
@@ -91,7 +91,7 @@ static size_t utf8_next(const uint8_t *p, const uint8_t *end, uint32_t *cp)
 
 /* PSF2 table: per glyph, UTF-8 characters up to 0xff. */
 static void parse_table2(struct psf_font *f, const uint8_t *p,
-                         const uint8_t *end)
+			 const uint8_t *end)
 {
 	uint32_t glyph = 0;
 	bool in_sequence = false;

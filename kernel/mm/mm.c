@@ -190,11 +190,14 @@ void mm_map_or_panic(uint64_t va, uint64_t pa, uint64_t size, uint64_t attr,
 	uint64_t fail = va;
 	int rc = pt_map(&kpt, va, pa, size, attr, max_level, &fail);
 	if (rc == -ERR_NOMEM)
-		panic("mm", "out of memory for page tables mapping %s at 0x%lx"
-		      "%s", what, fail,
-		      mm_switched() ? "" : " (before the switch only memory "
-					   "under the boot identity map can "
-					   "be used)");
+		panic("mm",
+		      "out of memory for page tables mapping %s at 0x%lx"
+		      "%s",
+		      what, fail,
+		      mm_switched() ? ""
+				    : " (before the switch only memory "
+				      "under the boot identity map can "
+				      "be used)");
 	if (rc == -ERR_RANGE)
 		panic("mm", "%s: entry for 0x%lx refused: %s", what, fail,
 		      env.last_error);
@@ -205,8 +208,8 @@ void mm_map_or_panic(uint64_t va, uint64_t pa, uint64_t size, uint64_t attr,
 		      "MMIO area and the stacks area)",
 		      what, fail, DMAP_BASE, DMAP_END);
 	if (rc)
-		panic("mm", "mapping %s at 0x%lx failed (error %d)", what,
-		      fail, rc);
+		panic("mm", "mapping %s at 0x%lx failed (error %d)", what, fail,
+		      rc);
 }
 
 static void init_frames(const struct handoff *h, const struct cpu_features *cpu)
@@ -226,10 +229,12 @@ static void init_frames(const struct handoff *h, const struct cpu_features *cpu)
 		      n);
 	if (frames_plan(frames_map, (uint32_t)n, &store, &bytes))
 		panic("mm", "no usable range above 1 MiB holds the frame "
-		      "allocator's bitmaps");
+			    "allocator's bitmaps");
 	if (store + bytes > identity_end)
-		panic("mm", "frame bitmaps at 0x%lx (%lu bytes) are above the "
-		      "boot identity map (0x%lx)", store, bytes, identity_end);
+		panic("mm",
+		      "frame bitmaps at 0x%lx (%lu bytes) are above the "
+		      "boot identity map (0x%lx)",
+		      store, bytes, identity_end);
 	if (frames_init(&frames, frames_map, (uint32_t)n, phys_to_virt(store),
 			store, bytes))
 		panic("mm", "memory map refused by the frame allocator");
@@ -265,19 +270,18 @@ static void keep_reclaim_probe(const struct handoff *h)
 void mm_init(const struct handoff *h, const struct cpu_features *cpu)
 {
 	const struct boot_info *bi = &h->info;
-	identity_end = bi->source == BOOT_SOURCE_PVH ? PVH_IDENTITY_END
-						     : ~0ull;
+	identity_end = bi->source == BOOT_SOURCE_PVH ? PVH_IDENTITY_END : ~0ull;
 	init_frames(h, cpu);
 	report_frames("at boot");
 
 	env = (struct pt_env){
-		.alloc = env_alloc,
-		.free = env_free,
-		.table = env_table,
-		.flush = env_flush,
-		.phys_mask = cpu_phys_addr_mask(cpu),
-		.nx = cpu->nx,
-		.page1g = cpu->page1g,
+	    .alloc = env_alloc,
+	    .free = env_free,
+	    .table = env_table,
+	    .flush = env_flush,
+	    .phys_mask = cpu_phys_addr_mask(cpu),
+	    .nx = cpu->nx,
+	    .page1g = cpu->page1g,
 	};
 	if (pt_init(&kpt, &env))
 		panic("mm", "no frame for the PML4");

@@ -29,15 +29,15 @@
 #include "common/paging.h"
 #include "common/types.h"
 
-#define DMAP_BASE   DMAP_VIRT_BASE
-#define DMAP_END    (DMAP_VIRT_BASE + DMAP_VIRT_ROOM)
+#define DMAP_BASE DMAP_VIRT_BASE
+#define DMAP_END  (DMAP_VIRT_BASE + DMAP_VIRT_ROOM)
 /* PML4 slot 384: scratch mappings of the self-tests, nothing else. */
 #define SELFTEST_BASE 0xffffc00000000000ull
 #define SELFTEST_END  0xffffc08000000000ull
-#define MMIO_BASE   0xffffe00000000000ull
-#define MMIO_END    0xffffe08000000000ull
-#define STACKS_BASE 0xffffff0000000000ull
-#define STACKS_END 0xffffff8000000000ull
+#define MMIO_BASE     0xffffe00000000000ull
+#define MMIO_END      0xffffe08000000000ull
+#define STACKS_BASE   0xffffff0000000000ull
+#define STACKS_END    0xffffff8000000000ull
 
 struct handoff;
 

@@ -14,9 +14,9 @@
 
 #include "common/fmt.h"
 #include "common/string.h"
+#include "kernel/cpu/cpu.h"
 #include "kernel/dev/console.h"
 #include "kernel/dev/serial.h"
-#include "kernel/cpu/cpu.h"
 #include "kernel/mm/mm.h"
 #include "kernel/selftest/selftest_lib.h"
 

@@ -8,13 +8,13 @@
 #include "common/paging.h"
 #include "common/string.h"
 #include "kernel/cpu/arch.h"
-#include "kernel/dev/console.h"
 #include "kernel/cpu/cpu.h"
 #include "kernel/cpu/gdt.h"
 #include "kernel/cpu/idt.h"
+#include "kernel/cpu/stack.h"
+#include "kernel/dev/console.h"
 #include "kernel/mm/mm.h"
 #include "kernel/selftest/selftest_lib.h"
-#include "kernel/cpu/stack.h"
 
 static const char *cr0_wp(struct st_ctx *c)
 {

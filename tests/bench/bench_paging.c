@@ -79,7 +79,7 @@ static uint64_t *arena_table(void *ctx, uint64_t phys)
 static void arena_init(struct arena *a, uint64_t pages)
 {
 	void *m = mmap(NULL, pages * PAGE_SIZE, PROT_READ | PROT_WRITE,
-	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m == MAP_FAILED) {
 		perror("bench_paging: mmap of the table arena");
 		exit(2);
@@ -128,10 +128,10 @@ static void bench_fini(struct bench *b)
 
 /* Reports a failed pt_map with everything paging.h says about it. */
 static void map_failed(const struct bench *b, const char *what, int rc,
-                       uint64_t fail_va)
+		       uint64_t fail_va)
 {
 	fprintf(stderr, "bench_paging: %s: pt_map returned %d at va %#llx",
-	        what, rc, (unsigned long long)fail_va);
+		what, rc, (unsigned long long)fail_va);
 	if (rc == -ERR_RANGE && b->env.last_error)
 		fprintf(stderr, " (%s)", b->env.last_error);
 	fprintf(stderr, "\n");
@@ -145,9 +145,9 @@ static bool maps_to(const struct bench *b, uint64_t va, uint64_t pa, int level)
 	if (pt_translate(&b->pt, va, &got, NULL, &got_level, NULL) != 0 ||
 	    got != pa || got_level != level) {
 		fprintf(stderr,
-		        "bench_paging: va %#llx does not map to %#llx at "
-		        "level %d\n",
-		        (unsigned long long)va, (unsigned long long)pa, level);
+			"bench_paging: va %#llx does not map to %#llx at "
+			"level %d\n",
+			(unsigned long long)va, (unsigned long long)pa, level);
 		return false;
 	}
 	return true;
@@ -178,11 +178,11 @@ static bool leaves_are(const struct bench *b, uint64_t leaves, int level)
 	pt_for_each_leaf(&b->pt, count_leaf, &c);
 	if (c.leaves != leaves || c.wrong_level) {
 		fprintf(stderr,
-		        "bench_paging: %llu leaves mapped (want %llu at "
-		        "level %d)%s\n",
-		        (unsigned long long)c.leaves,
-		        (unsigned long long)leaves, level,
-		        c.wrong_level ? ", some at another level" : "");
+			"bench_paging: %llu leaves mapped (want %llu at "
+			"level %d)%s\n",
+			(unsigned long long)c.leaves,
+			(unsigned long long)leaves, level,
+			c.wrong_level ? ", some at another level" : "");
 		return false;
 	}
 	return true;
@@ -197,7 +197,7 @@ static int run_contig4k(void)
 
 	uint64_t fail_va = 0;
 	int rc = pt_map(&b.pt, DIRECT_MAP, DATA_BASE, CONTIG_SIZE,
-	                PTE_W | PTE_NX, PT_L1, &fail_va);
+			PTE_W | PTE_NX, PT_L1, &fail_va);
 	if (rc) {
 		map_failed(&b, "contig4k", rc, fail_va);
 		return 1;
@@ -206,9 +206,9 @@ static int run_contig4k(void)
 	bool ok = leaves_are(&b, pages, PT_L1);
 	for (uint64_t i = 0; ok && i < pages; i += 4099)
 		ok = maps_to(&b, DIRECT_MAP + i * PAGE_SIZE,
-		             DATA_BASE + i * PAGE_SIZE, PT_L1);
+			     DATA_BASE + i * PAGE_SIZE, PT_L1);
 	ok = ok && maps_to(&b, DIRECT_MAP + CONTIG_SIZE - PAGE_SIZE,
-	                   DATA_BASE + CONTIG_SIZE - PAGE_SIZE, PT_L1);
+			   DATA_BASE + CONTIG_SIZE - PAGE_SIZE, PT_L1);
 	printf("contig4k: pages=%llu calls=1 tables=%llu (minimum 515)%s\n",
 	       (unsigned long long)pages,
 	       (unsigned long long)b.env.tables_allocated,
@@ -239,7 +239,7 @@ static uint32_t *scatter_indexes(void)
 	uint64_t state = SCATTER_SEED;
 	for (uint32_t n = 0; n < SCATTER_PAGES;) {
 		uint32_t i = (uint32_t)(next_random(&state) &
-		                        (SCATTER_WINDOW_PAGES - 1));
+					(SCATTER_WINDOW_PAGES - 1));
 		if (seen[i / 8] & (1u << (i % 8)))
 			continue;
 		seen[i / 8] |= (uint8_t)(1u << (i % 8));
@@ -259,8 +259,8 @@ static int run_scatter4k(void)
 	for (uint32_t n = 0; n < SCATTER_PAGES; n++) {
 		uint64_t fail_va = 0;
 		int rc = pt_map(&b.pt, SCATTER_BASE + idx[n] * PAGE_SIZE,
-		                DATA_BASE + n * PAGE_SIZE, PAGE_SIZE,
-		                PTE_W | PTE_NX, PT_L1, &fail_va);
+				DATA_BASE + n * PAGE_SIZE, PAGE_SIZE,
+				PTE_W | PTE_NX, PT_L1, &fail_va);
 		if (rc) {
 			map_failed(&b, "scatter4k", rc, fail_va);
 			return 1;
@@ -270,7 +270,7 @@ static int run_scatter4k(void)
 	bool ok = leaves_are(&b, SCATTER_PAGES, PT_L1);
 	for (uint32_t n = 0; ok && n < SCATTER_PAGES; n++)
 		ok = maps_to(&b, SCATTER_BASE + idx[n] * PAGE_SIZE,
-		             DATA_BASE + n * PAGE_SIZE, PT_L1);
+			     DATA_BASE + n * PAGE_SIZE, PT_L1);
 	printf("scatter4k: pages=%u calls=%u tables=%llu window=512GiB%s\n",
 	       SCATTER_PAGES, SCATTER_PAGES,
 	       (unsigned long long)b.env.tables_allocated,
@@ -313,14 +313,14 @@ static int run_tables(void)
 
 			uint64_t fail_va = 0;
 			int rc = pt_map(&b.pt, DIRECT_MAP, 0, gib * GIB,
-			                PTE_W | PTE_NX, level, &fail_va);
+					PTE_W | PTE_NX, level, &fail_va);
 			bool ok = rc == 0;
 			if (!ok)
 				map_failed(&b, "tables", rc, fail_va);
 			ok = ok &&
 			     leaves_are(&b, gib * GIB / PT_SIZE(level), level);
 			ok = ok && maps_to(&b, DIRECT_MAP + gib * GIB - 1,
-			                   gib * GIB - 1, level);
+					   gib * GIB - 1, level);
 			uint64_t got = b.env.tables_allocated;
 			ok = ok && got == want;
 			printf("tables: %-7s %5llu GiB %8llu %8llu  %s\n",
@@ -341,19 +341,19 @@ static int run_tables(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: bench_paging contig4k|scatter4k|tables\n"
-	        "  contig4k   pt_map of 1 GiB with 4 KiB leaves (one call)\n"
-	        "  scatter4k  pt_map of %u single 4 KiB pages at distinct "
-	        "random\n"
-	        "             addresses in a 512 GiB window (fixed seed)\n"
-	        "  tables     table pages of 1/64/1024 GiB direct maps with "
-	        "1 GiB\n"
-	        "             and 2 MiB leaves against the minimum; exits 1 "
-	        "on a\n"
-	        "             difference\n"
-	        "The map modes print pages=N; run them under tools/bench.sh "
-	        "to count\ninstructions inside pt_map.\n",
-	        SCATTER_PAGES);
+		"usage: bench_paging contig4k|scatter4k|tables\n"
+		"  contig4k   pt_map of 1 GiB with 4 KiB leaves (one call)\n"
+		"  scatter4k  pt_map of %u single 4 KiB pages at distinct "
+		"random\n"
+		"             addresses in a 512 GiB window (fixed seed)\n"
+		"  tables     table pages of 1/64/1024 GiB direct maps with "
+		"1 GiB\n"
+		"             and 2 MiB leaves against the minimum; exits 1 "
+		"on a\n"
+		"             difference\n"
+		"The map modes print pages=N; run them under tools/bench.sh "
+		"to count\ninstructions inside pt_map.\n",
+		SCATTER_PAGES);
 }
 
 int main(int argc, char **argv)

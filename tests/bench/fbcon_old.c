@@ -67,7 +67,7 @@ static uint32_t colour_field(uint32_t mask, uint8_t v)
 }
 
 static uint32_t make_colour(const struct bi_framebuffer *fb, uint8_t r,
-                            uint8_t g, uint8_t b)
+			    uint8_t g, uint8_t b)
 {
 	return colour_field(fb->red_mask, r) | colour_field(fb->green_mask, g) |
 	       colour_field(fb->blue_mask, b);
@@ -226,7 +226,7 @@ bool old_fbcon_active(void)
 }
 
 void old_fbcon_geometry(uint32_t *cols, uint32_t *rows, uint32_t *font_w,
-                    uint32_t *font_h)
+			uint32_t *font_h)
 {
 	*cols = con.cols;
 	*rows = con.rows;

@@ -79,7 +79,7 @@ t_mk_usb_without_dev_builds_nothing() {
 # CMDLINE bytes loader.conf cannot carry, refused before building.
 t_mk_cmdline_refusals() {
 	local max
-	max=$(sed -n 's/^#define BI_CMDLINE_MAX \([0-9]*\).*/\1/p' common/bootinfo.h)
+	max=$(sed -n 's/^#define[[:space:]]*BI_CMDLINE_MAX[[:space:]]*\([0-9]*\).*/\1/p' common/bootinfo.h)
 	refuse CMDLINE image CMDLINE=$'test\nptdump'
 	refuse CMDLINE image CMDLINE=$'test\r'
 	refuse CMDLINE image CMDLINE=$'test\t'

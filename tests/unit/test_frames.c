@@ -46,17 +46,17 @@ static bool in_type(const struct bi_mem_range *map, uint32_t n, uint64_t pa,
 }
 
 static const struct bi_mem_range small_map[] = {
-	{0x0, 0xa0000, MEM_USABLE, 0},
-	{0xa0000, 0x60000, MEM_RESERVED, 0},
-	{0x100000, 0x300000, MEM_USABLE, 0},      /* 1 MiB .. 4 MiB */
-	{0x400000, 0x100000, MEM_KERNEL, 0},
-	{0x500000, 0x80000, MEM_LOADER_RECLAIM, 0},
-	{0x580000, 0x10000, MEM_PAGE_TABLES, 0},
-	{0x590000, 0x70000, MEM_USABLE, 0},
-	{0x600000, 0x20000, MEM_ACPI_RECLAIM, 0},
-	{0x620000, 0x1e0000, MEM_USABLE, 0},
-	{0x800000, 0x10000, MEM_ACPI_NVS, 0},
-	{0x80000000, 0x1000000, MEM_FRAMEBUFFER, 0},
+    {0x0, 0xa0000, MEM_USABLE, 0},
+    {0xa0000, 0x60000, MEM_RESERVED, 0},
+    {0x100000, 0x300000, MEM_USABLE, 0}, /* 1 MiB .. 4 MiB */
+    {0x400000, 0x100000, MEM_KERNEL, 0},
+    {0x500000, 0x80000, MEM_LOADER_RECLAIM, 0},
+    {0x580000, 0x10000, MEM_PAGE_TABLES, 0},
+    {0x590000, 0x70000, MEM_USABLE, 0},
+    {0x600000, 0x20000, MEM_ACPI_RECLAIM, 0},
+    {0x620000, 0x1e0000, MEM_USABLE, 0},
+    {0x800000, 0x10000, MEM_ACPI_NVS, 0},
+    {0x80000000, 0x1000000, MEM_FRAMEBUFFER, 0},
 };
 
 static void test_never_hands_out_reserved(void)
@@ -116,10 +116,10 @@ static void test_never_hands_out_reserved(void)
 static void test_runs_above_4g(void)
 {
 	static const struct bi_mem_range map[] = {
-		{0x1000, 0x9f000, MEM_USABLE, 0},
-		{0x100000, 0x7ff00000, MEM_USABLE, 0},
-		{0xfec00000, 0x1400000, MEM_RESERVED, 0},
-		{0x100000000ull, 0x80000000ull, MEM_USABLE, 0},
+	    {0x1000, 0x9f000, MEM_USABLE, 0},
+	    {0x100000, 0x7ff00000, MEM_USABLE, 0},
+	    {0xfec00000, 0x1400000, MEM_RESERVED, 0},
+	    {0x100000000ull, 0x80000000ull, MEM_USABLE, 0},
 	};
 	struct fa_fixture f;
 	CHECK_EQ(setup(&f, map, ARRAY_SIZE(map)), 0);
@@ -157,8 +157,8 @@ static void test_long_map(void)
 	for (uint32_t i = 0; i < N; i++) {
 		uint64_t size = i == 0 ? 64 * K4 /* room for the storage */
 				       : (1 + i % 7) * K4;
-		map[i] = (struct bi_mem_range){base, size,
-					       i % 2 ? MEM_RESERVED : MEM_USABLE, 0};
+		map[i] = (struct bi_mem_range){
+		    base, size, i % 2 ? MEM_RESERVED : MEM_USABLE, 0};
 		if (i % 2 == 0)
 			usable += size / K4;
 		base += size + (i % 5 == 0 ? 0x10000 : 0); /* holes */
@@ -179,18 +179,18 @@ static void test_refuses_bad_maps(void)
 {
 	struct fa_fixture f;
 	static const struct bi_mem_range unsorted[] = {
-		{0x200000, 0x100000, MEM_USABLE, 0},
-		{0x100000, 0x100000, MEM_USABLE, 0},
+	    {0x200000, 0x100000, MEM_USABLE, 0},
+	    {0x100000, 0x100000, MEM_USABLE, 0},
 	};
 	static const struct bi_mem_range overlap[] = {
-		{0x100000, 0x200000, MEM_USABLE, 0},
-		{0x200000, 0x100000, MEM_RESERVED, 0},
+	    {0x100000, 0x200000, MEM_USABLE, 0},
+	    {0x200000, 0x100000, MEM_RESERVED, 0},
 	};
 	static const struct bi_mem_range tiny[] = {
-		{0x1000, 0x1000, MEM_USABLE, 0},
+	    {0x1000, 0x1000, MEM_USABLE, 0},
 	};
 	static const struct bi_mem_range none[] = {
-		{0x100000, 0x100000, MEM_RESERVED, 0},
+	    {0x100000, 0x100000, MEM_RESERVED, 0},
 	};
 	CHECK_EQ(setup(&f, unsorted, 2), -ERR_INVALID);
 	teardown(&f);
@@ -205,8 +205,8 @@ static void test_refuses_bad_maps(void)
 static void test_hint_after_free(void)
 {
 	static const struct bi_mem_range map[] = {
-		{0x100000, 0x1000000, MEM_USABLE, 0},
-		{0x2000000, 0x1000000, MEM_USABLE, 0},
+	    {0x100000, 0x1000000, MEM_USABLE, 0},
+	    {0x2000000, 0x1000000, MEM_USABLE, 0},
 	};
 	struct fa_fixture f;
 	CHECK_EQ(setup(&f, map, 2), 0);

@@ -301,7 +301,8 @@ static void test_entry_limit(void)
 static void test_real_ovmf_log(void)
 {
 	size_t len = 0;
-	char *text = check_read_text("tests/memmaps/ovmf-q35-256m-linux61.log", &len);
+	char *text =
+	    check_read_text("tests/memmaps/ovmf-q35-256m-linux61.log", &len);
 	struct mlog m;
 
 	CHECK(text != NULL);

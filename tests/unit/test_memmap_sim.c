@@ -448,7 +448,8 @@ static const struct refused_case refused_cases[] = {
 static void test_refused(void)
 {
 	size_t len;
-	char *laptop_like = check_read_text("tests/memmaps/refused-efi.log", &len);
+	char *laptop_like =
+	    check_read_text("tests/memmaps/refused-efi.log", &len);
 
 	for (size_t i = 0; i < sizeof(refused_cases) / sizeof(refused_cases[0]);
 	     i++) {

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PHYS_BASE 0x0000000140000000ull
+#define PHYS_BASE  0x0000000140000000ull
 #define PHYS_PAGES 8192u /* 32 MiB of tables */
 
 struct arena {
@@ -46,7 +46,8 @@ static void arena_free(void *ctx, uint64_t phys)
 	struct arena *a = ctx;
 	uint64_t i = (phys - PHYS_BASE) / PAGE_SIZE;
 	if (phys < PHYS_BASE || i >= PHYS_PAGES || !a->used[i]) {
-		fprintf(stderr, "bad free of %#llx\n", (unsigned long long)phys);
+		fprintf(stderr, "bad free of %#llx\n",
+			(unsigned long long)phys);
 		abort();
 	}
 	/* Poison, so a table used after its free shows up as garbage. */
@@ -83,8 +84,8 @@ struct fixture {
 
 static void record_flush(void *ctx, uint64_t va, uint64_t size)
 {
-	struct fixture *f = (struct fixture *)((char *)ctx -
-					       offsetof(struct fixture, arena));
+	struct fixture *f =
+	    (struct fixture *)((char *)ctx - offsetof(struct fixture, arena));
 	if (!f->fl.calls || va < f->fl.lo)
 		f->fl.lo = va;
 	if (!f->fl.calls || va + size > f->fl.hi)
@@ -97,14 +98,14 @@ static struct fixture *fixture_new(bool page1g, bool nx)
 	struct fixture *f = calloc(1, sizeof(*f));
 	f->arena.mem = aligned_alloc(PAGE_SIZE, (size_t)PHYS_PAGES * PAGE_SIZE);
 	f->env = (struct pt_env){
-		.alloc = arena_alloc,
-		.free = arena_free,
-		.table = arena_table,
-		.flush = record_flush,
-		.ctx = &f->arena,
-		.phys_mask = 0x000ffffffffff000ull & ((1ull << 46) - 1),
-		.nx = nx,
-		.page1g = page1g,
+	    .alloc = arena_alloc,
+	    .free = arena_free,
+	    .table = arena_table,
+	    .flush = record_flush,
+	    .ctx = &f->arena,
+	    .phys_mask = 0x000ffffffffff000ull & ((1ull << 46) - 1),
+	    .nx = nx,
+	    .page1g = page1g,
 	};
 	if (pt_init(&f->pt, &f->env) != 0)
 		abort();
@@ -119,10 +120,10 @@ static void fixture_free(struct fixture *f)
 }
 
 #define KBASE 0xffffffff80000000ull
-#define DMAP 0xffff800000000000ull
-#define G1 PAGE_SIZE_1G
-#define M2 PAGE_SIZE_2M
-#define K4 PAGE_SIZE_4K
+#define DMAP  0xffff800000000000ull
+#define G1    PAGE_SIZE_1G
+#define M2    PAGE_SIZE_2M
+#define K4    PAGE_SIZE_4K
 
 /* ---- the entry validator ---- */
 
@@ -135,26 +136,36 @@ struct check_case {
 };
 
 static const struct check_case check_cases[] = {
-	{"non-present, any bits", PT_L1, 0xfffffffffffffffeull, false, false, true},
-	{"4K leaf RW", PT_L1, 0x1000 | PTE_P | PTE_W, false, false, true},
-	{"4K leaf with PAT bit 7", PT_L1, 0x1000 | PTE_P | PTE_PS, false, false, true},
-	{"NX without NXE", PT_L1, 0x1000 | PTE_P | PTE_NX, false, false, false},
-	{"NX with NXE", PT_L1, 0x1000 | PTE_P | PTE_NX, true, false, true},
-	{"address above MAXPHYADDR", PT_L1, (1ull << 46) | PTE_P, false, false, false},
-	{"highest address below MAXPHYADDR", PT_L1, ((1ull << 46) - K4) | PTE_P, false, false, true},
-	{"bit 52 set", PT_L1, (1ull << 52) | PTE_P, false, false, false},
-	{"PS in PML4", PT_L4, 0x1000 | PTE_P | PTE_PS, false, true, false},
-	{"PML4 table entry", PT_L4, 0x1000 | PTE_P | PTE_W, false, false, true},
-	{"1G leaf without Page1GB", PT_L3, G1 | PTE_P | PTE_PS, false, false, false},
-	{"1G leaf with Page1GB", PT_L3, G1 | PTE_P | PTE_PS, false, true, true},
-	{"1G leaf reserved bit 13", PT_L3, G1 | (1ull << 13) | PTE_P | PTE_PS, false, true, false},
-	{"1G leaf reserved bit 29", PT_L3, G1 | (1ull << 29) | PTE_P | PTE_PS, false, true, false},
-	{"1G leaf PAT bit 12", PT_L3, G1 | PTE_PAT_LARGE | PTE_P | PTE_PS, false, true, true},
-	{"PDPT table entry, unaligned to 1G", PT_L3, 0x5000 | PTE_P, false, false, true},
-	{"2M leaf", PT_L2, M2 | PTE_P | PTE_PS, false, false, true},
-	{"2M leaf reserved bit 20", PT_L2, M2 | (1ull << 20) | PTE_P | PTE_PS, false, false, false},
-	{"2M leaf PAT bit 12", PT_L2, M2 | PTE_PAT_LARGE | PTE_P | PTE_PS, false, false, true},
-	{"PD table entry", PT_L2, 0x3000 | PTE_P | PTE_W, false, false, true},
+    {"non-present, any bits", PT_L1, 0xfffffffffffffffeull, false, false, true},
+    {"4K leaf RW", PT_L1, 0x1000 | PTE_P | PTE_W, false, false, true},
+    {"4K leaf with PAT bit 7", PT_L1, 0x1000 | PTE_P | PTE_PS, false, false,
+     true},
+    {"NX without NXE", PT_L1, 0x1000 | PTE_P | PTE_NX, false, false, false},
+    {"NX with NXE", PT_L1, 0x1000 | PTE_P | PTE_NX, true, false, true},
+    {"address above MAXPHYADDR", PT_L1, (1ull << 46) | PTE_P, false, false,
+     false},
+    {"highest address below MAXPHYADDR", PT_L1, ((1ull << 46) - K4) | PTE_P,
+     false, false, true},
+    {"bit 52 set", PT_L1, (1ull << 52) | PTE_P, false, false, false},
+    {"PS in PML4", PT_L4, 0x1000 | PTE_P | PTE_PS, false, true, false},
+    {"PML4 table entry", PT_L4, 0x1000 | PTE_P | PTE_W, false, false, true},
+    {"1G leaf without Page1GB", PT_L3, G1 | PTE_P | PTE_PS, false, false,
+     false},
+    {"1G leaf with Page1GB", PT_L3, G1 | PTE_P | PTE_PS, false, true, true},
+    {"1G leaf reserved bit 13", PT_L3, G1 | (1ull << 13) | PTE_P | PTE_PS,
+     false, true, false},
+    {"1G leaf reserved bit 29", PT_L3, G1 | (1ull << 29) | PTE_P | PTE_PS,
+     false, true, false},
+    {"1G leaf PAT bit 12", PT_L3, G1 | PTE_PAT_LARGE | PTE_P | PTE_PS, false,
+     true, true},
+    {"PDPT table entry, unaligned to 1G", PT_L3, 0x5000 | PTE_P, false, false,
+     true},
+    {"2M leaf", PT_L2, M2 | PTE_P | PTE_PS, false, false, true},
+    {"2M leaf reserved bit 20", PT_L2, M2 | (1ull << 20) | PTE_P | PTE_PS,
+     false, false, false},
+    {"2M leaf PAT bit 12", PT_L2, M2 | PTE_PAT_LARGE | PTE_P | PTE_PS, false,
+     false, true},
+    {"PD table entry", PT_L2, 0x3000 | PTE_P | PTE_W, false, false, true},
 };
 
 static void test_entry_check(void)
@@ -162,9 +173,9 @@ static void test_entry_check(void)
 	for (size_t i = 0; i < ARRAY_SIZE(check_cases); i++) {
 		const struct check_case *c = &check_cases[i];
 		struct pt_env env = {
-			.phys_mask = 0x000ffffffffff000ull & ((1ull << 46) - 1),
-			.nx = c->nx,
-			.page1g = c->page1g,
+		    .phys_mask = 0x000ffffffffff000ull & ((1ull << 46) - 1),
+		    .nx = c->nx,
+		    .page1g = c->page1g,
 		};
 		const char *why = pt_entry_check(&env, c->level, c->entry);
 		CHECK_MSG((why == NULL) == c->ok, "%s: %s", c->name,
@@ -180,12 +191,11 @@ static void test_map_translate(void)
 	uint64_t pa, e;
 	int level;
 
-	CHECK_EQ(pt_map(&f->pt, KBASE, 0x200000, 3 * K4, PTE_W | PTE_G, PT_L1,
-			NULL),
-		 0);
-	CHECK_EQ(pt_translate(&f->pt, KBASE + K4 + 0x123, &pa, &e, &level,
-			      NULL),
-		 0);
+	CHECK_EQ(
+	    pt_map(&f->pt, KBASE, 0x200000, 3 * K4, PTE_W | PTE_G, PT_L1, NULL),
+	    0);
+	CHECK_EQ(
+	    pt_translate(&f->pt, KBASE + K4 + 0x123, &pa, &e, &level, NULL), 0);
 	CHECK_EQ(pa, 0x201123);
 	CHECK_EQ(level, PT_L1);
 	CHECK_EQ(e & PTE_ATTR_MASK, PTE_W | PTE_G);
@@ -202,21 +212,21 @@ static void test_map_translate(void)
 		 0);
 	CHECK_EQ(pa, G1 + 5);
 	CHECK_EQ(level, PT_L3);
-	CHECK_EQ(pt_translate(&f->pt, DMAP + 2 * G1 + 7, &pa, NULL, &level,
-			      NULL),
-		 0);
+	CHECK_EQ(
+	    pt_translate(&f->pt, DMAP + 2 * G1 + 7, &pa, NULL, &level, NULL),
+	    0);
 	CHECK_EQ(level, PT_L2);
-	CHECK_EQ(pt_translate(&f->pt, DMAP + 2 * G1 + M2, &pa, NULL, &level,
-			      NULL),
-		 0);
+	CHECK_EQ(
+	    pt_translate(&f->pt, DMAP + 2 * G1 + M2, &pa, NULL, &level, NULL),
+	    0);
 	CHECK_EQ(level, PT_L1);
 	CHECK_EQ(pa, 2 * G1 + M2);
 
 	/* Remapping a present page is refused and names the page. */
 	uint64_t fail = 0;
-	CHECK_EQ(pt_map(&f->pt, KBASE + 2 * K4, 0x900000, 2 * K4, 0, PT_L1,
-			&fail),
-		 -ERR_EXISTS);
+	CHECK_EQ(
+	    pt_map(&f->pt, KBASE + 2 * K4, 0x900000, 2 * K4, 0, PT_L1, &fail),
+	    -ERR_EXISTS);
 	CHECK_EQ(fail, KBASE + 2 * K4);
 	/* ... also when a large leaf covers it. */
 	CHECK_EQ(pt_map(&f->pt, DMAP + G1 + M2, 0, K4, 0, PT_L1, &fail),
@@ -228,11 +238,10 @@ static void test_map_translate(void)
 		 -ERR_INVALID);
 	CHECK_EQ(pt_map(&f->pt, 0x0000800000000000ull, 0, K4, 0, PT_L1, NULL),
 		 -ERR_INVALID);
-	CHECK_EQ(pt_map(&f->pt, 0x00007ffffffff000ull, 0, 2 * K4, 0, PT_L1,
-			NULL),
-		 -ERR_INVALID); /* crosses into the non-canonical hole */
-	CHECK_EQ(pt_map(&f->pt, KBASE + G1, 0, K4, PTE_P | PTE_PS, PT_L1,
-			NULL),
+	CHECK_EQ(
+	    pt_map(&f->pt, 0x00007ffffffff000ull, 0, 2 * K4, 0, PT_L1, NULL),
+	    -ERR_INVALID); /* crosses into the non-canonical hole */
+	CHECK_EQ(pt_map(&f->pt, KBASE + G1, 0, K4, PTE_P | PTE_PS, PT_L1, NULL),
 		 -ERR_INVALID);
 	/* An address beyond MAXPHYADDR is refused by the validator. */
 	CHECK_EQ(pt_map(&f->pt, KBASE + G1, 1ull << 46, K4, 0, PT_L1, NULL),
@@ -260,19 +269,20 @@ static void test_split_keeps_neighbours(void)
 	struct fixture *f = fixture_new(true, true);
 	uint64_t pa, e;
 	int level;
-	CHECK_EQ(pt_map(&f->pt, DMAP, 4 * M2, M2, PTE_W | PTE_NX | PTE_G,
-			PT_L2, NULL),
+	CHECK_EQ(pt_map(&f->pt, DMAP, 4 * M2, M2, PTE_W | PTE_NX | PTE_G, PT_L2,
+			NULL),
 		 0);
 	/* Protect one 4 KiB page in the middle of the 2 MiB leaf. */
 	CHECK_EQ(pt_protect(&f->pt, DMAP + 7 * K4, K4, PTE_NX | PTE_G), 0);
 	CHECK_EQ(f->env.splits, 1);
 	for (uint64_t i = 0; i < 512; i++) {
-		CHECK_EQ(pt_translate(&f->pt, DMAP + i * K4, &pa, &e, &level,
-				      NULL),
-			 0);
+		CHECK_EQ(
+		    pt_translate(&f->pt, DMAP + i * K4, &pa, &e, &level, NULL),
+		    0);
 		CHECK_EQ(level, PT_L1);
 		CHECK_EQ(pa, 4 * M2 + i * K4);
-		uint64_t want = i == 7 ? PTE_NX | PTE_G : PTE_W | PTE_NX | PTE_G;
+		uint64_t want =
+		    i == 7 ? PTE_NX | PTE_G : PTE_W | PTE_NX | PTE_G;
 		if ((e & PTE_ATTR_MASK) != want) {
 			CHECK_EQ(e & PTE_ATTR_MASK, want);
 			break;
@@ -290,16 +300,15 @@ static void test_split_keeps_neighbours(void)
 	uint64_t *pd = f->env.table(f->env.ctx, w.table[2]);
 	pd[PT_INDEX(DMAP + M2, PT_L2)] |= PTE_PAT_LARGE;
 	CHECK_EQ(pt_split(&f->pt, DMAP + M2), 0);
-	CHECK_EQ(pt_translate(&f->pt, DMAP + M2 + 3 * K4, &pa, &e, &level,
-			      NULL),
-		 0);
+	CHECK_EQ(
+	    pt_translate(&f->pt, DMAP + M2 + 3 * K4, &pa, &e, &level, NULL), 0);
 	CHECK_EQ(level, PT_L1);
 	CHECK_EQ(pa, 3 * K4);
 	CHECK(e & PTE_PS); /* PAT, for a 4 KiB leaf */
 
 	/* A 1 GiB leaf splits into 2 MiB leaves that keep PAT. */
-	CHECK_EQ(pt_map(&f->pt, KBASE - G1, 3 * G1, G1, PTE_W | PTE_PWT,
-			PT_L3, NULL),
+	CHECK_EQ(pt_map(&f->pt, KBASE - G1, 3 * G1, G1, PTE_W | PTE_PWT, PT_L3,
+			NULL),
 		 0);
 	CHECK_EQ(pt_split(&f->pt, KBASE - G1 + 5 * M2), 0);
 	CHECK_EQ(pt_translate(&f->pt, KBASE - G1 + 5 * M2 + 9, &pa, &e, &level,
@@ -320,9 +329,9 @@ static void test_unmap_frees_tables(void)
 	CHECK_EQ(pt_unmap(&f->pt, DMAP + M2 + K4, K4), 0);
 	CHECK_EQ(pt_translate(&f->pt, DMAP + M2 + K4, NULL, NULL, NULL, NULL),
 		 -ERR_NOTFOUND);
-	CHECK_EQ(pt_translate(&f->pt, DMAP + M2 + 2 * K4, NULL, NULL, NULL,
-			      NULL),
-		 0);
+	CHECK_EQ(
+	    pt_translate(&f->pt, DMAP + M2 + 2 * K4, NULL, NULL, NULL, NULL),
+	    0);
 	/* Protecting an unmapped page is an error. */
 	CHECK_EQ(pt_protect(&f->pt, DMAP + M2, 4 * K4, 0), -ERR_NOTFOUND);
 	CHECK_EQ(pt_unmap(&f->pt, KBASE, 64 * K4), 0);
@@ -351,13 +360,13 @@ static void test_review_cases(void)
 	/* Supervisor tables first, then a user page below them. */
 	CHECK_EQ(pt_map(&f->pt, 0x400000, 0x1000, K4, PTE_W, PT_L1, NULL), 0);
 	uint64_t calls = f->fl.calls;
-	CHECK_EQ(pt_map(&f->pt, 0x401000, 0x2000, K4, PTE_W | PTE_U, PT_L1,
-			NULL),
-		 0);
+	CHECK_EQ(
+	    pt_map(&f->pt, 0x401000, 0x2000, K4, PTE_W | PTE_U, PT_L1, NULL),
+	    0);
 	CHECK_EQ(f->fl.calls, calls + 1);
-	CHECK_EQ(pt_map(&f->pt, 0x402000, 0x3000, K4, PTE_W | PTE_U, PT_L1,
-			NULL),
-		 0);
+	CHECK_EQ(
+	    pt_map(&f->pt, 0x402000, 0x3000, K4, PTE_W | PTE_U, PT_L1, NULL),
+	    0);
 	CHECK_EQ(f->fl.calls, calls + 1); /* already U: no flush */
 	fixture_free(f);
 
@@ -412,14 +421,14 @@ static void test_table_counts(void)
 		CHECK_EQ(pt_map(&f->pt, DMAP, 0, size, PTE_W | PTE_NX,
 				cases[i].leaf, NULL),
 			 0);
-		CHECK_MSG(f->env.tables_allocated ==
-				  min_tables(DMAP, size, cases[i].leaf),
-			  "%llu GiB with %s leaves: %llu tables, minimum %llu",
-			  (unsigned long long)cases[i].gib,
-			  pt_level_name(cases[i].leaf),
-			  (unsigned long long)f->env.tables_allocated,
-			  (unsigned long long)min_tables(DMAP, size,
-							 cases[i].leaf));
+		CHECK_MSG(
+		    f->env.tables_allocated ==
+			min_tables(DMAP, size, cases[i].leaf),
+		    "%llu GiB with %s leaves: %llu tables, minimum %llu",
+		    (unsigned long long)cases[i].gib,
+		    pt_level_name(cases[i].leaf),
+		    (unsigned long long)f->env.tables_allocated,
+		    (unsigned long long)min_tables(DMAP, size, cases[i].leaf));
 		fixture_free(f);
 	}
 	/* pt_min_tables agrees with the arithmetic above, and ranges that
@@ -605,11 +614,13 @@ static void test_cut(void)
 /* The model: four windows of WIN_PAGES pages in different PML4 slots and
  * both halves; each page is unmapped (pa == 0 means unmapped: frame 0 is
  * never used) or mapped to (pa, attr). */
-#define WINDOWS 4
+#define WINDOWS   4
 #define WIN_PAGES 4096u /* 16 MiB: eight 2 MiB-aligned regions */
 static const uint64_t win_base[WINDOWS] = {
-	0x0000000000400000ull, 0x00007fffff000000ull,
-	0xffff800000000000ull, 0xffffffff80000000ull,
+    0x0000000000400000ull,
+    0x00007fffff000000ull,
+    0xffff800000000000ull,
+    0xffffffff80000000ull,
 };
 
 struct model_page {
@@ -628,8 +639,13 @@ static uint64_t rnd(void)
 }
 
 static const uint64_t attr_choices[] = {
-	0, PTE_W, PTE_W | PTE_NX, PTE_NX | PTE_G, PTE_W | PTE_G | PTE_NX,
-	PTE_U | PTE_W, PTE_PCD | PTE_NX,
+    0,
+    PTE_W,
+    PTE_W | PTE_NX,
+    PTE_NX | PTE_G,
+    PTE_W | PTE_G | PTE_NX,
+    PTE_U | PTE_W,
+    PTE_PCD | PTE_NX,
 };
 
 static int model_verify_page(struct fixture *f, int w, uint32_t p)
@@ -666,7 +682,7 @@ static void test_random_model(void)
 		int w = (int)(rnd() % WINDOWS);
 		/* Mostly small ranges, sometimes 2 MiB-sized ones. */
 		uint32_t len = (rnd() % 4 == 0) ? 512 + (uint32_t)(rnd() % 600)
-					       : 1 + (uint32_t)(rnd() % 40);
+						: 1 + (uint32_t)(rnd() % 40);
 		uint32_t first = (uint32_t)(rnd() % WIN_PAGES);
 		if (rnd() % 3 == 0)
 			first &= ~511u; /* 2 MiB aligned */
@@ -700,11 +716,11 @@ static void test_random_model(void)
 			if (stop == len ? rc != 0
 					: rc != -ERR_EXISTS || fail != conflict)
 				mismatches++;
-			uint32_t mapped = rc == 0 ? len
-					: (uint32_t)((fail - va) / K4);
+			uint32_t mapped =
+			    rc == 0 ? len : (uint32_t)((fail - va) / K4);
 			for (uint32_t i = 0; i < mapped; i++)
 				model[w][first + i] = (struct model_page){
-					pa + (uint64_t)i * K4, attr};
+				    pa + (uint64_t)i * K4, attr};
 		} else if (kind == 1) { /* unmap */
 			rc = pt_unmap(&f->pt, va, (uint64_t)len * K4);
 			if (rc)
@@ -798,9 +814,9 @@ static void test_effective_attrs(void)
 	/* A supervisor page first, so the user page below goes into tables
 	 * that exist already: their entries must gain U. */
 	CHECK_EQ(pt_map(&f->pt, 0x401000, 0x3000, K4, PTE_W, PT_L1, NULL), 0);
-	CHECK_EQ(pt_map(&f->pt, 0x400000, 0x2000, K4, PTE_U | PTE_W, PT_L1,
-			NULL),
-		 0);
+	CHECK_EQ(
+	    pt_map(&f->pt, 0x400000, 0x2000, K4, PTE_U | PTE_W, PT_L1, NULL),
+	    0);
 	struct eff_find q = {KBASE, 0, false};
 	CHECK_EQ(pt_for_each_leaf(&f->pt, find_leaf, &q), 1);
 	CHECK(q.found);
