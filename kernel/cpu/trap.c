@@ -192,17 +192,11 @@ static const char *where(uint64_t va)
 	return "outside the kernel's layout";
 }
 
-static uint64_t *live_table(void *ctx, uint64_t phys)
-{
-	return phys_to_virt(phys);
-}
-
 /* True when [va, va + len) is mapped in the live tables (len <= 4 KiB). */
 static bool mapped(uint64_t va, uint64_t len)
 {
-	struct pt_env env = {.table = live_table};
 	struct page_table live;
-	pt_attach(&live, &env, read_cr3() & PTE_ADDR_MAX_MASK);
+	mm_live_tables(&live);
 	return pt_translate(&live, va, NULL, NULL, NULL, NULL) == 0 &&
 	       pt_translate(&live, va + len - 1, NULL, NULL, NULL, NULL) == 0;
 }

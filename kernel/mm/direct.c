@@ -12,6 +12,7 @@
 #include "common/string.h"
 #include "kernel/boot/handoff.h"
 #include "kernel/boot/panic.h"
+#include "kernel/cpu/arch.h"
 #include "kernel/dev/console.h"
 #include "kernel/mm/mm_internal.h"
 
@@ -62,6 +63,27 @@ void *phys_to_virt(uint64_t phys)
 		      "write-back RAM in the memory map)",
 		      phys);
 	return p;
+}
+
+/* A table page outside the direct map (a corrupt entry, or a bad CR3)
+ * reads as one of no present entries. */
+static uint64_t *tolerant_table(void *ctx, uint64_t phys)
+{
+	static uint64_t empty[PT_ENTRIES];
+	uint64_t *t = phys_to_virt_or_null(phys);
+	return t ? t : empty;
+}
+
+static struct pt_env live_env = {.table = tolerant_table};
+
+void mm_tables_view(struct page_table *pt, uint64_t root)
+{
+	pt_attach(pt, &live_env, root);
+}
+
+void mm_live_tables(struct page_table *pt)
+{
+	mm_tables_view(pt, read_cr3() & PTE_ADDR_MAX_MASK);
 }
 
 uint64_t mm_direct_find_run(uint64_t bytes)

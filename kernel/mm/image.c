@@ -74,16 +74,10 @@ static const char *image_part(uint64_t va)
 	return "data/bss";
 }
 
-static uint64_t *live_table(void *ctx, uint64_t phys)
-{
-	return phys_to_virt(phys); /* the identity map, before the switch */
-}
-
 static void check_image(const struct page_table *kpt)
 {
-	struct pt_env live_env = {.table = live_table};
 	struct page_table live;
-	pt_attach(&live, &live_env, read_cr3() & PTE_ADDR_MAX_MASK);
+	mm_live_tables(&live);
 	for (uint64_t va = (uint64_t)(uintptr_t)__kernel_start;
 	     va < (uint64_t)(uintptr_t)__bss_end; va += PAGE_SIZE) {
 		uint64_t now, next;

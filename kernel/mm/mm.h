@@ -64,6 +64,19 @@ void *phys_to_virt(uint64_t phys);
  * (for dumps, which must not stop half way). */
 void *phys_to_virt_or_null(uint64_t phys);
 
+/*
+ * A read-only view of the tables CR3 holds now (the loader's or the PVH
+ * entry's early in boot, the kernel's later), for translating and
+ * dumping. A table page phys_to_virt_or_null cannot reach (a corrupt
+ * entry) reads as empty, so a walk through it ends "not present" rather
+ * than stopping a dump half way with a panic. Only pt_translate and
+ * pt_for_each_leaf may be used on it: it has no allocator.
+ */
+void mm_live_tables(struct page_table *pt);
+
+/* The same view of the tables rooted at the PML4 root. */
+void mm_tables_view(struct page_table *pt, uint64_t root);
+
 /* True once the kernel runs on its own tables. */
 bool mm_switched(void);
 

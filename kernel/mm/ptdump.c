@@ -218,24 +218,12 @@ static void entry_text(char *buf, size_t cap, int level, uint64_t e)
 	    leaf ? pt_memtype_name(pt_memtype(cpu_pat(), level, e)) : "");
 }
 
-/* A table outside the direct map (a corrupt entry) reads as empty: a
- * dump must finish, not panic half way. */
-static uint64_t *walk_table(void *ctx, uint64_t phys)
-{
-	static uint64_t empty[PT_ENTRIES];
-	uint64_t *t = phys_to_virt_or_null(phys);
-	return t ? t : empty;
-}
-
 void ptdump_walk(uint64_t va)
 {
-	/* A read-only view of whatever CR3 holds now: the loader's tables
-	 * early in boot, the kernel's later. */
-	struct pt_env env = {.table = walk_table};
 	struct page_table live;
 	struct pt_walk w;
 	char text[64];
-	pt_attach(&live, &env, read_cr3() & PTE_ADDR_MAX_MASK);
+	mm_live_tables(&live);
 	if (!va_canonical(va)) {
 		kprintf("  walk of %016lx: not canonical\n", va);
 		return;

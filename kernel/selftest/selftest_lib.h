@@ -27,6 +27,10 @@ struct handoff;
 #define SELFTEST_VA      SELFTEST_BASE /* kernel/mm/mm.h */
 #define SELFTEST_USER_VA 0x0000100000000000ull
 
+/* The LAPIC's registers (the architectural default base): device memory
+ * that is never in the direct map, and that no test touches. */
+#define LAPIC_PHYS 0xfee00000ull
+
 /* The error-code bits a #PF expectation looks at. */
 #define PF_CHECKED (PF_P | PF_W | PF_U | PF_RSVD | PF_I)
 

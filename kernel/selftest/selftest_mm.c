@@ -131,8 +131,6 @@ static const char *lower_half_unmapped(struct st_ctx *c)
 
 /* --- what the direct map holds --- */
 
-#define LAPIC_PHYS 0xfee00000ull
-
 /* True when [pa, pa + size) lies in ranges of the map the direct map
  * covers (RAM types with BI_MEM_WB; touching ranges count as one); *kernel
  * says whether any of it is the kernel image's. */
