@@ -597,6 +597,12 @@ int pt_cut(uint64_t base, uint64_t size, int max_level, pt_piece_fn fn,
 	   void *ctx)
 {
 	uint64_t s = base, e = base + size;
+	/* Whole pages only: a part-page tail would be cut into empty
+	 * pieces for ever. */
+	if (!IS_ALIGNED(base | size, PAGE_SIZE) ||
+	    (size && add_overflows(base, size)) || max_level < PT_L1 ||
+	    max_level > PT_L3)
+		return -ERR_INVALID;
 	while (s < e) {
 		int leaf = PT_L1;
 		for (int l = max_level; l > PT_L1; l--) {

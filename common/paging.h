@@ -224,7 +224,9 @@ uint64_t pt_min_tables(const struct pt_range *r, uint32_t n);
  * aligned there and fits. These are the leaves pt_map picks for a range
  * whose va and pa agree modulo PT_SIZE(max_level). Calls fn(ctx, base,
  * size, level) per piece in order; a nonzero return stops the cut and is
- * returned.
+ * returned. -ERR_INVALID, before any call, for a base or size that is not
+ * 4 KiB aligned, a range that wraps or ends at 2^64, or max_level
+ * outside PT_L1..PT_L3.
  */
 typedef int (*pt_piece_fn)(void *ctx, uint64_t base, uint64_t size, int level);
 int pt_cut(uint64_t base, uint64_t size, int max_level, pt_piece_fn fn,

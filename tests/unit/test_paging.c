@@ -609,6 +609,37 @@ static void test_cut(void)
 	CHECK_EQ(pt_cut(0, K4, PT_L1, log_cut, &c), 1);
 }
 
+/* pt_cut refuses what it cannot cut into whole pages, before calling
+ * anything: an unaligned base or size (a size of 1.5 pages once cut
+ * forever at its last half page), a range that wraps or ends at 2^64,
+ * and a level that is not a leaf level. Nothing at all is no piece. */
+static void test_cut_refuses(void)
+{
+	static const struct {
+		uint64_t base, size;
+		int max;
+	} bad[] = {
+	    {K4, K4 + K4 / 2, PT_L2},
+	    {K4 / 2, K4, PT_L2},
+	    {K4, 1, PT_L1},
+	    {0ull - K4, 2 * K4, PT_L2},
+	    {0ull - K4, K4, PT_L1},
+	    {0, K4, PT_L4},
+	    {0, K4, 0},
+	};
+	struct cut_log c;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		c.n = 0;
+		CHECK_EQ(
+		    pt_cut(bad[i].base, bad[i].size, bad[i].max, log_cut, &c),
+		    -ERR_INVALID);
+		CHECK_EQ(c.n, 0);
+	}
+	c.n = 0;
+	CHECK_EQ(pt_cut(M2, 0, PT_L2, log_cut, &c), 0);
+	CHECK_EQ(c.n, 0);
+}
+
 /* ---- randomised run against a reference model ---- */
 
 /* The model: four windows of WIN_PAGES pages in different PML4 slots and
@@ -849,6 +880,7 @@ int main(void)
 	RUN(test_min_tables_refuses);
 	RUN(test_memtypes);
 	RUN(test_cut);
+	RUN(test_cut_refuses);
 	RUN(test_effective_attrs);
 	RUN(test_random_model);
 	return check_summary();
