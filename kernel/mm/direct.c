@@ -1,12 +1,15 @@
 /*
  * The direct map: built from the plan common/dmap.c makes (the same one
- * tools run over real firmware maps), and the one way the kernel turns a
- * physical address into a pointer.
+ * tools run over real firmware maps), and the one checked way the kernel
+ * turns a physical address into a pointer.
  *
- * phys_to_virt runs on every page-table access, so its check is cheap:
- * the run of the direct map that answered last is tried first (tables
- * mostly come from one run), then a binary search over the runs (a few
+ * phys_to_virt's check runs wherever a caller holds a physical address
+ * that might not be RAM, so it is cheap: the run of the direct map that
+ * answered last is tried first, then a binary search over the runs (a few
  * dozen at most). Runs are the plan's pieces merged where they touch.
+ * Page-table pages do not need it (mm.c reaches them unchecked): they
+ * come from the frame allocator, whose map dmap_clip_map cut to the
+ * direct map.
  */
 #include "common/dmap.h"
 #include "common/string.h"
@@ -17,52 +20,58 @@
 #include "kernel/mm/mm_internal.h"
 
 /* Every run holds at least one map range, so the map's length bounds
- * them. */
+ * them. Written before the switch, read-only after it. */
 struct run {
 	uint64_t start, end;
 };
 static struct run runs[HANDOFF_MMAP_MAX];
 static uint32_t run_count;
-static uint64_t hit_start, hit_size; /* the last run that answered */
+/* The run that answered last. One word, read and written whole, so a
+ * reader never pairs one run's start with another's end. */
+static uint32_t hit;
 
-static const struct run *find_run(uint64_t phys)
+/* True when phys is in a run of the direct map. */
+static bool in_direct_map(uint64_t phys)
 {
+	uint32_t i = __atomic_load_n(&hit, __ATOMIC_RELAXED);
 	uint32_t lo = 0, hi = run_count;
+
+	if (i < run_count && phys - runs[i].start < runs[i].end - runs[i].start)
+		return true;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		if (phys < runs[mid].start)
+		if (phys < runs[mid].start) {
 			hi = mid;
-		else if (phys >= runs[mid].end)
+		} else if (phys >= runs[mid].end) {
 			lo = mid + 1;
-		else
-			return &runs[mid];
+		} else {
+			__atomic_store_n(&hit, mid, __ATOMIC_RELAXED);
+			return true;
+		}
 	}
-	return NULL;
+	return false;
 }
 
 void *phys_to_virt_or_null(uint64_t phys)
 {
 	if (!mm_switched())
 		return (void *)(uintptr_t)phys; /* the loader's identity map */
-	if (phys - hit_start >= hit_size) {
-		const struct run *r = find_run(phys);
-		if (!r)
-			return NULL;
-		hit_start = r->start;
-		hit_size = r->end - r->start;
-	}
-	return (void *)(uintptr_t)(DMAP_BASE + phys);
+	return in_direct_map(phys) ? (void *)(uintptr_t)(DMAP_BASE + phys)
+				   : NULL;
 }
 
 void *phys_to_virt(uint64_t phys)
 {
-	void *p = phys_to_virt_or_null(phys);
-	if (!p)
+	/* Before the switch every address of the map is identity mapped,
+	 * and there is nothing to check against yet. */
+	if (!mm_switched())
+		return (void *)(uintptr_t)phys;
+	if (!in_direct_map(phys))
 		panic("mm",
 		      "phys_to_virt(0x%lx): not in the direct map (not "
 		      "write-back RAM in the memory map)",
 		      phys);
-	return p;
+	return (void *)(uintptr_t)(DMAP_BASE + phys);
 }
 
 /* A table page outside the direct map (a corrupt entry, or a bad CR3)

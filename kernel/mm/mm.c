@@ -105,9 +105,12 @@ static void env_free(void *ctx, uint64_t pa)
 		panic("mm", "table page 0x%lx freed twice", pa);
 }
 
+/* Every walk of every level comes here, so no check: table pages come
+ * from the frame allocator, whose map init_frames cut to what the direct
+ * map covers (and before the switch, to the identity map). */
 static uint64_t *env_table(void *ctx, uint64_t pa)
 {
-	return phys_to_virt(pa);
+	return (uint64_t *)(uintptr_t)(switched ? DMAP_BASE + pa : pa);
 }
 
 static void env_flush(void *ctx, uint64_t va, uint64_t size)

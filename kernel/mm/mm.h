@@ -55,13 +55,15 @@ struct handoff;
 void mm_init(const struct handoff *h, const struct cpu_features *cpu);
 
 /* A pointer to physical memory: through the loader's identity map before
- * the switch, through the direct map after it. After the switch an
- * address the direct map does not cover (a hole, MMIO, RAM it refused)
- * panics naming it, instead of faulting somewhere later. */
+ * the switch (unchecked: every address of the map is identity mapped
+ * then), through the direct map after it. After the switch an address
+ * the direct map does not cover (a hole, MMIO, RAM it refused) panics
+ * naming it, instead of faulting somewhere later. */
 void *phys_to_virt(uint64_t phys);
 
-/* The same without the panic: NULL when phys is not in the direct map
- * (for dumps, which must not stop half way). */
+/* The same without the panic, for dumps, which must not stop half way:
+ * NULL after the switch when phys is not in the direct map; before it
+ * the identity pointer (NULL only for physical 0). */
 void *phys_to_virt_or_null(uint64_t phys);
 
 /*
