@@ -25,6 +25,23 @@ const char *mem_type_name(uint32_t type)
 	return mem_type_names[type];
 }
 
+bool mem_type_is_ram(uint32_t type)
+{
+	switch (type) {
+	case MEM_USABLE:
+	case MEM_ACPI_RECLAIM:
+	case MEM_ACPI_NVS:
+	case MEM_LOADER_RECLAIM:
+	case MEM_KERNEL:
+	case MEM_PAGE_TABLES:
+	case MEM_FW_RUNTIME_CODE:
+	case MEM_FW_RUNTIME_DATA:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /*
  * Besides magic, version and size, refuses the few values the kernel
  * indexes or walks with before it could notice anything else is wrong:

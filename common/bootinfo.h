@@ -158,6 +158,13 @@ _Static_assert(__builtin_offsetof(struct boot_info, boot_pml4) == 376,
 	       "boot_info layout");
 _Static_assert(sizeof(struct boot_info) == 416, "boot_info layout");
 
+/* True for the types that are RAM by definition: usable, loader and ACPI
+ * reclaimable, ACPI NVS, kernel, boot page tables, firmware runtime code
+ * and data (not reserved, bad or the framebuffer). Such a range is
+ * write-back cacheable unless the firmware says otherwise (memmap.c's
+ * default attribute), and only such ranges go into the direct map. */
+bool mem_type_is_ram(uint32_t type);
+
 /* Name of a mem_type for messages ("usable", "acpi-nvs", ...). */
 const char *mem_type_name(uint32_t type);
 

@@ -25,19 +25,7 @@ const char *dmap_kind_text(uint32_t kind)
 
 bool dmap_type_mapped(uint32_t type)
 {
-	switch (type) {
-	case MEM_USABLE:
-	case MEM_LOADER_RECLAIM:
-	case MEM_KERNEL:
-	case MEM_PAGE_TABLES:
-	case MEM_ACPI_RECLAIM:
-	case MEM_ACPI_NVS:
-	case MEM_FW_RUNTIME_CODE:
-	case MEM_FW_RUNTIME_DATA:
-		return true;
-	default:
-		return false;
-	}
+	return mem_type_is_ram(type);
 }
 
 uint64_t dmap_reach(const struct dmap_params *p)

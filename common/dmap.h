@@ -79,7 +79,8 @@ struct dmap_summary {
 				included (pt_tally) */
 };
 
-/* True for the types the direct map covers (when BI_MEM_WB). */
+/* True for the types the direct map covers (when BI_MEM_WB): the RAM
+ * types (mem_type_is_ram). */
 bool dmap_type_mapped(uint32_t type);
 
 /* The first physical address the direct map cannot reach:

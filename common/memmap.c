@@ -54,19 +54,7 @@ uint32_t mem_type_rank(uint32_t type)
 
 uint32_t mem_type_default_attr(uint32_t type)
 {
-	switch (type) {
-	case MEM_USABLE:
-	case MEM_ACPI_RECLAIM:
-	case MEM_ACPI_NVS:
-	case MEM_LOADER_RECLAIM:
-	case MEM_KERNEL:
-	case MEM_PAGE_TABLES:
-	case MEM_FW_RUNTIME_CODE:
-	case MEM_FW_RUNTIME_DATA:
-		return BI_MEM_WB;
-	default:
-		return 0;
-	}
+	return mem_type_is_ram(type) ? BI_MEM_WB : 0;
 }
 
 /* A class: type and attribute in one value, so the painting below

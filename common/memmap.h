@@ -79,9 +79,8 @@ int memmap_add_attr(struct memmap *m, uint64_t base, uint64_t size,
  * knows by type only (its own allocations, the framebuffer). */
 int memmap_add(struct memmap *m, uint64_t base, uint64_t size, uint32_t type);
 
-/* BI_MEM_WB for the types that are RAM by definition (usable, loader and
- * ACPI reclaimable, ACPI NVS, kernel, boot page tables, firmware runtime
- * code and data), 0 for the others (reserved, bad, framebuffer). */
+/* BI_MEM_WB for the types that are RAM by definition (mem_type_is_ram),
+ * 0 for the others (reserved, bad, framebuffer). */
 uint32_t mem_type_default_attr(uint32_t type);
 
 /* Rank of a type used to resolve overlaps: higher wins. */

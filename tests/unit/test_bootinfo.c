@@ -132,11 +132,34 @@ static void test_type_names(void)
 	}
 }
 
+/* Exactly the eight RAM types; the list is spelled out here, not taken
+ * from the code under test. */
+static void test_ram_types(void)
+{
+	static const uint32_t ram[] = {
+	    MEM_USABLE,          MEM_ACPI_RECLAIM,    MEM_ACPI_NVS,
+	    MEM_LOADER_RECLAIM,  MEM_KERNEL,          MEM_PAGE_TABLES,
+	    MEM_FW_RUNTIME_CODE, MEM_FW_RUNTIME_DATA,
+	};
+	uint32_t count = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(ram); i++)
+		CHECK(mem_type_is_ram(ram[i]));
+	for (uint32_t t = 0; t < MEM_TYPE_COUNT + 2; t++)
+		count += mem_type_is_ram(t);
+	CHECK_EQ(count, ARRAY_SIZE(ram));
+	CHECK(!mem_type_is_ram(MEM_RESERVED));
+	CHECK(!mem_type_is_ram(MEM_BAD));
+	CHECK(!mem_type_is_ram(MEM_FRAMEBUFFER));
+	CHECK(!mem_type_is_ram(MEM_NONE));
+	CHECK(!mem_type_is_ram(0xffffffffu));
+}
+
 int main(void)
 {
 	RUN(test_magic_spells_bootinfo);
 	RUN(test_check_valid);
 	RUN(test_check_mismatches);
 	RUN(test_type_names);
+	RUN(test_ram_types);
 	return check_summary();
 }
