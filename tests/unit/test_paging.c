@@ -7,6 +7,7 @@
  */
 #include "check.h"
 #include "common/paging.h"
+#include "tests/unit/arena.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,59 +15,6 @@
 
 #define PHYS_BASE  0x0000000140000000ull
 #define PHYS_PAGES 8192u /* 32 MiB of tables */
-
-struct arena {
-	uint8_t *mem;
-	uint8_t used[PHYS_PAGES];
-	uint32_t next;
-	uint32_t in_use;
-	bool fail; /* make alloc return 0 */
-};
-
-static uint64_t arena_alloc(void *ctx)
-{
-	struct arena *a = ctx;
-	if (a->fail)
-		return 0;
-	for (uint32_t n = 0; n < PHYS_PAGES; n++) {
-		uint32_t i = (a->next + n) % PHYS_PAGES;
-		if (!a->used[i]) {
-			a->used[i] = 1;
-			a->next = i + 1;
-			a->in_use++;
-			memset(a->mem + (uint64_t)i * PAGE_SIZE, 0, PAGE_SIZE);
-			return PHYS_BASE + (uint64_t)i * PAGE_SIZE;
-		}
-	}
-	return 0;
-}
-
-static void arena_free(void *ctx, uint64_t phys)
-{
-	struct arena *a = ctx;
-	uint64_t i = (phys - PHYS_BASE) / PAGE_SIZE;
-	if (phys < PHYS_BASE || i >= PHYS_PAGES || !a->used[i]) {
-		fprintf(stderr, "bad free of %#llx\n",
-			(unsigned long long)phys);
-		abort();
-	}
-	/* Poison, so a table used after its free shows up as garbage. */
-	memset(a->mem + i * PAGE_SIZE, 0xa5, PAGE_SIZE);
-	a->used[i] = 0;
-	a->in_use--;
-}
-
-static uint64_t *arena_table(void *ctx, uint64_t phys)
-{
-	struct arena *a = ctx;
-	uint64_t i = (phys - PHYS_BASE) / PAGE_SIZE;
-	if (phys < PHYS_BASE || i >= PHYS_PAGES || !a->used[i]) {
-		fprintf(stderr, "table at unallocated %#llx\n",
-			(unsigned long long)phys);
-		abort();
-	}
-	return (uint64_t *)(a->mem + (phys - PHYS_BASE));
-}
 
 struct flushes {
 	uint64_t calls;
@@ -96,7 +44,7 @@ static void record_flush(void *ctx, uint64_t va, uint64_t size)
 static struct fixture *fixture_new(bool page1g, bool nx)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	f->arena.mem = aligned_alloc(PAGE_SIZE, (size_t)PHYS_PAGES * PAGE_SIZE);
+	arena_init(&f->arena, PHYS_BASE, PHYS_PAGES);
 	f->env = (struct pt_env){
 	    .alloc = arena_alloc,
 	    .free = arena_free,
@@ -115,7 +63,7 @@ static struct fixture *fixture_new(bool page1g, bool nx)
 static void fixture_free(struct fixture *f)
 {
 	pt_destroy(&f->pt);
-	free(f->arena.mem);
+	arena_fini(&f->arena);
 	free(f);
 }
 
