@@ -9,7 +9,7 @@
  * ascending physical order.
  */
 #include "dmap.h"
-#include "paging.h"
+#include "fmt.h"
 
 static const char *const kind_text[DMAP_KIND_COUNT] = {
     [DMAP_MAP] = "mapped",
@@ -26,6 +26,15 @@ const char *dmap_kind_text(uint32_t kind)
 bool dmap_type_mapped(uint32_t type)
 {
 	return mem_type_is_ram(type);
+}
+
+struct dmap_params dmap_params_of(const struct cpu_features *cpu)
+{
+	return (struct dmap_params){
+	    .phys_limit = 1ull << cpu->maxphyaddr,
+	    .virt_room = DMAP_VIRT_ROOM,
+	    .page1g = cpu->page1g,
+	};
 }
 
 uint64_t dmap_reach(const struct dmap_params *p)
@@ -49,12 +58,54 @@ static bool map_ok(const struct bi_mem_range *map, uint32_t n)
 	return true;
 }
 
+/* A part of one range that the plan treats alike. */
+struct part {
+	uint64_t base, end;
+	uint32_t kind; /* DMAP_MAP or a refusal */
+};
+
+/*
+ * What the plan does with each part of a range of a mapped type, in
+ * ascending order: all of it is refused when it is not BI_MEM_WB; else
+ * it is mapped below the reach, refused for want of room from the room's
+ * end to MAXPHYADDR, and refused above MAXPHYADDR. Returns how many
+ * non-empty parts (1..3) are in out. The planner and the allocator's
+ * clipped map both decide through here, so they cannot disagree.
+ */
+static uint32_t classify(const struct bi_mem_range *r,
+			 const struct dmap_params *p, struct part out[3])
+{
+	const struct {
+		uint64_t lo, hi;
+		uint32_t kind;
+	} zones[] = {
+	    {0, dmap_reach(p), DMAP_MAP},
+	    {p->virt_room, p->phys_limit, DMAP_REFUSED_NO_ROOM},
+	    {p->phys_limit, ~0ull, DMAP_REFUSED_ABOVE_MAXPHYADDR},
+	};
+	uint64_t b = r->base, e = r->base + r->size;
+	uint32_t n = 0;
+
+	if (!(r->attr & BI_MEM_WB)) {
+		out[0] = (struct part){b, e, DMAP_REFUSED_NOT_WB};
+		return 1;
+	}
+	for (uint32_t i = 0; i < ARRAY_SIZE(zones); i++) {
+		uint64_t s = b > zones[i].lo ? b : zones[i].lo;
+		uint64_t t = e < zones[i].hi ? e : zones[i].hi;
+		if (s < t)
+			out[n++] = (struct part){s, t, zones[i].kind};
+	}
+	return n;
+}
+
 struct planner {
 	const struct dmap_params *p;
 	dmap_fn fn;
 	void *ctx;
 	struct dmap_summary sum;
-	struct pt_tally tally;
+	struct pt_tally *tally; /* the caller's, or own_tally */
+	struct pt_tally own_tally;
 	bool open; /* a run is being gathered */
 	bool ro;
 	uint64_t start, end;
@@ -67,7 +118,7 @@ static int emit(struct planner *pl, const struct dmap_piece *piece)
 		s->mapped_bytes += piece->size;
 		s->pieces++;
 		s->leaves[piece->leaf] += piece->size / PT_SIZE(piece->leaf);
-		pt_tally_add(&pl->tally, DMAP_VIRT_BASE + piece->phys,
+		pt_tally_add(pl->tally, DMAP_VIRT_BASE + piece->phys,
 			     piece->size, piece->leaf);
 	} else {
 		s->refused_bytes[piece->kind] += piece->size;
@@ -110,18 +161,16 @@ static int close_run(struct planner *pl)
 	return cut_run(pl, pl->start, pl->end, pl->ro);
 }
 
-/* Refuses [max(b, lo), min(e, hi)) of a range of type `type`. */
-static int refuse(struct planner *pl, uint64_t b, uint64_t e, uint64_t lo,
-		  uint64_t hi, uint32_t kind, uint32_t type)
+/* Refuses a part of a range of type `type`. */
+static int refuse(struct planner *pl, const struct part *part, uint32_t type)
 {
-	uint64_t s = b > lo ? b : lo, t = e < hi ? e : hi;
-	if (s >= t)
-		return 0;
 	int rc = close_run(pl);
 	if (rc)
 		return rc;
-	struct dmap_piece piece = {
-	    .phys = s, .size = t - s, .kind = kind, .type = type};
+	struct dmap_piece piece = {.phys = part->base,
+				   .size = part->end - part->base,
+				   .kind = part->kind,
+				   .type = type};
 	return emit(pl, &piece);
 }
 
@@ -145,23 +194,44 @@ static int gather(struct planner *pl, uint64_t b, uint64_t e, bool ro)
 
 static int plan_range(struct planner *pl, const struct bi_mem_range *r)
 {
-	const struct dmap_params *p = pl->p;
-	uint64_t b = r->base, e = r->base + r->size, reach = dmap_reach(p);
+	struct part parts[3];
+	uint32_t n;
 	int rc = 0;
 
 	if (!dmap_type_mapped(r->type))
 		return close_run(pl);
-	if (!(r->attr & BI_MEM_WB))
-		return refuse(pl, b, e, 0, ~0ull, DMAP_REFUSED_NOT_WB, r->type);
-	if (b < reach)
-		rc =
-		    gather(pl, b, e < reach ? e : reach, r->type == MEM_KERNEL);
-	if (!rc && p->virt_room < p->phys_limit)
-		rc = refuse(pl, b, e, p->virt_room, p->phys_limit,
-			    DMAP_REFUSED_NO_ROOM, r->type);
+	n = classify(r, pl->p, parts);
+	for (uint32_t i = 0; i < n && !rc; i++)
+		rc = parts[i].kind == DMAP_MAP
+			 ? gather(pl, parts[i].base, parts[i].end,
+				  r->type == MEM_KERNEL)
+			 : refuse(pl, &parts[i], r->type);
+	return rc;
+}
+
+/* dmap_plan, the pieces added to tally (NULL: a tally of its own). */
+static int plan(const struct bi_mem_range *map, uint32_t n,
+		const struct dmap_params *p, dmap_fn fn, void *ctx,
+		struct dmap_summary *sum, struct pt_tally *tally)
+{
+	struct planner pl = {.p = p, .fn = fn, .ctx = ctx, .tally = tally};
+	int rc = 0;
+
+	if (!map_ok(map, n))
+		return -ERR_INVALID;
+	if (!pl.tally) {
+		pt_tally_init(&pl.own_tally);
+		pl.tally = &pl.own_tally;
+	}
+	for (uint32_t i = 0; i < n && !rc; i++)
+		if (map[i].size)
+			rc = plan_range(&pl, &map[i]);
 	if (!rc)
-		rc = refuse(pl, b, e, p->phys_limit, ~0ull,
-			    DMAP_REFUSED_ABOVE_MAXPHYADDR, r->type);
+		rc = close_run(&pl);
+	/* Only the PML4 when nothing is mapped. */
+	pl.sum.min_tables = pt_tally_result(pl.tally);
+	if (sum)
+		*sum = pl.sum;
 	return rc;
 }
 
@@ -169,53 +239,150 @@ int dmap_plan(const struct bi_mem_range *map, uint32_t n,
 	      const struct dmap_params *p, dmap_fn fn, void *ctx,
 	      struct dmap_summary *sum)
 {
-	struct planner pl = {.p = p, .fn = fn, .ctx = ctx};
-	int rc = 0;
-
-	if (!map_ok(map, n))
-		return -ERR_INVALID;
-	pt_tally_init(&pl.tally);
-	for (uint32_t i = 0; i < n && !rc; i++)
-		if (map[i].size)
-			rc = plan_range(&pl, &map[i]);
-	if (!rc)
-		rc = close_run(&pl);
-	/* Only the PML4 when nothing is mapped. */
-	pl.sum.min_tables = pt_tally_result(&pl.tally);
-	if (sum)
-		*sum = pl.sum;
-	return rc;
+	return plan(map, n, p, fn, ctx, sum, NULL);
 }
 
 int dmap_clip_map(const struct bi_mem_range *map, uint32_t n,
 		  const struct dmap_params *p, struct bi_mem_range *out,
 		  uint32_t cap)
 {
-	uint64_t reach = dmap_reach(p);
 	uint32_t k = 0;
 
 	if (!map_ok(map, n))
 		return -ERR_INVALID;
 	for (uint32_t i = 0; i < n; i++) {
-		struct bi_mem_range r = map[i];
-		uint64_t e = r.base + r.size;
-		bool mapped = dmap_type_mapped(r.type);
+		struct part parts[3] = {
+		    {map[i].base, map[i].base + map[i].size, DMAP_MAP}};
+		uint32_t first = k, count = 1;
 
-		if (mapped && !(r.attr & BI_MEM_WB))
-			r.type = MEM_RESERVED;
-		if (mapped && r.base < reach && e > reach) {
+		if (dmap_type_mapped(map[i].type) && map[i].size)
+			count = classify(&map[i], p, parts);
+		for (uint32_t j = 0; j < count; j++) {
+			struct bi_mem_range r = {
+			    parts[j].base, parts[j].end - parts[j].base,
+			    parts[j].kind == DMAP_MAP ? map[i].type
+						      : MEM_RESERVED,
+			    map[i].attr};
+			/* Refused parts of one range are one reserved
+			 * range. */
+			if (k > first && r.type == MEM_RESERVED &&
+			    out[k - 1].type == MEM_RESERVED) {
+				out[k - 1].size += r.size;
+				continue;
+			}
 			if (k == cap)
 				return -ERR_TOOBIG;
-			out[k] = r;
-			out[k++].size = reach - r.base;
-			r.base = reach;
-			r.size = e - reach;
+			out[k++] = r;
 		}
-		if (mapped && r.base >= reach)
-			r.type = MEM_RESERVED;
-		if (k == cap)
-			return -ERR_TOOBIG;
-		out[k++] = r;
 	}
 	return (int)k;
+}
+
+int dmap_frames_init(struct frames *fa, const struct bi_mem_range *map,
+		     uint32_t n, const struct dmap_params *p,
+		     struct bi_mem_range *clip, uint32_t cap,
+		     dmap_store_fn store, void *ctx, char *why, size_t why_cap)
+{
+	uint64_t phys, bytes;
+	void *at;
+	int k = dmap_clip_map(map, n, p, clip, cap);
+
+	if (k < 0) {
+		fmt_snprintf(why, why_cap,
+			     "memory map refused by the direct-map plan "
+			     "(error %d)",
+			     k);
+		return k;
+	}
+	if (frames_plan(clip, (uint32_t)k, &phys, &bytes)) {
+		fmt_snprintf(why, why_cap,
+			     "no usable range above 1 MiB holds the frame "
+			     "allocator's bitmaps");
+		return -ERR_NOMEM;
+	}
+	at = store(ctx, phys, bytes);
+	if (!at) {
+		fmt_snprintf(why, why_cap,
+			     "no way to write the frame allocator's bitmaps "
+			     "at 0x%lx (%lu bytes)",
+			     phys, bytes);
+		return -ERR_NOMEM;
+	}
+	if (frames_init(fa, clip, (uint32_t)k, at, phys, bytes)) {
+		fmt_snprintf(why, why_cap,
+			     "memory map refused by the frame allocator");
+		return -ERR_INVALID;
+	}
+	return 0;
+}
+
+static int run_add(struct dmap_build *b, uint64_t start, uint64_t size)
+{
+	if (b->run_count && b->runs[b->run_count - 1].end == start) {
+		b->runs[b->run_count - 1].end += size;
+		return 0;
+	}
+	if (b->run_count == b->run_cap) {
+		fmt_snprintf(b->why, sizeof(b->why),
+			     "direct map: more than %u runs", b->run_cap);
+		return -ERR_TOOBIG;
+	}
+	b->runs[b->run_count++] = (struct dmap_run){start, start + size};
+	return 0;
+}
+
+static void map_error(struct dmap_build *b, int rc)
+{
+	if (rc == -ERR_NOMEM)
+		fmt_snprintf(b->why, sizeof(b->why),
+			     "out of memory for page tables mapping the "
+			     "direct map at 0x%lx (before the switch only "
+			     "memory under the boot identity map can be used)",
+			     b->fail_va);
+	else if (rc == -ERR_RANGE)
+		fmt_snprintf(b->why, sizeof(b->why),
+			     "the direct map: entry for 0x%lx refused: %s",
+			     b->fail_va, b->pt->env->last_error);
+	else
+		fmt_snprintf(b->why, sizeof(b->why),
+			     "mapping the direct map at 0x%lx failed (error "
+			     "%d)",
+			     b->fail_va, rc);
+}
+
+static int build_piece(void *ctx, const struct dmap_piece *p)
+{
+	struct dmap_build *b = ctx;
+	int rc;
+
+	if (p->kind == DMAP_MAP) {
+		/* Read-only for the image's frames: no writable alias. */
+		uint64_t attr = PTE_G | b->nx | (p->readonly ? 0 : PTE_W);
+		rc = pt_map(b->pt, DMAP_VIRT_BASE + p->phys, p->phys, p->size,
+			    attr, p->leaf, &b->fail_va);
+		if (rc) {
+			map_error(b, rc);
+			return rc;
+		}
+		rc = run_add(b, p->phys, p->size);
+		if (rc)
+			return rc;
+	}
+	return b->fn ? b->fn(b->ctx, p) : 0;
+}
+
+int dmap_build(const struct bi_mem_range *map, uint32_t n,
+	       const struct dmap_params *p, struct dmap_build *b)
+{
+	b->run_count = 0;
+	b->fail_va = 0;
+	b->why[0] = '\0';
+	if (!map_ok(map, n)) {
+		fmt_snprintf(b->why, sizeof(b->why),
+			     "direct map: the memory map was refused (error "
+			     "%d)",
+			     -ERR_INVALID);
+		return -ERR_INVALID;
+	}
+	return plan(map, n, p, build_piece, b, &b->sum, b->tally);
 }

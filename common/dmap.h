@@ -28,6 +28,9 @@
 #define COMMON_DMAP_H
 
 #include "bootinfo.h"
+#include "cpu.h"
+#include "frames.h"
+#include "paging.h"
 #include "types.h"
 
 /* Where the direct map lives: PML4 slots 256..383 (64 TiB). The kernel's
@@ -48,6 +51,10 @@ struct dmap_params {
 	uint64_t virt_room;  /* DMAP_VIRT_ROOM (smaller in tests) */
 	bool page1g;         /* CPUID allows 1 GiB leaves */
 };
+
+/* The kernel's parameters for a CPU: its MAXPHYADDR and 1 GiB pages, the
+ * full DMAP_VIRT_ROOM. */
+struct dmap_params dmap_params_of(const struct cpu_features *cpu);
 
 /*
  * One piece of the plan. For DMAP_MAP: [phys, phys + size) is mapped at
@@ -75,8 +82,9 @@ struct dmap_summary {
 	uint64_t leaves[4]; /* [level]: leaves of that level */
 	uint64_t refused_bytes[DMAP_KIND_COUNT];
 	uint32_t refusals;   /* refused pieces */
-	uint64_t min_tables; /* for the direct map alone, PML4
-				included (pt_tally) */
+	uint64_t min_tables; /* pt_tally_result of the tally the pieces
+				went into: for dmap_plan the direct map
+				alone, PML4 included */
 };
 
 /* True for the types the direct map covers (when BI_MEM_WB): the RAM
@@ -98,17 +106,78 @@ int dmap_plan(const struct bi_mem_range *map, uint32_t n,
 	      const struct dmap_params *p, dmap_fn fn, void *ctx,
 	      struct dmap_summary *sum);
 
+/* Entries dmap_clip_map may need for an n-entry map: one range can
+ * straddle dmap_reach. */
+#define DMAP_CLIP_MAX(n) ((n) + 1)
+
 /*
  * The map as the frame allocator must see it: every part of a range of a
  * mapped type that the plan refuses becomes MEM_RESERVED (attribute
  * kept), since the kernel reaches frames only through the direct map.
- * Writes to out (cap entries) and returns the count, or -ERR_TOOBIG; at
- * most n + 1 entries are needed (one range can straddle dmap_reach).
- * The result is sorted and disjoint but not merged.
+ * Writes to out (cap entries) and returns the count, or -ERR_TOOBIG (at
+ * most DMAP_CLIP_MAX(n) entries are needed), or -ERR_INVALID as
+ * dmap_plan. The result is sorted and disjoint but not merged.
  */
 int dmap_clip_map(const struct bi_mem_range *map, uint32_t n,
 		  const struct dmap_params *p, struct bi_mem_range *out,
 		  uint32_t cap);
+
+/*
+ * The first two steps of the kernel's mm_init, here so that tools run a
+ * map through exactly them. The kernel and memmap-check call these; a
+ * failure's text (*why, b->why) is the kernel's panic message after
+ * "panic: mm: ".
+ */
+
+/* Returns a pointer through which the frame allocator's storage, `bytes`
+ * at physical `phys`, can be written; or NULL when it cannot be had (the
+ * callback says why itself). */
+typedef void *(*dmap_store_fn)(void *ctx, uint64_t phys, uint64_t bytes);
+
+/*
+ * Step 1, the frame allocator over map as the direct map reaches it:
+ * dmap_clip_map into clip (cap entries, DMAP_CLIP_MAX(n) suffice; the
+ * allocator keeps pointing into it), frames_plan for where its bitmaps
+ * go, store() for a pointer to them, frames_init. Returns 0 or a
+ * negative error with why (why_cap bytes) saying what failed.
+ */
+int dmap_frames_init(struct frames *fa, const struct bi_mem_range *map,
+		     uint32_t n, const struct dmap_params *p,
+		     struct bi_mem_range *clip, uint32_t cap,
+		     dmap_store_fn store, void *ctx, char *why, size_t why_cap);
+
+/* Pieces of the direct map merged where they touch. */
+struct dmap_run {
+	uint64_t start, end;
+};
+
+struct dmap_build {
+	/* In. */
+	struct page_table *pt;  /* the tables to map into */
+	uint64_t nx;            /* PTE_NX when the CPU has NX, else 0 */
+	struct pt_tally *tally; /* each mapped piece is added; may be NULL */
+	struct dmap_run *runs;  /* room for run_cap runs */
+	uint32_t run_cap;
+	dmap_fn fn; /* each piece, refusals too, after it is mapped; may
+		       be NULL; a nonzero return stops the build */
+	void *ctx;
+	/* Out. */
+	uint32_t run_count;
+	uint64_t fail_va; /* pt_map's first address not mapped */
+	struct dmap_summary sum;
+	char why[192]; /* on an error of the build's own */
+};
+
+/*
+ * Step 2, the direct map: dmap_plan over map, each DMAP_MAP piece mapped
+ * by pt_map at DMAP_VIRT_BASE + phys with its leaf (global, b->nx,
+ * writable unless read-only), and pieces merged into runs. Returns 0,
+ * fn's nonzero value, or a negative error with b->why: the map refused
+ * (-ERR_INVALID), pt_map's error, more than run_cap runs (-ERR_TOOBIG).
+ * The tables are built before the kernel's CR3 switch.
+ */
+int dmap_build(const struct bi_mem_range *map, uint32_t n,
+	       const struct dmap_params *p, struct dmap_build *b);
 
 /* "mapped", "not write-back cacheable", ... */
 const char *dmap_kind_text(uint32_t kind);

@@ -59,6 +59,13 @@ struct e820_entry {
 #define E820_NVS      4
 #define E820_UNUSABLE 5
 
+/* Room a loader gives the normalised map of `descs` firmware
+ * descriptors: each adds at most two ranges (one landing inside an
+ * existing range splits it in three), plus a margin for what the loader
+ * adds itself (the framebuffer). loader/firmware.c checks it with a dry
+ * run before ExitBootServices; tools/memmap-check uses the same room. */
+#define MEMMAP_RANGES_FOR(descs) ((descs)*2 + 32)
+
 struct memmap {
 	struct bi_mem_range *ranges; /* caller-provided storage */
 	uint32_t count;

@@ -264,11 +264,8 @@ EFI_STATUS handoff_alloc(struct loader *l)
 				    ho->map_cap, efi_status_name(s));
 	}
 
-	/* Each descriptor adds at most two ranges to the normalised map
-	 * (one landing inside an existing range splits it in three), so
-	 * twice the descriptors plus a margin for the framebuffer is
-	 * enough; the dry run before ExitBootServices checks it. */
-	ho->range_cap = (uint32_t)(descs * 2 + 32);
+	/* The dry run before ExitBootServices checks it is enough. */
+	ho->range_cap = (uint32_t)MEMMAP_RANGES_FOR(descs);
 	bytes = sizeof(struct boot_info) + BI_CMDLINE_MAX +
 		(uint64_t)ho->range_cap * sizeof(struct bi_mem_range);
 	ho->bi_pages = ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE;

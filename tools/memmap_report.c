@@ -209,6 +209,9 @@ static void print_refusals(FILE *f, const struct msim *s)
 		"direct map's %" PRIu64 " TiB; %u refusals\n",
 		limit, s->params.phys_bits, (uint64_t)DMAP_VIRT_ROOM >> 40,
 		s->refusal_count);
+	if (!s->refusals_complete)
+		fprintf(f, "  (the kernel stops before the direct map is "
+			   "complete: it prints at most these)\n");
 	for (uint32_t i = 0; i < s->refusal_count; i++) {
 		const struct dmap_piece *p = &s->refusals[i];
 

@@ -1,8 +1,8 @@
 /*
  * The loader's and the kernel's decisions on a firmware map, made by
  * their own common/ functions (see memmap_sim.h for the sequence). The
- * panic texts are the kernel's, so a refusal here reads as it would on
- * the serial port.
+ * panic texts of the direct map and the allocator come from those
+ * functions, so a refusal here reads as it would on the serial port.
  *
  * Page tables are built for real: pt_map writes them into host pages
  * found by physical address, and every table page comes from the
@@ -95,8 +95,9 @@ struct kernel_sim {
 	struct frames fa;
 	struct hostmem hm;
 	struct page_table pt;
-	bool host_oom;
-	uint64_t run_end; /* end of the last direct-map run */
+	void *store;           /* the allocator's storage, in host memory */
+	bool host_oom;         /* a table page had no host page */
+	bool collect_refusals; /* for the first CPU (they are the same) */
 	uint32_t piece_cap;
 };
 
@@ -147,70 +148,71 @@ static uint64_t *sim_table(void *ctx, uint64_t pa)
 	return page;
 }
 
-/* direct.c's map_piece: map it, or say what the kernel would panic on. */
-static int map_piece(void *ctx, const struct dmap_piece *p)
+/* The allocator's storage: host memory, up to the tool's limit. */
+static void *sim_store(void *ctx, uint64_t phys, uint64_t bytes)
+{
+	struct kernel_sim *k = ctx;
+
+	k->c->store_phys = phys;
+	k->c->store_bytes = bytes;
+	if (bytes > MSIM_MAX_STORE_BYTES) {
+		snprintf(k->s->tool_error, sizeof(k->s->tool_error),
+			 "the frame allocator's storage for this map is %llu "
+			 "MiB; this tool simulates up to %llu MiB",
+			 (unsigned long long)(bytes >> 20),
+			 (unsigned long long)(MSIM_MAX_STORE_BYTES >> 20));
+		return NULL;
+	}
+	k->store = aligned_alloc(PAGE_SIZE, bytes);
+	if (!k->store)
+		snprintf(k->s->tool_error, sizeof(k->s->tool_error),
+			 "out of host memory for %llu bytes of frame storage",
+			 (unsigned long long)bytes);
+	return k->store;
+}
+
+static int collect_refusal(struct msim *s, const struct dmap_piece *p)
+{
+	if ((s->refusal_count & (s->refusal_count - 1)) == 0) {
+		uint32_t cap = s->refusal_count ? s->refusal_count * 2 : 1;
+		struct dmap_piece *r =
+		    realloc(s->refusals, cap * sizeof(*s->refusals));
+
+		if (!r)
+			return -1;
+		s->refusals = r;
+	}
+	s->refusals[s->refusal_count++] = *p;
+	return 0;
+}
+
+/* Each piece dmap_build mapped, and the refusals the kernel prints. */
+static int record_piece(void *ctx, const struct dmap_piece *p)
 {
 	struct kernel_sim *k = ctx;
 	struct msim_cpu *c = k->c;
-	uint64_t fail = 0;
-	uint64_t attr = PTE_G | PTE_NX | (p->readonly ? 0 : PTE_W);
-	int rc;
 
-	if (p->kind != DMAP_MAP)
+	if (p->kind != DMAP_MAP) {
+		if (k->collect_refusals && collect_refusal(k->s, p))
+			goto oom;
 		return 0;
-	rc = pt_map(&k->pt, DMAP_VIRT_BASE + p->phys, p->phys, p->size, attr,
-		    p->leaf, &fail);
-	if (rc == -ERR_NOMEM && k->host_oom) {
-		snprintf(k->s->tool_error, sizeof(k->s->tool_error),
-			 "out of host memory for page tables");
-		return rc;
 	}
-	if (rc == -ERR_NOMEM) {
-		/* The kernel's words (mm_map_or_panic), suffix included:
-		 * the direct map is built before the switch. */
-		set_panic(c,
-			  "mm: out of memory for page tables mapping the "
-			  "direct map at 0x%llx (before the switch only "
-			  "memory under the boot identity map can be used)",
-			  (unsigned long long)fail);
-		return rc;
-	}
-	if (rc == -ERR_RANGE) {
-		set_panic(c, "mm: the direct map: entry for 0x%llx refused: %s",
-			  (unsigned long long)fail, k->pt.env->last_error);
-		return rc;
-	}
-	if (rc) {
-		set_panic(c,
-			  "mm: mapping the direct map at 0x%llx failed "
-			  "(error %d)",
-			  (unsigned long long)fail, rc);
-		return rc;
-	}
-	if (!c->piece_count || k->run_end != p->phys) {
-		if (c->runs == BI_MMAP_KERNEL_MAX) {
-			set_panic(c, "mm: direct map: more than %u runs",
-				  BI_MMAP_KERNEL_MAX);
-			return -ERR_TOOBIG;
-		}
-		c->runs++;
-	}
-	k->run_end = p->phys + p->size;
 	if (c->piece_count == k->piece_cap) {
 		uint32_t ncap = k->piece_cap ? k->piece_cap * 2 : 64;
 		struct dmap_piece *n =
 		    realloc(c->pieces, ncap * sizeof(*c->pieces));
 
-		if (!n) {
-			snprintf(k->s->tool_error, sizeof(k->s->tool_error),
-				 "out of host memory");
-			return -ERR_NOMEM;
-		}
+		if (!n)
+			goto oom;
 		c->pieces = n;
 		k->piece_cap = ncap;
 	}
 	c->pieces[c->piece_count++] = *p;
 	return 0;
+oom:
+	snprintf(k->s->tool_error, sizeof(k->s->tool_error),
+		 "out of host memory");
+	return -ERR_NOMEM;
 }
 
 static uint64_t free_above_low(const struct frames *fa)
@@ -224,21 +226,21 @@ static uint64_t free_above_low(const struct frames *fa)
 }
 
 /*
- * mm_init's memory steps for one CPU, in its order: the allocator over
- * the map as the direct map reaches it (init_frames), the PML4, the
- * direct map (mm_direct_build), the table count; then whether the image
- * still gets its tables, and what reclaim would give back.
+ * mm_init's memory steps for one CPU, through the functions mm_init
+ * calls (common/dmap.c): the allocator over the map as the direct map
+ * reaches it, the PML4, the direct map; then whether the image still
+ * gets its tables, and what reclaim would give back.
  */
 static void run_kernel(struct msim *s, struct msim_cpu *c)
 {
 	const struct bi_mem_range *map = s->loader_map;
-	const struct dmap_params p = {
-	    .phys_limit = 1ull << s->params.phys_bits,
-	    .virt_room = DMAP_VIRT_ROOM,
+	struct cpu_features cf = {
+	    .maxphyaddr = (uint8_t)s->params.phys_bits,
 	    .page1g = c->page1g,
 	};
-	struct cpu_features cf = {.maxphyaddr = (uint8_t)s->params.phys_bits};
-	struct kernel_sim k = {.s = s, .c = c};
+	const struct dmap_params p = dmap_params_of(&cf);
+	struct kernel_sim k = {
+	    .s = s, .c = c, .collect_refusals = c == &s->cpu[0]};
 	struct pt_env env = {
 	    .alloc = sim_alloc,
 	    .free = sim_free,
@@ -248,44 +250,29 @@ static void run_kernel(struct msim *s, struct msim_cpu *c)
 	    .nx = true,
 	    .page1g = c->page1g,
 	};
-	/* As the kernel's frames_map: at most one entry more than the map
-	 * (static: 12 KiB). */
-	static struct bi_mem_range clip[BI_MMAP_KERNEL_MAX + 1];
-	void *store = NULL;
-	int n, rc;
+	/* As the kernel's frames_map and runs (static: 20 KiB). */
+	static struct bi_mem_range clip[DMAP_CLIP_MAX(BI_MMAP_KERNEL_MAX)];
+	static struct dmap_run runs[BI_MMAP_KERNEL_MAX];
+	struct pt_tally tally;
+	struct dmap_build b = {
+	    .pt = &k.pt,
+	    .nx = PTE_NX,
+	    .tally = &tally,
+	    .runs = runs,
+	    .run_cap = ARRAY_SIZE(runs),
+	    .fn = record_piece,
+	    .ctx = &k,
+	};
+	char why[sizeof(c->panic) - 4];
+	int rc;
 
 	c->ran = true;
-	n = dmap_clip_map(map, s->kept, &p, clip, BI_MMAP_KERNEL_MAX + 1);
-	if (n < 0) {
-		set_panic(c,
-			  "mm: memory map refused by the direct-map plan "
-			  "(error %d)",
-			  n);
-		return;
-	}
-	if (frames_plan(clip, (uint32_t)n, &c->store_phys, &c->store_bytes)) {
-		set_panic(c, "mm: no usable range above 1 MiB holds the frame "
-			     "allocator's bitmaps");
-		return;
-	}
-	if (c->store_bytes > MSIM_MAX_STORE_BYTES) {
-		snprintf(s->tool_error, sizeof(s->tool_error),
-			 "the frame allocator's storage for this map is %llu "
-			 "MiB; this tool simulates up to %llu MiB",
-			 (unsigned long long)(c->store_bytes >> 20),
-			 (unsigned long long)(MSIM_MAX_STORE_BYTES >> 20));
-		return;
-	}
-	store = aligned_alloc(PAGE_SIZE, c->store_bytes);
-	if (!store) {
-		snprintf(s->tool_error, sizeof(s->tool_error),
-			 "out of host memory for %llu bytes of frame storage",
-			 (unsigned long long)c->store_bytes);
-		return;
-	}
-	if (frames_init(&k.fa, clip, (uint32_t)n, store, c->store_phys,
-			c->store_bytes)) {
-		set_panic(c, "mm: memory map refused by the frame allocator");
+	rc = dmap_frames_init(&k.fa, map, s->kept, &p, clip, ARRAY_SIZE(clip),
+			      sim_store, &k, why, sizeof(why));
+	if (s->tool_error[0])
+		goto out;
+	if (rc) {
+		set_panic(c, "mm: %s", why);
 		goto out;
 	}
 	for (uint32_t i = 0; i < k.fa.count; i++)
@@ -300,14 +287,23 @@ static void run_kernel(struct msim *s, struct msim_cpu *c)
 		set_panic(c, "mm: no frame for the PML4");
 		goto out;
 	}
-	rc = dmap_plan(map, s->kept, &p, map_piece, &k, &c->plan);
-	if (rc == -ERR_INVALID)
-		set_panic(c,
-			  "mm: direct map: the memory map was refused "
-			  "(error %d)",
-			  rc);
-	if (rc || s->tool_error[0])
+	pt_tally_init(&tally);
+	rc = dmap_build(map, s->kept, &p, &b);
+	c->plan = b.sum;
+	c->runs = b.run_count;
+	if (k.collect_refusals)
+		s->refusals_complete = rc == 0;
+	if (s->tool_error[0])
 		goto out;
+	if (rc == -ERR_NOMEM && k.host_oom) {
+		snprintf(s->tool_error, sizeof(s->tool_error),
+			 "out of host memory for page tables");
+		goto out;
+	}
+	if (rc) {
+		set_panic(c, "mm: %s", b.why);
+		goto out;
+	}
 	c->tables_used = env.tables_allocated;
 	if (c->tables_used != c->plan.min_tables) {
 		set_panic(c, "mm: %llu table pages used where %llu suffice",
@@ -330,7 +326,7 @@ static void run_kernel(struct msim *s, struct msim_cpu *c)
 		       frames_reclaim(&k.fa, MEM_PAGE_TABLES);
 out:
 	hm_free(&k.hm);
-	free(store);
+	free(k.store);
 }
 
 static uint64_t entry_end(const struct mlog_entry *e)
@@ -407,7 +403,7 @@ static int run_loader(struct msim *s, const struct mlog_entry *e, uint32_t n)
 {
 	struct memmap m;
 
-	s->loader_cap = n * 2 + 32;
+	s->loader_cap = MEMMAP_RANGES_FOR(n);
 	s->loader_map = calloc(s->loader_cap, sizeof(*s->loader_map));
 	if (!s->loader_map)
 		return -1;
@@ -439,25 +435,6 @@ static int run_loader(struct msim *s, const struct mlog_entry *e, uint32_t n)
 		free(buf);
 	}
 	s->loader_count = m.count;
-	return 0;
-}
-
-static int collect_refusal(void *ctx, const struct dmap_piece *p)
-{
-	struct msim *s = ctx;
-
-	if (p->kind == DMAP_MAP)
-		return 0;
-	if ((s->refusal_count & (s->refusal_count - 1)) == 0) {
-		uint32_t cap = s->refusal_count ? s->refusal_count * 2 : 1;
-		struct dmap_piece *r =
-		    realloc(s->refusals, cap * sizeof(*s->refusals));
-
-		if (!r)
-			return -ERR_NOMEM;
-		s->refusals = r;
-	}
-	s->refusals[s->refusal_count++] = *p;
 	return 0;
 }
 
@@ -497,15 +474,6 @@ int msim_run(struct msim *s, const struct mlog *log,
 	s->usable_bytes = sum.usable_bytes;
 	s->highest_end = sum.highest_end;
 
-	/* The refusals do not depend on the leaf sizes. */
-	const struct dmap_params p = {1ull << params->phys_bits, DMAP_VIRT_ROOM,
-				      true};
-	if (dmap_plan(s->loader_map, s->kept, &p, collect_refusal, s, NULL) ==
-	    -ERR_NOMEM) {
-		snprintf(s->tool_error, sizeof(s->tool_error),
-			 "out of host memory");
-		return -1;
-	}
 	for (int i = 0; i < 2 && !s->tool_error[0]; i++)
 		run_kernel(s, &s->cpu[i]);
 	return s->tool_error[0] ? -1 : 0;

@@ -4,14 +4,17 @@
  * the same order, with the same capacities, as on a UEFI boot:
  *
  *   loader (loader/firmware.c): memmap_add_efi (or memmap_add_e820 for
- *     an E820 map) into room for twice the descriptors plus 32;
+ *     an E820 map) into room for MEMMAP_RANGES_FOR(descriptors);
  *   kernel, handoff (kernel/boot/handoff.c): an empty map is refused,
  *     entries past BI_MMAP_KERNEL_MAX are dropped (the highest ones);
- *   kernel, mm_init (kernel/mm/mm.c, direct.c): dmap_clip_map,
- *     frames_plan, frames_init, pt_init, then dmap_plan with every piece
- *     mapped by pt_map into tables whose pages come from that frame
- *     allocator, at most BI_MMAP_KERNEL_MAX direct-map runs, and the
- *     table pages used checked against the plan's minimum (pt_tally).
+ *   kernel, mm_init (kernel/mm/mm.c, direct.c): dmap_frames_init (the
+ *     allocator over the map as the direct map reaches it), pt_init,
+ *     then dmap_build (the direct map mapped by pt_map into tables whose
+ *     pages come from that frame allocator, at most BI_MMAP_KERNEL_MAX
+ *     runs) and the table pages used checked against the plan's minimum
+ *     (pt_tally). The common/ functions are the kernel's own; what the
+ *     kernel adds around them (the identity-map limit of the PVH path,
+ *     its printing) is not modelled.
  *
  * The CPU is a parameter (MAXPHYADDR), and the kernel part runs twice:
  * once for a CPU with 1 GiB pages and once without.
@@ -88,9 +91,12 @@ struct msim {
 	uint64_t dropped_usable;            /* bytes of usable RAM dropped */
 	uint64_t usable_bytes, highest_end; /* memmap_summarise of kept */
 	char handoff_panic[160];            /* "" or "boot: ..." */
-	/* The plan's refusals (the same for both CPUs). */
+	/* The refusals the kernel prints while it builds the direct map
+	 * (the same for both CPUs), all of them when refusals_complete,
+	 * else those before it stopped. */
 	struct dmap_piece *refusals;
 	uint32_t refusal_count;
+	bool refusals_complete;
 	struct msim_cpu cpu[2]; /* [0] with 1 GiB pages, [1] without */
 	char tool_error[160];   /* "" or why the tool could not go on */
 };

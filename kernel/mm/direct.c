@@ -21,10 +21,7 @@
 
 /* Every run holds at least one map range, so the map's length bounds
  * them. Written before the switch, read-only after it. */
-struct run {
-	uint64_t start, end;
-};
-static struct run runs[HANDOFF_MMAP_MAX];
+static struct dmap_run runs[HANDOFF_MMAP_MAX];
 static uint32_t run_count;
 /* The run that answered last. One word, read and written whole, so a
  * reader never pairs one run's start with another's end. */
@@ -103,52 +100,33 @@ uint64_t mm_direct_find_run(uint64_t bytes)
 	return ~0ull;
 }
 
-struct build {
-	struct pt_tally *tally;
-};
-
-static int map_piece(void *ctx, const struct dmap_piece *p)
+static int report_refusal(void *ctx, const struct dmap_piece *p)
 {
-	struct build *b = ctx;
-	if (p->kind != DMAP_MAP) {
+	if (p->kind != DMAP_MAP)
 		kprintf("kernel: direct map: not mapping %s 0x%lx-0x%lx (%lu "
 			"KiB): %s\n",
 			mem_type_name(p->type), p->phys, p->phys + p->size,
 			p->size >> 10, dmap_kind_text(p->kind));
-		return 0;
-	}
-	/* Read-only for the image's frames: no writable alias of them. */
-	uint64_t attr = PTE_G | mm_nx() | (p->readonly ? 0 : PTE_W);
-	mm_map_or_panic(DMAP_BASE + p->phys, p->phys, p->size, attr, p->leaf,
-			"the direct map");
-	pt_tally_add(b->tally, DMAP_BASE + p->phys, p->size, p->leaf);
-	if (run_count && runs[run_count - 1].end == p->phys) {
-		runs[run_count - 1].end += p->size;
-	} else {
-		if (run_count == ARRAY_SIZE(runs))
-			panic("mm", "direct map: more than %u runs",
-			      (uint32_t)ARRAY_SIZE(runs));
-		runs[run_count++] = (struct run){p->phys, p->phys + p->size};
-	}
 	return 0;
 }
 
-void mm_direct_build(const struct handoff *h, const struct cpu_features *cpu,
+void mm_direct_build(const struct handoff *h, const struct dmap_params *p,
 		     struct pt_tally *t)
 {
-	const struct dmap_params p = {
-	    .phys_limit = 1ull << cpu->maxphyaddr,
-	    .virt_room = DMAP_VIRT_ROOM,
-	    .page1g = cpu->page1g,
+	struct dmap_build b = {
+	    .pt = mm_kernel_pt(),
+	    .nx = mm_nx(),
+	    .tally = t,
+	    .runs = runs,
+	    .run_cap = ARRAY_SIZE(runs),
+	    .fn = report_refusal,
 	};
-	struct build b = {t};
-	struct dmap_summary s;
-	int rc = dmap_plan(h->mmap, h->mmap_count, &p, map_piece, &b, &s);
-	if (rc)
-		panic("mm", "direct map: the memory map was refused (error %d)",
-		      rc);
+	if (dmap_build(h->mmap, h->mmap_count, p, &b))
+		panic("mm", "%s", b.why);
+	run_count = b.run_count;
 	kprintf("kernel: direct map: %lu MiB of RAM in %u runs, %lu pieces: "
 		"%lu 1G, %lu 2M, %lu 4K leaves; %u refusals\n",
-		s.mapped_bytes >> 20, run_count, s.pieces, s.leaves[PT_L3],
-		s.leaves[PT_L2], s.leaves[PT_L1], s.refusals);
+		b.sum.mapped_bytes >> 20, run_count, b.sum.pieces,
+		b.sum.leaves[PT_L3], b.sum.leaves[PT_L2], b.sum.leaves[PT_L1],
+		b.sum.refusals);
 }

@@ -47,8 +47,8 @@ static uint64_t fb_va;
 static uint64_t reclaim_probe;
 
 /* The allocator's view of the map: the boot info's, clipped to what the
- * direct map reaches (at most one entry longer). */
-static struct bi_mem_range frames_map[HANDOFF_MMAP_MAX + 1];
+ * direct map reaches. */
+static struct bi_mem_range frames_map[DMAP_CLIP_MAX(HANDOFF_MMAP_MAX)];
 
 bool mm_switched(void)
 {
@@ -215,32 +215,25 @@ void mm_map_or_panic(uint64_t va, uint64_t pa, uint64_t size, uint64_t attr,
 		      rc);
 }
 
-static void init_frames(const struct handoff *h, const struct cpu_features *cpu)
+/* Where the allocator's bitmaps are written before the switch: through
+ * the identity map, which on the PVH path ends at 1 GiB. */
+static void *frames_store(void *ctx, uint64_t phys, uint64_t bytes)
 {
-	const struct dmap_params p = {
-	    .phys_limit = 1ull << cpu->maxphyaddr,
-	    .virt_room = DMAP_VIRT_ROOM,
-	    .page1g = cpu->page1g,
-	};
-	uint64_t store, bytes;
-	int n = dmap_clip_map(h->mmap, h->mmap_count, &p, frames_map,
-			      ARRAY_SIZE(frames_map));
-	if (n < 0)
-		panic("mm",
-		      "memory map refused by the direct-map plan "
-		      "(error %d)",
-		      n);
-	if (frames_plan(frames_map, (uint32_t)n, &store, &bytes))
-		panic("mm", "no usable range above 1 MiB holds the frame "
-			    "allocator's bitmaps");
-	if (store + bytes > identity_end)
+	if (phys + bytes > identity_end)
 		panic("mm",
 		      "frame bitmaps at 0x%lx (%lu bytes) are above the "
 		      "boot identity map (0x%lx)",
-		      store, bytes, identity_end);
-	if (frames_init(&frames, frames_map, (uint32_t)n, phys_to_virt(store),
-			store, bytes))
-		panic("mm", "memory map refused by the frame allocator");
+		      phys, bytes, identity_end);
+	return phys_to_virt(phys);
+}
+
+static void init_frames(const struct handoff *h, const struct dmap_params *p)
+{
+	char why[192];
+	if (dmap_frames_init(&frames, h->mmap, h->mmap_count, p, frames_map,
+			     ARRAY_SIZE(frames_map), frames_store, NULL, why,
+			     sizeof(why)))
+		panic("mm", "%s", why);
 }
 
 static void report_frames(const char *when)
@@ -273,8 +266,9 @@ static void keep_reclaim_probe(const struct handoff *h)
 void mm_init(const struct handoff *h, const struct cpu_features *cpu)
 {
 	const struct boot_info *bi = &h->info;
+	const struct dmap_params dp = dmap_params_of(cpu);
 	identity_end = bi->source == BOOT_SOURCE_PVH ? PVH_IDENTITY_END : ~0ull;
-	init_frames(h, cpu);
+	init_frames(h, &dp);
 	report_frames("at boot");
 
 	env = (struct pt_env){
@@ -292,7 +286,7 @@ void mm_init(const struct handoff *h, const struct cpu_features *cpu)
 	/* In ascending virtual order: direct map, MMIO, image. */
 	struct pt_tally tally;
 	pt_tally_init(&tally);
-	mm_direct_build(h, cpu, &tally);
+	mm_direct_build(h, &dp, &tally);
 	if (bi->fb.base) {
 		const char *why;
 		fb_va =

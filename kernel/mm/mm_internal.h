@@ -21,10 +21,10 @@ void mm_map_or_panic(uint64_t va, uint64_t pa, uint64_t size, uint64_t attr,
 /* PTE_NX when the CPU has NX, else 0. */
 uint64_t mm_nx(void);
 
-/* Maps the direct map as common/dmap.c plans it for h's map (one line per
- * refusal and one summary line), adding each piece to t. Before the
- * switch. */
-void mm_direct_build(const struct handoff *h, const struct cpu_features *cpu,
+/* Maps the direct map as common/dmap.c plans it for h's map with p (one
+ * line per refusal and one summary line), adding each piece to t. Before
+ * the switch. */
+void mm_direct_build(const struct handoff *h, const struct dmap_params *p,
 		     struct pt_tally *t);
 
 /* The start of a direct-map run of at least `bytes`, or ~0 when none. */

@@ -2,11 +2,14 @@
  * The direct-map plan (common/dmap.c): fixed maps with the pieces and
  * refusals written out, and random maps checked page by page (exactly the
  * write-back RAM below the reach is covered, once, with the leaves pt_map
- * picks) and against the real pt_map's table count.
+ * picks), against the real pt_map's table count and against the frame
+ * allocator's clipped map. Then mm_init's two steps built on it
+ * (dmap_frames_init, dmap_build), which the kernel and memmap-check call.
  */
 #include "common/dmap.h"
 #include "common/memmap.h"
 #include "common/paging.h"
+#include "tests/unit/arena.h"
 #include "tests/unit/check.h"
 
 #include <stdio.h>
@@ -310,23 +313,10 @@ static void test_clip_map(void)
 
 /* ---- random maps, checked page by page and against pt_map ---- */
 
-/* Physical memory for table pages: malloc'd, handed out in order. */
+/* Physical memory for table pages. */
+#define ARENA_BASE  0x0000000140000000ull
 #define ARENA_PAGES 4096u
-static uint8_t *arena;
-static uint32_t arena_used;
-
-static uint64_t arena_alloc(void *ctx)
-{
-	if (arena_used == ARENA_PAGES)
-		return 0;
-	memset(arena + (uint64_t)arena_used * PAGE_SIZE, 0, PAGE_SIZE);
-	return (uint64_t)++arena_used * PAGE_SIZE; /* never 0 */
-}
-
-static uint64_t *arena_table(void *ctx, uint64_t phys)
-{
-	return (uint64_t *)(arena + phys - PAGE_SIZE);
-}
+static struct arena arena;
 
 static uint64_t rng = 0x853c49e6748fea9bull;
 static uint64_t rnd(void)
@@ -461,13 +451,14 @@ static void check_against_pt_map(const struct dmap_params *p,
 	struct pt_env env = {
 	    .alloc = arena_alloc,
 	    .table = arena_table,
+	    .ctx = &arena,
 	    .phys_mask = 0x000ffffffffff000ull & ((1ull << 46) - 1),
 	    .nx = true,
 	    .page1g = p->page1g,
 	};
 	struct page_table pt;
 
-	arena_used = 0;
+	arena_reset(&arena);
 	CHECK_EQ(pt_init(&pt, &env), 0);
 	for (uint32_t i = 0; i < rec.n; i++) {
 		const struct dmap_piece *x = &rec.p[i];
@@ -484,7 +475,7 @@ static void check_against_pt_map(const struct dmap_params *p,
 		  (unsigned long long)s->min_tables);
 
 	/* pt_map left to choose, run by run (contiguous pieces). */
-	arena_used = 0;
+	arena_reset(&arena);
 	env.tables_allocated = 0;
 	CHECK_EQ(pt_init(&pt, &env), 0);
 	for (uint32_t i = 0; i < rec.n;) {
@@ -511,10 +502,54 @@ static void check_against_pt_map(const struct dmap_params *p,
 			  (unsigned long long)s->leaves[l]);
 }
 
+/* The allocator's view agrees with the plan: the parts of the clipped
+ * map that keep a RAM type are exactly the mapped pieces (the rest of
+ * the RAM became reserved), and the clip covers what the map covers. */
+static void check_clip_matches_plan(const struct bi_mem_range *map, uint32_t n,
+				    const struct dmap_params *p, int round)
+{
+	static struct bi_mem_range clip[DMAP_CLIP_MAX(256)];
+	static struct spans ram, mapped;
+	uint64_t map_bytes = 0, clip_bytes = 0;
+	int k = dmap_clip_map(map, n, p, clip, DMAP_CLIP_MAX(n));
+
+	CHECK_MSG(k >= 0, "round %d: clip refused (%d)", round, k);
+	ram.n = mapped.n = 0;
+	for (int i = 0; i < k; i++) {
+		clip_bytes += clip[i].size;
+		if (dmap_type_mapped(clip[i].type) && clip[i].size)
+			spans_add(&ram, clip[i].base,
+				  clip[i].base + clip[i].size,
+				  clip[i].type == MEM_KERNEL);
+	}
+	for (uint32_t i = 0; i < n; i++)
+		map_bytes += map[i].size;
+	for (uint32_t i = 0; i < rec.n; i++)
+		if (rec.p[i].kind == DMAP_MAP)
+			spans_add(&mapped, rec.p[i].phys,
+				  rec.p[i].phys + rec.p[i].size,
+				  rec.p[i].readonly);
+	CHECK_MSG(clip_bytes == map_bytes,
+		  "round %d: clip covers %#llx of %#llx", round,
+		  (unsigned long long)clip_bytes,
+		  (unsigned long long)map_bytes);
+	CHECK_MSG(ram.n == mapped.n,
+		  "round %d: %u RAM spans in the clip, %u mapped", round, ram.n,
+		  mapped.n);
+	for (uint32_t i = 0; i < ram.n && i < mapped.n; i++)
+		CHECK_MSG(ram.s[i] == mapped.s[i] && ram.e[i] == mapped.e[i],
+			  "round %d span %u: clip %#llx-%#llx, mapped "
+			  "%#llx-%#llx",
+			  round, i, (unsigned long long)ram.s[i],
+			  (unsigned long long)ram.e[i],
+			  (unsigned long long)mapped.s[i],
+			  (unsigned long long)mapped.e[i]);
+}
+
 static void test_random_maps(void)
 {
 	static struct bi_mem_range storage[256];
-	arena = aligned_alloc(PAGE_SIZE, (size_t)ARENA_PAGES * PAGE_SIZE);
+	arena_init(&arena, ARENA_BASE, ARENA_PAGES);
 	for (int round = 0; round < 2000 && check_case_ok; round++) {
 		/* Small spans keep the pt_map comparison fast; some rounds
 		 * shrink MAXPHYADDR or the room to force refusals. */
@@ -530,10 +565,11 @@ static void test_random_maps(void)
 		CHECK_EQ(plan(storage, n, &p, &s), 0);
 		CHECK(!rec.overflow);
 		check_plan_pages(storage, n, &p, round);
+		check_clip_matches_plan(storage, n, &p, round);
 		if (span == 8 * GiB)
 			check_against_pt_map(&p, &s, round);
 	}
-	free(arena);
+	arena_fini(&arena);
 }
 
 /* A map of 1,500 entries: the plan is linear and needs no storage. */
@@ -551,6 +587,176 @@ static void test_long_map(void)
 	CHECK_EQ(s.mapped_bytes, 1500 * 2 * MiB);
 }
 
+/* ---- mm_init's steps: dmap_frames_init and dmap_build ---- */
+
+/* The kernel's parameters for a CPU. */
+static void test_params_of(void)
+{
+	struct cpu_features cpu = {.maxphyaddr = 39, .page1g = false};
+	struct dmap_params p = dmap_params_of(&cpu);
+	CHECK_EQ(p.phys_limit, 1ull << 39);
+	CHECK_EQ(p.virt_room, DMAP_VIRT_ROOM);
+	CHECK(!p.page1g);
+	cpu.page1g = true;
+	CHECK(dmap_params_of(&cpu).page1g);
+}
+
+struct store {
+	void *mem;
+	uint64_t phys, bytes;
+	bool refuse;
+};
+
+static void *give_store(void *ctx, uint64_t phys, uint64_t bytes)
+{
+	struct store *st = ctx;
+	st->phys = phys;
+	st->bytes = bytes;
+	if (st->refuse)
+		return NULL;
+	st->mem = aligned_alloc(PAGE_SIZE, bytes);
+	return st->mem;
+}
+
+/* The allocator sees the map as the direct map reaches it: RAM above
+ * MAXPHYADDR is never handed out. Each failure names its step. */
+static void test_frames_init(void)
+{
+	const struct bi_mem_range map[] = {
+	    R(0x1000, 0x9e000, MEM_USABLE),
+	    R(MiB, 15 * MiB, MEM_USABLE),
+	    R(4 * GiB - 2 * MiB, 4 * MiB, MEM_USABLE),
+	};
+	const struct dmap_params p = {4 * GiB, DMAP_VIRT_ROOM, false};
+	struct bi_mem_range clip[DMAP_CLIP_MAX(3)];
+	struct store st = {0};
+	struct frames fa;
+	char why[192] = "";
+	uint64_t pa, highest = 0;
+
+	CHECK_EQ(dmap_frames_init(&fa, map, 3, &p, clip, ARRAY_SIZE(clip),
+				  give_store, &st, why, sizeof(why)),
+		 0);
+	CHECK_EQ(st.phys, MiB);
+	CHECK_EQ(fa.store_phys, MiB);
+	CHECK_EQ(fa.store_bytes, st.bytes);
+	CHECK_EQ(fa.reserved_bytes, 2 * MiB); /* the part above 4 GiB */
+	while ((pa = frames_alloc(&fa)) != 0)
+		highest = pa > highest ? pa : highest;
+	CHECK_EQ(highest, 4 * GiB - PAGE_SIZE);
+	free(st.mem);
+
+	/* The storage callback says no. */
+	st.refuse = true;
+	CHECK_EQ(dmap_frames_init(&fa, map, 3, &p, clip, ARRAY_SIZE(clip),
+				  give_store, &st, why, sizeof(why)),
+		 -ERR_NOMEM);
+	CHECK_STR(why, "no way to write the frame allocator's bitmaps at "
+		       "0x100000 (4096 bytes)");
+	/* No room for the straddling range's two halves. */
+	CHECK_EQ(dmap_frames_init(&fa, map, 3, &p, clip, 3, give_store, &st,
+				  why, sizeof(why)),
+		 -ERR_TOOBIG);
+	CHECK_STR(why, "memory map refused by the direct-map plan (error -6)");
+	/* Usable RAM only below 1 MiB. */
+	CHECK_EQ(dmap_frames_init(&fa, map, 1, &p, clip, ARRAY_SIZE(clip),
+				  give_store, &st, why, sizeof(why)),
+		 -ERR_NOMEM);
+	CHECK_STR(why, "no usable range above 1 MiB holds the frame "
+		       "allocator's bitmaps");
+}
+
+static int count_refusals(void *ctx, const struct dmap_piece *p)
+{
+	*(int *)ctx += p->kind != DMAP_MAP;
+	return 0;
+}
+
+/* The direct map built into real tables: pieces touching each other
+ * are one run (the image's read-only ones too), every piece goes into
+ * the caller's tally, the image is read-only and everything NX; each
+ * failure names its cause in the kernel's words. */
+static void test_build(void)
+{
+	const struct bi_mem_range map[] = {
+	    R(0x1000, 0x9e000, MEM_USABLE),
+	    R(MiB, 3 * MiB, MEM_USABLE),
+	    R(4 * MiB, 2 * MiB, MEM_KERNEL),
+	    R_UC(6 * MiB, PAGE_SIZE, MEM_FW_RUNTIME_DATA),
+	};
+	struct pt_env env = {
+	    .alloc = arena_alloc,
+	    .table = arena_table,
+	    .ctx = &arena,
+	    .phys_mask = 0x000ffffffffff000ull & ((1ull << 46) - 1),
+	    .nx = true,
+	};
+	struct page_table pt;
+	struct dmap_run runs[4];
+	struct pt_tally tally;
+	int refusals = 0;
+	struct dmap_build b = {
+	    .pt = &pt,
+	    .nx = PTE_NX,
+	    .tally = &tally,
+	    .runs = runs,
+	    .run_cap = ARRAY_SIZE(runs),
+	    .fn = count_refusals,
+	    .ctx = &refusals,
+	};
+	uint64_t entry;
+
+	arena_init(&arena, ARENA_BASE, 64);
+	CHECK_EQ(pt_init(&pt, &env), 0);
+	pt_tally_init(&tally);
+	CHECK_EQ(dmap_build(map, ARRAY_SIZE(map), &params_2m, &b), 0);
+	CHECK_STR(b.why, "");
+	CHECK_EQ(b.run_count, 2);
+	CHECK_EQ(runs[0].start, 0x1000);
+	CHECK_EQ(runs[0].end, 0x9f000);
+	CHECK_EQ(runs[1].start, MiB);
+	CHECK_EQ(runs[1].end, 6 * MiB);
+	CHECK_EQ(refusals, 1);
+	CHECK_EQ(b.sum.refusals, 1);
+	CHECK_EQ(pt_tally_result(&tally), env.tables_allocated);
+	CHECK_EQ(b.sum.min_tables, env.tables_allocated);
+	CHECK_EQ(pt_translate(&pt, DMAP_VIRT_BASE + 4 * MiB, NULL, &entry, NULL,
+			      NULL),
+		 0);
+	CHECK((entry & (PTE_W | PTE_NX | PTE_G)) == (PTE_NX | PTE_G));
+	CHECK_EQ(pt_translate(&pt, DMAP_VIRT_BASE + 2 * MiB, NULL, &entry, NULL,
+			      NULL),
+		 0);
+	CHECK((entry & (PTE_W | PTE_NX)) == (PTE_W | PTE_NX));
+
+	/* One run of room for two. */
+	arena_reset(&arena);
+	CHECK_EQ(pt_init(&pt, &env), 0);
+	b.tally = NULL;
+	b.run_cap = 1;
+	CHECK_EQ(dmap_build(map, ARRAY_SIZE(map), &params_2m, &b), -ERR_TOOBIG);
+	CHECK_STR(b.why, "direct map: more than 1 runs");
+
+	/* No table pages. */
+	arena_reset(&arena);
+	CHECK_EQ(pt_init(&pt, &env), 0);
+	arena.fail = true;
+	b.run_cap = ARRAY_SIZE(runs);
+	CHECK_EQ(dmap_build(map, ARRAY_SIZE(map), &params_2m, &b), -ERR_NOMEM);
+	CHECK_EQ(b.fail_va, DMAP_VIRT_BASE + 0x1000);
+	CHECK_STR(b.why, "out of memory for page tables mapping the direct "
+			 "map at 0xffff800000001000 (before the switch only "
+			 "memory under the boot identity map can be used)");
+	arena.fail = false;
+
+	/* A map out of order. */
+	const struct bi_mem_range unsorted[] = {map[1], map[0]};
+	CHECK_EQ(dmap_build(unsorted, 2, &params_2m, &b), -ERR_INVALID);
+	CHECK_STR(b.why, "direct map: the memory map was refused (error -1)");
+	CHECK_EQ(b.run_count, 0);
+	arena_fini(&arena);
+}
+
 int main(void)
 {
 	RUN(test_leaves);
@@ -561,5 +767,8 @@ int main(void)
 	RUN(test_clip_map);
 	RUN(test_random_maps);
 	RUN(test_long_map);
+	RUN(test_params_of);
+	RUN(test_frames_init);
+	RUN(test_build);
 	return check_summary();
 }
