@@ -20,7 +20,6 @@
 #include "kernel/cpu/gdt.h"
 #include "kernel/cpu/idt.h"
 #include "kernel/dev/console.h"
-#include "kernel/dev/fbcon.h"
 #include "kernel/mm/mm.h"
 #include "kernel/mm/ptdump.h"
 
@@ -294,46 +293,24 @@ static void dump(const struct trap_frame *f, uint64_t cr2)
 
 void trap_dispatch(struct trap_frame *f)
 {
-	/* The exception being dumped, its CR2, and how many faults came
-	 * during its dump. */
-	static const struct trap_frame *dumping;
-	static uint64_t dumping_cr2;
-	static uint32_t nested;
+	/* Exceptions dumped so far. A second one is a fault in the dump
+	 * itself: the screen's faults never get here (console.c draws
+	 * under run_catching), and dumping again would fault again. */
+	static uint32_t depth;
+	uint64_t cr2;
 
 	if (catch_fixup(f))
 		return;
-	if (!dumping) {
-		dumping = f;
-		dumping_cr2 = read_cr2();
-		/* Every dump line would go to the framebuffer and fault
-		 * again there. (console.c catches the screen's own faults;
-		 * this is for anything else that draws on it.) */
-		if (f->vector == TRAP_PF && fbcon_contains(dumping_cr2))
-			console_framebuffer_off("the page fault below is in "
-						"the framebuffer");
-		dump(f, dumping_cr2);
-		panic("trap", "unhandled %s at rip %016lx: halted",
-		      trap_mnemonic(f->vector), f->rip);
-	}
-	/*
-	 * A fault while dumping. The screen is the likeliest cause and the
-	 * least needed: switch it off and dump the first exception again,
-	 * complete, on COM1. Once: a fault in that dump is the dump's own,
-	 * and must not recurse through it again.
-	 */
-	if (nested++ == 0) {
-		console_framebuffer_off("a fault while dumping an exception");
-		kprintf("panic: trap: %s (vector %lu) at rip %016lx, cr2 "
-			"%016lx, while dumping %s at rip %016lx; that dump "
-			"again:\n",
-			trap_mnemonic(f->vector), f->vector, f->rip, read_cr2(),
-			trap_mnemonic(dumping->vector), dumping->rip);
-		dump(dumping, dumping_cr2);
-		panic("trap", "unhandled %s at rip %016lx: halted",
-		      trap_mnemonic(dumping->vector), dumping->rip);
-	}
-	panic("trap", "%s (vector %lu) at rip %016lx in the dump of another",
-	      trap_mnemonic(f->vector), f->vector, f->rip);
+	if (depth++)
+		panic("trap",
+		      "%s (vector %lu) at rip %016lx, cr2 %016lx, while "
+		      "dumping an exception",
+		      trap_mnemonic(f->vector), f->vector, f->rip, read_cr2());
+	/* Now: a fault the dump catches (the screen's) changes CR2. */
+	cr2 = read_cr2();
+	dump(f, cr2);
+	panic("trap", "unhandled %s at rip %016lx: halted",
+	      trap_mnemonic(f->vector), f->rip);
 }
 
 /* Silent: it runs before the boot banner; trap_init_stacks reports. */

@@ -33,8 +33,7 @@ const char *console_init_framebuffer_at(const struct bi_framebuffer *fb,
 					uint64_t virt);
 
 /* Switches the framebuffer console off (when it is on) and says why on
- * COM1. For the exception dump: a fault while dumping is most likely the
- * screen's, and COM1 must get the rest of the dump. */
+ * COM1. (A fault of the screen's own switches it off by itself.) */
 void console_framebuffer_off(const char *why);
 
 /* Turns the framebuffer console on again after it was switched off: a
