@@ -187,18 +187,25 @@ static bool range_ok(uint64_t va, uint64_t size)
 	       (va >> 47) == (last >> 47);
 }
 
+/* The largest leaf level up to max (at most PT_L3) at an address whose
+ * alignment is that of addr_bits (va | pa for a mapping) with `left`
+ * bytes to go. pt_map and pt_cut both pick leaves here, so pt_cut's
+ * pieces are pt_map's leaves. */
+static int largest_leaf(uint64_t addr_bits, uint64_t left, int max)
+{
+	for (int l = max < PT_L3 ? max : PT_L3; l > PT_L1; l--)
+		if (left >= PT_SIZE(l) && IS_ALIGNED(addr_bits, PT_SIZE(l)))
+			return l;
+	return PT_L1;
+}
+
 /* The largest leaf level (up to max) that va, pa and size allow. */
 static int leaf_level(const struct pt_env *env, uint64_t va, uint64_t pa,
 		      uint64_t size, int max)
 {
-	if (max > PT_L3)
-		max = PT_L3;
-	if (max == PT_L3 && !env->page1g)
+	if (max >= PT_L3 && !env->page1g)
 		max = PT_L2;
-	for (int l = max; l > PT_L1; l--)
-		if (size >= PT_SIZE(l) && IS_ALIGNED(va | pa, PT_SIZE(l)))
-			return l;
-	return PT_L1;
+	return largest_leaf(va | pa, size, max);
 }
 
 static void flush(struct page_table *pt, uint64_t va, uint64_t size)
@@ -604,13 +611,7 @@ int pt_cut(uint64_t base, uint64_t size, int max_level, pt_piece_fn fn,
 	    max_level > PT_L3)
 		return -ERR_INVALID;
 	while (s < e) {
-		int leaf = PT_L1;
-		for (int l = max_level; l > PT_L1; l--) {
-			if (IS_ALIGNED(s, PT_SIZE(l)) && e - s >= PT_SIZE(l)) {
-				leaf = l;
-				break;
-			}
-		}
+		int leaf = largest_leaf(s, e - s, max_level);
 		uint64_t step = PT_SIZE(leaf);
 		uint64_t end = s + (e - s) / step * step;
 		if (leaf < max_level) {
