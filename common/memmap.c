@@ -476,3 +476,22 @@ void memmap_summarise(const struct bi_mem_range *r, uint32_t count,
 			s->highest_usable_end = end;
 	}
 }
+
+bool memmap_covers(const struct bi_mem_range *map, uint32_t n, uint64_t base,
+		   uint64_t size, memmap_pred ok, void *ctx)
+{
+	uint64_t a = base, end = base + size;
+
+	if (add_overflows(base, size))
+		return false;
+	for (uint32_t i = 0; i < n && a < end; i++) {
+		const struct bi_mem_range *r = &map[i];
+
+		if (!r->size || range_end(r) <= a)
+			continue;
+		if (r->base > a || !ok(ctx, r))
+			return false;
+		a = range_end(r);
+	}
+	return a >= end;
+}

@@ -118,4 +118,15 @@ struct memmap_summary {
 void memmap_summarise(const struct bi_mem_range *r, uint32_t count,
 		      struct memmap_summary *s);
 
+/*
+ * True when [base, base + size) lies wholly in ranges of map (sorted and
+ * disjoint, as in the boot info; ranges that touch count as one) for each
+ * of which ok(ctx, range) is true. ok is called for the ranges the span
+ * meets, in order, until one fails (so it may also gather facts about
+ * them). An empty span is covered; one that wraps is not.
+ */
+typedef bool (*memmap_pred)(void *ctx, const struct bi_mem_range *r);
+bool memmap_covers(const struct bi_mem_range *map, uint32_t n, uint64_t base,
+		   uint64_t size, memmap_pred ok, void *ctx);
+
 #endif

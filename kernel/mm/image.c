@@ -11,6 +11,7 @@
  *     ones, the tables the kernel is running on.
  * A failure panics naming the segment.
  */
+#include "common/memmap.h"
 #include "kernel/boot/handoff.h"
 #include "kernel/boot/layout.h"
 #include "kernel/boot/panic.h"
@@ -29,21 +30,9 @@ static uint64_t segment_attr(uint32_t flags)
 	return attr;
 }
 
-/* True when [base, base + size) lies in MEM_KERNEL ranges of the map
- * (which is sorted; adjacent MEM_KERNEL ranges count as one). */
-static bool in_kernel_ranges(const struct handoff *h, uint64_t base,
-			     uint64_t size)
+static bool is_kernel(void *ctx, const struct bi_mem_range *r)
 {
-	uint64_t a = base, end = base + size;
-	for (uint32_t i = 0; i < h->mmap_count && a < end; i++) {
-		const struct bi_mem_range *r = &h->mmap[i];
-		if (r->base + r->size <= a)
-			continue;
-		if (r->base > a || r->type != MEM_KERNEL)
-			return false;
-		a = r->base + r->size;
-	}
-	return a >= end;
+	return r->type == MEM_KERNEL;
 }
 
 static void check_segment(const struct handoff *h, uint32_t i)
@@ -55,7 +44,8 @@ static void check_segment(const struct handoff *h, uint32_t i)
 		      "boot-info segment %u (virt 0x%lx, phys 0x%lx, "
 		      "size 0x%lx) is empty or not page aligned",
 		      i, s->virt, s->phys, s->size);
-	if (!in_kernel_ranges(h, s->phys, s->size))
+	if (!memmap_covers(h->mmap, h->mmap_count, s->phys, s->size, is_kernel,
+			   NULL))
 		panic("mm",
 		      "boot-info segment %u (phys 0x%lx-0x%lx) is not "
 		      "kernel memory (MEM_KERNEL) in the memory map",

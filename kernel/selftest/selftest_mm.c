@@ -10,6 +10,7 @@
  */
 #include "common/dmap.h"
 #include "common/frames.h"
+#include "common/memmap.h"
 #include "common/paging.h"
 #include "kernel/boot/handoff.h"
 #include "kernel/boot/layout.h"
@@ -131,25 +132,12 @@ static const char *lower_half_unmapped(struct st_ctx *c)
 
 /* --- what the direct map holds --- */
 
-/* True when [pa, pa + size) lies in ranges of the map the direct map
- * covers (RAM types with BI_MEM_WB; touching ranges count as one); *kernel
- * says whether any of it is the kernel image's. */
-static bool in_ram(const struct handoff *h, uint64_t pa, uint64_t size,
-		   bool *kernel)
+/* A range the direct map covers (a RAM type with BI_MEM_WB); notes in
+ * *kernel whether it is the kernel image's. */
+static bool direct_ram(void *kernel, const struct bi_mem_range *r)
 {
-	uint64_t a = pa, end = pa + size;
-	*kernel = false;
-	for (uint32_t i = 0; i < h->mmap_count && a < end; i++) {
-		const struct bi_mem_range *r = &h->mmap[i];
-		if (r->base + r->size <= a)
-			continue;
-		if (r->base > a || !dmap_type_mapped(r->type) ||
-		    !(r->attr & BI_MEM_WB))
-			return false;
-		*kernel |= r->type == MEM_KERNEL;
-		a = r->base + r->size;
-	}
-	return a >= end;
+	*(bool *)kernel |= r->type == MEM_KERNEL;
+	return dmap_type_mapped(r->type) && (r->attr & BI_MEM_WB);
 }
 
 static bool overlaps(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size)
@@ -168,13 +156,14 @@ static int check_dmap_leaf(void *arg, const struct pt_leaf *l)
 	struct dmap_check *d = arg;
 	struct st_ctx *c = d->c;
 	const struct bi_framebuffer *fb = &c->h->info.fb;
-	bool kernel;
+	bool kernel = false;
 	if (l->va < DMAP_BASE || l->va >= DMAP_END)
 		return 0;
 	d->leaves++;
 	if (l->va != DMAP_BASE + l->pa)
 		d->why = "maps the wrong frame";
-	else if (!in_ram(c->h, l->pa, l->size, &kernel))
+	else if (!memmap_covers(c->h->mmap, c->h->mmap_count, l->pa, l->size,
+				direct_ram, &kernel))
 		d->why = "is not (all) write-back RAM of the map";
 	else if (fb->base && overlaps(l->pa, l->size, fb->base, fb->size))
 		d->why = "covers the framebuffer";

@@ -733,6 +733,46 @@ static void test_firmware_attributes(void)
 	CHECK_EQ(mem_attr_from_e820(7), 0);
 }
 
+static bool is_kernel(void *ctx, const struct bi_mem_range *r)
+{
+	return r->type == MEM_KERNEL;
+}
+
+/* Counts the ranges it is asked about; RAM types pass. */
+static bool ram_counted(void *ctx, const struct bi_mem_range *r)
+{
+	++*(int *)ctx;
+	return mem_type_is_ram(r->type);
+}
+
+/* memmap_covers: within one range, across touching ones, not across a
+ * gap or a range that fails, not past the map's end; the predicate sees
+ * exactly the ranges the span meets. */
+static void test_covers(void)
+{
+	const struct bi_mem_range map[] = {
+	    {0x1000, 0x2000, MEM_KERNEL, BI_MEM_WB},
+	    {0x3000, 0x1000, MEM_KERNEL, BI_MEM_WB},
+	    {0x4000, 0, MEM_RESERVED, 0},
+	    {0x4000, 0x1000, MEM_USABLE, BI_MEM_WB},
+	    {0x6000, 0x1000, MEM_KERNEL, BI_MEM_WB},
+	};
+	int seen = 0;
+
+	CHECK(memmap_covers(map, 5, 0x1000, 0x3000, is_kernel, NULL));
+	CHECK(memmap_covers(map, 5, 0x2000, 0x1000, is_kernel, NULL));
+	CHECK(!memmap_covers(map, 5, 0x1000, 0x4000, is_kernel, NULL));
+	CHECK(!memmap_covers(map, 5, 0x0, 0x2000, is_kernel, NULL));
+	CHECK(!memmap_covers(map, 5, 0x6000, 0x2000, is_kernel, NULL));
+	CHECK(!memmap_covers(map, 5, 0x5000, 0x2000, is_kernel, NULL));
+	CHECK(memmap_covers(map, 5, 0x6000, 0x1000, is_kernel, NULL));
+	CHECK(memmap_covers(map, 5, 0x5000, 0, is_kernel, NULL));
+	CHECK(!memmap_covers(map, 5, TOP, 0x2000, is_kernel, NULL));
+	CHECK(!memmap_covers(map, 0, 0x1000, 0x1000, is_kernel, NULL));
+	CHECK(memmap_covers(map, 5, 0x2000, 0x3000, ram_counted, &seen));
+	CHECK_EQ(seen, 3); /* the empty range is not asked about */
+}
+
 int main(void)
 {
 	RUN(test_empty_and_noops);
@@ -757,5 +797,6 @@ int main(void)
 	RUN(test_edges);
 	RUN(test_attributes);
 	RUN(test_firmware_attributes);
+	RUN(test_covers);
 	return check_summary();
 }
