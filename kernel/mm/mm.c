@@ -44,7 +44,6 @@ static uint64_t identity_end; /* frames above it are unreachable before */
 static uint64_t stacks_next = STACKS_BASE;
 static uint64_t flush_threshold = 32; /* until measured */
 static uint64_t fb_va;
-static uint64_t reclaim_probe;
 
 /* The allocator's view of the map: the boot info's, clipped to what the
  * direct map reaches. */
@@ -68,11 +67,6 @@ struct frames *mm_frames(void)
 uint64_t mm_framebuffer_va(void)
 {
 	return fb_va;
-}
-
-uint64_t mm_reclaim_probe(void)
-{
-	return reclaim_probe;
 }
 
 uint64_t mm_nx(void)
@@ -246,23 +240,6 @@ static void report_frames(const char *when)
 		frames.pending_frames, frames.reserved_bytes >> 20);
 }
 
-/* Holds on to one frame of memory just reclaimed (see mm.h). */
-static void keep_reclaim_probe(const struct handoff *h)
-{
-	for (uint32_t i = 0; i < h->mmap_count && !reclaim_probe; i++) {
-		const struct bi_mem_range *r = &h->mmap[i];
-		if (r->type != MEM_LOADER_RECLAIM && r->type != MEM_PAGE_TABLES)
-			continue;
-		for (uint64_t a = r->base; a < r->base + r->size;
-		     a += PAGE_SIZE) {
-			if (frames_take(&frames, a) == 0) {
-				reclaim_probe = a;
-				break;
-			}
-		}
-	}
-}
-
 void mm_init(const struct handoff *h, const struct cpu_features *cpu)
 {
 	const struct boot_info *bi = &h->info;
@@ -330,7 +307,6 @@ void mm_init(const struct handoff *h, const struct cpu_features *cpu)
 	 * map and command line were copied, the old tables are not loaded. */
 	uint64_t got = frames_reclaim(&frames, MEM_LOADER_RECLAIM);
 	got += frames_reclaim(&frames, MEM_PAGE_TABLES);
-	keep_reclaim_probe(h);
 	kprintf("kernel: reclaimed %lu frames (%lu MiB) of loader memory "
 		"and boot page tables\n",
 		got, got >> 8);

@@ -115,11 +115,6 @@ uint64_t mm_map_mmio(uint64_t phys, uint64_t size, enum mm_cache type);
 /* The framebuffer's MMIO mapping (0 when there is none). */
 uint64_t mm_framebuffer_va(void);
 
-/* A frame of reclaimed loader memory mm_init took at reclaim time and
- * keeps (so a test can check reclaimed memory is usable whatever was
- * allocated since), or 0 when there was no reclaimable memory. */
-uint64_t mm_reclaim_probe(void);
-
 /* Invalidates the TLB for [va, va+size): INVLPG per page up to the
  * measured threshold, else a full flush (global pages included). */
 void tlb_flush(uint64_t va, uint64_t size);
