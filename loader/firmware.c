@@ -167,13 +167,12 @@ void firmware_gop(struct loader *l)
 		console = is_console(handles[i]);
 		if (usable++ == 0) {
 			first = i;
-		} else if (cand.base != fb->base || cand.width != fb->width ||
-			   cand.height != fb->height) {
-			differ = true;
+		} else {
+			differ |= cand.base != fb->base ||
+				  cand.width != fb->width ||
+				  cand.height != fb->height;
 			if (!console || chosen_console)
 				continue;
-		} else if (!console || chosen_console) {
-			continue;
 		}
 		*fb = cand;
 		chosen = i;
