@@ -44,6 +44,7 @@ static uint64_t identity_end; /* frames above it are unreachable before */
 static uint64_t stacks_next = STACKS_BASE;
 static uint64_t flush_threshold = 32; /* until measured */
 static uint64_t fb_va;
+static enum mm_cache fb_type = MM_WC; /* what it got */
 
 /* The allocator's view of the map: the boot info's, clipped to what the
  * direct map reaches. */
@@ -266,8 +267,8 @@ void mm_init(const struct handoff *h, const struct cpu_features *cpu)
 	mm_direct_build(h, &dp, &tally);
 	if (bi->fb.base) {
 		const char *why;
-		fb_va =
-		    mm_mmio_map(bi->fb.base, bi->fb.size, MM_WC, &tally, &why);
+		fb_va = mm_mmio_map(bi->fb.base, bi->fb.size, &fb_type, &tally,
+				    &why);
 		if (!fb_va)
 			panic("mm",
 			      "cannot map the framebuffer at 0x%lx (%lu "
@@ -300,7 +301,8 @@ void mm_init(const struct handoff *h, const struct cpu_features *cpu)
 		kpt.root, bi->segment_count);
 	if (fb_va)
 		kprintf("kernel: framebuffer 0x%lx mapped %s at 0x%lx\n",
-			bi->fb.base, cpu->pat ? "write-combining" : "uncached",
+			bi->fb.base,
+			fb_type == MM_WC ? "write-combining" : "uncached",
 			fb_va);
 
 	/* Nothing lives in the loader's memory any more: the boot info,

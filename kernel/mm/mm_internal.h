@@ -30,9 +30,10 @@ void mm_direct_build(const struct handoff *h, const struct dmap_params *p,
 /* The start of a direct-map run of at least `bytes`, or ~0 when none. */
 uint64_t mm_direct_find_run(uint64_t bytes);
 
-/* mm_map_mmio, adding the pieces to t when t is not NULL; on failure
- * (0) *why says what went wrong. */
-uint64_t mm_mmio_map(uint64_t phys, uint64_t size, enum mm_cache type,
+/* mm_map_mmio of *type, adding the pieces to t when t is not NULL; *type
+ * becomes the type it mapped (MM_WC only under the kernel's PAT). On
+ * failure (0) *why says what went wrong. */
+uint64_t mm_mmio_map(uint64_t phys, uint64_t size, enum mm_cache *type,
 		     struct pt_tally *t, const char **why);
 
 /* Checks the boot info's segments (page aligned, inside MEM_KERNEL

@@ -33,7 +33,7 @@ static int map_mmio_piece(void *ctx, uint64_t pa, uint64_t size, int level)
 	return 0;
 }
 
-uint64_t mm_mmio_map(uint64_t phys, uint64_t size, enum mm_cache type,
+uint64_t mm_mmio_map(uint64_t phys, uint64_t size, enum mm_cache *type,
 		     struct pt_tally *t, const char **why)
 {
 	uint64_t pa = ALIGN_DOWN(phys, PAGE_SIZE);
@@ -48,10 +48,11 @@ uint64_t mm_mmio_map(uint64_t phys, uint64_t size, enum mm_cache type,
 	*why = "the MMIO area is full";
 	if (len > MMIO_END - va)
 		return 0;
-	/* Without PAT, PWT alone would select write-through, not WC. */
-	uint64_t cache = type == MM_WC && cpu_pat() == PAT_KERNEL
-			     ? PTE_CACHE_WC
-			     : PTE_CACHE_UC;
+	/* Without the kernel's PAT, PWT alone would select write-through,
+	 * not WC: the request becomes UC. */
+	if (cpu_pat() != PAT_KERNEL)
+		*type = MM_UC;
+	uint64_t cache = *type == MM_WC ? PTE_CACHE_WC : PTE_CACHE_UC;
 	struct mmio_map m = {va - pa, PTE_W | PTE_G | mm_nx() | cache, t};
 	int rc = pt_cut(pa, len, PT_L2, map_mmio_piece, &m);
 	if (rc) {
@@ -70,5 +71,5 @@ uint64_t mm_mmio_map(uint64_t phys, uint64_t size, enum mm_cache type,
 uint64_t mm_map_mmio(uint64_t phys, uint64_t size, enum mm_cache type)
 {
 	const char *why;
-	return mm_mmio_map(phys, size, type, NULL, &why);
+	return mm_mmio_map(phys, size, &type, NULL, &why);
 }

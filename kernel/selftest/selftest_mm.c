@@ -212,6 +212,7 @@ static const char *direct_map_only_ram(struct st_ctx *c)
 	if (fb->base) {
 		uint64_t va = mm_framebuffer_va(), pa, e;
 		int level;
+		/* From CPUID, not from mmio.c's choice, which this checks. */
 		uint32_t want = c->cpu->pat ? PAT_WC : PAT_UC;
 		if (!va ||
 		    pt_translate(mm_kernel_pt(), va, &pa, &e, &level, NULL) ||
