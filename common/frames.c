@@ -6,8 +6,7 @@
 #include "frames.h"
 #include "string.h"
 
-#define BITS             64u
-#define STORAGE_MIN_BASE 0x100000ull /* keep the storage out of low memory */
+#define BITS 64u
 
 static inline uint64_t words_for(uint64_t bits)
 {
@@ -65,8 +64,8 @@ int frames_plan(const struct bi_mem_range *map, uint32_t n, uint64_t *phys,
 		if (map[i].type != MEM_USABLE)
 			continue;
 		uint64_t base = map[i].base, end = map[i].base + map[i].size;
-		if (base < STORAGE_MIN_BASE)
-			base = STORAGE_MIN_BASE;
+		if (base < FRAMES_LOW_LIMIT) /* not in low memory */
+			base = FRAMES_LOW_LIMIT;
 		if (base < end && end - base >= need) {
 			*phys = base;
 			*bytes = need;

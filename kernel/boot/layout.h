@@ -27,6 +27,11 @@
 /* Physical load address of the first segment on the PVH path. */
 #define KERNEL_PHYS_LOAD KERNEL_U64(0x100000)
 
+/* The end of the identity map the PVH entry builds (kernel/boot/pvh.S:
+ * one page directory of 512 2 MiB pages from physical 0). Until the
+ * kernel's own tables are live, nothing above it is reachable there. */
+#define PVH_IDENTITY_END KERNEL_U64(0x40000000)
+
 /* The kernel stack both entries switch to (in .bss). */
 #define KERNEL_STACK_SIZE 0x8000
 

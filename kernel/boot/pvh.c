@@ -28,9 +28,6 @@
 #include "kernel/boot/panic.h"
 #include "kernel/dev/console.h"
 
-/* The identity map kernel/boot/pvh.S builds. */
-#define PVH_IDENTITY_END (1ull << 30)
-
 /* A canonical lower-half address nothing maps. */
 #define BREAK_BAD_POINTER 0x00007f0000000000ull
 #define BREAK_PREFIX      "break-bootinfo="

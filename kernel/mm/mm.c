@@ -33,9 +33,6 @@
 #include "kernel/dev/fbcon.h"
 #include "kernel/mm/mm_internal.h"
 
-/* The PVH entry's identity map (kernel/boot/pvh.S): physical [0, 1 GiB). */
-#define PVH_IDENTITY_END (1ull << 30)
-
 static struct frames frames;
 static struct pt_env env;
 static struct page_table kpt;
