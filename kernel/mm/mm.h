@@ -107,8 +107,8 @@ enum mm_cache {
  * `type`, writable, never executable, and returns the virtual address of
  * phys (any offset in its page kept), or 0 when the area or the memory
  * for tables ran out. 2 MiB leaves where phys allows (the virtual address
- * is chosen congruent to phys modulo 2 MiB). Works before and after the
- * switch.
+ * is then chosen congruent to phys modulo 2 MiB); a range too small for
+ * one goes on the next free page. Works before and after the switch.
  */
 uint64_t mm_map_mmio(uint64_t phys, uint64_t size, enum mm_cache type);
 

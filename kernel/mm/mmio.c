@@ -42,9 +42,13 @@ uint64_t mm_mmio_map(uint64_t phys, uint64_t size, enum mm_cache *type,
 	    phys + size > 0ull - PAGE_SIZE)
 		return 0;
 	uint64_t len = ALIGN_UP(phys + size, PAGE_SIZE) - pa;
-	/* Congruent to pa modulo 2 MiB, so pt_cut's leaves fit both. */
-	uint64_t va =
-	    ALIGN_UP(mmio_next, PAGE_SIZE_2M) + (pa & (PAGE_SIZE_2M - 1));
+	/* When a 2 MiB leaf fits in the device's range, congruent to pa
+	 * modulo 2 MiB, so pt_cut's leaves fit both; else on the next page
+	 * (a register page must not cost 2 MiB of room and a table). */
+	bool large = ALIGN_UP(pa, PAGE_SIZE_2M) + PAGE_SIZE_2M <= pa + len;
+	uint64_t va = large ? ALIGN_UP(mmio_next, PAGE_SIZE_2M) +
+				  (pa & (PAGE_SIZE_2M - 1))
+			    : mmio_next;
 	*why = "the MMIO area is full";
 	if (len > MMIO_END - va)
 		return 0;

@@ -30,6 +30,8 @@ struct handoff;
 /* The LAPIC's registers (the architectural default base): device memory
  * that is never in the direct map, and that no test touches. */
 #define LAPIC_PHYS 0xfee00000ull
+/* The same for the first IOAPIC's registers. */
+#define IOAPIC_PHYS 0xfec00000ull
 
 /* The error-code bits a #PF expectation looks at. */
 #define PF_CHECKED (PF_P | PF_W | PF_U | PF_RSVD | PF_I)

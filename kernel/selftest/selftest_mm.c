@@ -264,12 +264,19 @@ static const char *pat_programmed(struct st_ctx *c)
 }
 
 /* mm_map_mmio: the device page uncached, writable, never executable, in
- * the MMIO area, the offset kept, an unmapped page after it. The page
- * (the LAPIC's) is not touched. */
+ * the MMIO area, the offset kept, an unmapped page after it, and the
+ * next small device right after that (no 2 MiB alignment for a page).
+ * The pages (the LAPIC's and the IOAPIC's) are not touched. */
 static const char *mmio_uncached(struct st_ctx *c)
 {
 	uint64_t va = mm_map_mmio(LAPIC_PHYS + 0x20, 4, MM_UC), pa, e;
+	uint64_t next = mm_map_mmio(IOAPIC_PHYS, 0x20, MM_UC);
 	int level;
+	if (next != (va & PAGE_MASK) + 2 * PAGE_SIZE)
+		return st_fail(c,
+			       "a second one-page device at 0x%lx, not two "
+			       "pages after the first at 0x%lx",
+			       next, va);
 	if (va < MMIO_BASE || va >= MMIO_END || (va & 0xfff) != 0x20)
 		return st_fail(c, "mm_map_mmio gave 0x%lx", va);
 	if (pt_translate(mm_kernel_pt(), va, &pa, &e, &level, NULL) ||
