@@ -69,28 +69,47 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* Words are separated by spaces or tabs; "foo" matches the word "foo"
- * only, not "foo=1" or "foobar". */
+/* The next word of a command line at or after *p (words are separated
+ * by spaces or tabs): its start, with its length in *len, and *p moved
+ * past it; NULL when there is none. */
+static const char *next_word(const char **p, size_t *len)
+{
+	const char *start;
+
+	while (is_blank(**p))
+		(*p)++;
+	start = *p;
+	while (**p && !is_blank(**p))
+		(*p)++;
+	*len = (size_t)(*p - start);
+	return *len ? start : NULL;
+}
+
+/* "foo" matches the word "foo" only, not "foo=1" or "foobar". */
 bool cmdline_has(const char *cmdline, const char *word)
 {
-	size_t wlen = str_len(word);
-	const char *p = cmdline;
+	size_t wlen = str_len(word), len;
+	const char *p = cmdline, *w;
 
-	if (wlen == 0)
-		return false;
-	while (*p) {
-		const char *start;
-
-		while (is_blank(*p))
-			p++;
-		start = p;
-		while (*p && !is_blank(*p))
-			p++;
-		if ((size_t)(p - start) == wlen &&
-		    mem_cmp(start, word, wlen) == 0)
+	while ((w = next_word(&p, &len)) != NULL)
+		if (len == wlen && mem_cmp(w, word, wlen) == 0)
 			return true;
-	}
 	return false;
+}
+
+const char *cmdline_value(const char *cmdline, const char *key, size_t *len)
+{
+	size_t klen = str_len(key), wlen;
+	const char *p = cmdline, *w;
+
+	if (klen == 0)
+		return NULL;
+	while ((w = next_word(&p, &wlen)) != NULL)
+		if (wlen >= klen && mem_cmp(w, key, klen) == 0) {
+			*len = wlen - klen;
+			return w + klen;
+		}
+	return NULL;
 }
 
 /* Safe for overlapping buffers (memmove semantics): copies forwards when

@@ -19,6 +19,11 @@ bool str_starts(const char *s, const char *prefix);
 size_t str_copy(char *dst, const char *src, size_t cap);
 /* True when the space-separated word occurs in the command line. */
 bool cmdline_has(const char *cmdline, const char *word);
+/* The value of the first word that starts with key (say
+ * "break-bootinfo="): what follows key in that word, not NUL-terminated,
+ * with its length in *len (0 for "key" alone); NULL when no word starts
+ * with key (or key is empty). */
+const char *cmdline_value(const char *cmdline, const char *key, size_t *len);
 
 void mem_copy(void *dst, const void *src, size_t n);
 void mem_set(void *dst, int c, size_t n);

@@ -130,24 +130,26 @@ static uint64_t read_start_info(uint64_t start_phys, struct memmap *m)
 
 enum breakage { BREAK_NONE, BREAK_POINTER, BREAK_SEGMENT };
 
-/* Which break-bootinfo= word the command line has; panics naming an
- * unknown value (a typo must not quietly boot a good kernel). */
+static bool value_is(const char *v, size_t len, const char *want)
+{
+	return len == str_len(want) && mem_cmp(v, want, len) == 0;
+}
+
+/* What the first break-bootinfo= word on the command line asks for;
+ * panics on an unknown value (a typo must not quietly boot a good
+ * kernel). */
 static enum breakage breakage(const char *cmdline)
 {
-	size_t plen = str_len(BREAK_PREFIX);
-	if (cmdline_has(cmdline, BREAK_PREFIX "bad-pointer"))
+	size_t len;
+	const char *v = cmdline_value(cmdline, BREAK_PREFIX, &len);
+	if (!v)
+		return BREAK_NONE;
+	if (value_is(v, len, "bad-pointer"))
 		return BREAK_POINTER;
-	if (cmdline_has(cmdline, BREAK_PREFIX "drop-segment"))
+	if (value_is(v, len, "drop-segment"))
 		return BREAK_SEGMENT;
-	for (const char *p = cmdline; *p; p++) {
-		bool word_start = p == cmdline || p[-1] == ' ' || p[-1] == '\t';
-		if (word_start && mem_cmp(p, BREAK_PREFIX, plen) == 0)
-			panic("pvh",
-			      "unknown %s value (bad-pointer or "
-			      "drop-segment)",
-			      BREAK_PREFIX);
-	}
-	return BREAK_NONE;
+	panic("pvh", "unknown %s value (bad-pointer or drop-segment)",
+	      BREAK_PREFIX);
 }
 
 void pvh_main(uint64_t start_info_phys)

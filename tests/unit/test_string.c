@@ -60,6 +60,28 @@ static void test_cmdline_has(void)
 	CHECK(cmdline_has("log=debug", "log=debug"));
 }
 
+static bool value_is(const char *cmdline, const char *key, const char *want)
+{
+	size_t len = 99;
+	const char *v = cmdline_value(cmdline, key, &len);
+	if (!want)
+		return v == NULL;
+	return v && len == strlen(want) && memcmp(v, want, len) == 0;
+}
+
+static void test_cmdline_value(void)
+{
+	CHECK(value_is("k=v", "k=", "v"));
+	CHECK(value_is("test  break=drop-segment\tptdump",
+		       "break=", "drop-segment"));
+	CHECK(value_is("break= x", "break=", ""));
+	CHECK(value_is("break=a break=b", "break=", "a")); /* the first */
+	CHECK(value_is("nobreak=a", "break=", NULL));
+	CHECK(value_is("break", "break=", NULL));
+	CHECK(value_is("", "break=", NULL));
+	CHECK(value_is("a b", "", NULL));
+}
+
 /* mem_copy against memmove for every length, both alignments and every
  * overlap within a small window. */
 static void test_mem_copy(void)
@@ -132,6 +154,7 @@ int main(void)
 	RUN(test_compare);
 	RUN(test_copy);
 	RUN(test_cmdline_has);
+	RUN(test_cmdline_value);
 	RUN(test_mem_copy);
 	RUN(test_mem_set);
 	RUN(test_mem_cmp);
