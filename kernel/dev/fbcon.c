@@ -230,20 +230,24 @@ static void scroll_up(void)
 	}
 }
 
-static void new_line(void)
+/* To the start of the next line, scrolling at the bottom. Without
+ * draw the scroll moves only the shadow, for a repaint that follows. */
+static void advance_line(bool draw)
 {
 	con.col = 0;
 	if (con.row + 1 < con.rows)
 		con.row++;
-	else
+	else if (draw)
 		scroll_up();
+	else
+		shift_shadow();
 }
 
 static void put_char(uint8_t c)
 {
 	switch (c) {
 	case '\n':
-		new_line();
+		advance_line(true);
 		return;
 	case '\r':
 		con.col = 0;
@@ -257,7 +261,7 @@ static void put_char(uint8_t c)
 	/* Wrap only when another character comes, so a line exactly the
 	 * width of the screen followed by '\n' leaves no blank line. */
 	if (con.col >= con.cols)
-		new_line();
+		advance_line(true);
 	uint32_t col = con.col++;
 	uint8_t *cell = shadow_row(con.row) + col;
 	uint8_t was = *cell;
@@ -329,13 +333,8 @@ const char *fbcon_enable(void)
 		return "no framebuffer console was set up";
 	/* Output went on elsewhere while this console was off (or a line
 	 * was cut by a fault): what comes next starts a line of its own. */
-	if (con.col) {
-		con.col = 0;
-		if (con.row + 1 < con.rows)
-			con.row++;
-		else
-			shift_shadow();
-	}
+	if (con.col)
+		advance_line(false);
 	repaint();
 	con.active = true;
 	return NULL;
