@@ -104,25 +104,47 @@ static inline void check_fail_prefix(const char *file, int line)
 		}                                                              \
 	} while (0)
 
-/* Reads a text file (path relative to the top directory, where make runs
- * the tests) into a malloc'd, NUL-terminated buffer; *len is its size.
- * Returns NULL after printing why when it cannot. */
-static inline char *check_read_text(const char *path, size_t *len)
+/*
+ * Reads the whole file at path (relative to the top directory, where make
+ * runs the tests) into a malloc'd buffer of exactly its size, so ASan
+ * reports a read past its end, or with a NUL after it when nul is set;
+ * *len is its size. Returns NULL, after a line saying why, when it
+ * cannot read it all.
+ */
+static inline void *check_read_file(const char *path, size_t *len, bool nul)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
 	long n = -1;
+	size_t cap;
 
+	*len = 0;
 	if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)))
-		*len = fread(buf, 1, (size_t)n, f);
+	    fseek(f, 0, SEEK_SET) == 0) {
+		cap = (size_t)n + (nul ? 1 : 0);
+		buf = malloc(cap ? cap : 1);
+		if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+			*len = (size_t)n;
+			if (nul)
+				buf[n] = '\0';
+		} else {
+			free(buf);
+			buf = NULL;
+		}
+	}
 	if (!buf)
-		printf("cannot read %s (run from the repository root)\n", path);
-	else
-		buf[*len] = '\0';
+		printf("cannot read %s (the tests run from the top directory: "
+		       "make test-unit)\n",
+		       path);
 	if (f)
 		fclose(f);
 	return buf;
+}
+
+/* A text file, NUL-terminated. */
+static inline char *check_read_text(const char *path, size_t *len)
+{
+	return check_read_file(path, len, true);
 }
 
 /* Prints the summary line; returns the process exit status. */

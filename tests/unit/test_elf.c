@@ -811,30 +811,6 @@ static void test_edges(void)
 
 /* ---- the real kernel, cut at every length ---- */
 
-/* Reads the file at path into a malloc'd buffer of exactly its size.
- * Returns NULL (with a FAIL line) when it cannot. */
-static uint8_t *read_file(const char *path, uint64_t *size)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	long n;
-
-	if (!f || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) <= 0 ||
-	    fseek(f, 0, SEEK_SET) != 0 || !(buf = malloc((size_t)n)) ||
-	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		check_fail_prefix(__FILE__, __LINE__);
-		printf("cannot read %s (the tests run from the top directory: "
-		       "make test-unit)\n",
-		       path);
-		free(buf);
-		buf = NULL;
-	}
-	if (f)
-		fclose(f);
-	*size = buf ? (uint64_t)n : 0;
-	return buf;
-}
-
 /*
  * The whole file is accepted and every header-described byte reaches its
  * end; every shorter length 0..size-1 is refused with an error whose
@@ -848,11 +824,15 @@ static void check_every_cut(const char *path)
 {
 	struct elf_image img;
 	struct elf_error err;
-	uint64_t size, bad = 0;
-	uint8_t *buf = read_file(path, &size);
+	uint64_t bad = 0;
+	size_t size;
+	uint8_t *buf = check_read_file(path, &size, false);
 
-	if (!buf)
+	CHECK(buf != NULL && size > 0);
+	if (!buf || !size) {
+		free(buf);
 		return;
+	}
 	CHECK_EQ(elf_validate(buf, size, &img, &err), 0);
 	CHECK_EQ(img.file_end, size);
 	for (uint64_t cut = size; cut-- > 0;) {
