@@ -585,15 +585,6 @@ uint64_t pt_tally_result(const struct pt_tally *t)
 	return t->bad ? 0 : t->tables;
 }
 
-uint64_t pt_min_tables(const struct pt_range *r, uint32_t n)
-{
-	struct pt_tally t;
-	pt_tally_init(&t);
-	for (uint32_t i = 0; i < n; i++)
-		pt_tally_add(&t, r[i].va, r[i].size, r[i].leaf);
-	return pt_tally_result(&t);
-}
-
 /*
  * A piece of level L runs until the range has no room for another L
  * leaf, or until the next boundary of the level above when a leaf of that

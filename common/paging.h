@@ -181,13 +181,6 @@ struct pt_leaf {
 typedef int (*pt_leaf_fn)(void *arg, const struct pt_leaf *leaf);
 int pt_for_each_leaf(const struct page_table *pt, pt_leaf_fn fn, void *arg);
 
-/* A mapped range and the leaf level it uses, for pt_min_tables. */
-struct pt_range {
-	uint64_t va;
-	uint64_t size;
-	int leaf; /* PT_L1..PT_L3 */
-};
-
 /*
  * The fewest table pages, the PML4 included, that can map a set of
  * ranges with mixed leaf sizes: at each level from PDPT down to a range's
@@ -213,10 +206,6 @@ void pt_tally_init(struct pt_tally *t);
 void pt_tally_add(struct pt_tally *t, uint64_t va, uint64_t size, int leaf);
 /* The minimum, or 0 when a range broke the rules above. */
 uint64_t pt_tally_result(const struct pt_tally *t);
-
-/* The same over an array (sorted by va, disjoint, aligned); 0 when the
- * array breaks the rules. */
-uint64_t pt_min_tables(const struct pt_range *r, uint32_t n);
 
 /*
  * Cuts [base, base + size) (4 KiB aligned) into pieces of one leaf level

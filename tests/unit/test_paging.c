@@ -342,6 +342,24 @@ static void test_alloc_failure(void)
 	fixture_free(f);
 }
 
+/* A mapped range and its leaf level. */
+struct range {
+	uint64_t va;
+	uint64_t size;
+	int leaf; /* PT_L1..PT_L3 */
+};
+
+/* pt_tally over an array (sorted by va, disjoint, aligned); 0 when the
+ * array breaks pt_tally's rules. */
+static uint64_t tally_ranges(const struct range *r, uint32_t n)
+{
+	struct pt_tally t;
+	pt_tally_init(&t);
+	for (uint32_t i = 0; i < n; i++)
+		pt_tally_add(&t, r[i].va, r[i].size, r[i].leaf);
+	return pt_tally_result(&t);
+}
+
 /* The fewest table pages that map [va, va+size) with leaves at level
  * `leaf`: the PML4, plus at each level from PDPT down to the leaves' own
  * level one table per entry of the level above that the range touches. */
@@ -379,20 +397,20 @@ static void test_table_counts(void)
 		    (unsigned long long)min_tables(DMAP, size, cases[i].leaf));
 		fixture_free(f);
 	}
-	/* pt_min_tables agrees with the arithmetic above, and ranges that
+	/* tally_ranges agrees with the arithmetic above, and ranges that
 	 * share tables share them in the count. */
-	struct pt_range one = {DMAP, 64 * G1, PT_L2};
-	CHECK_EQ(pt_min_tables(&one, 1), min_tables(DMAP, 64 * G1, PT_L2));
-	struct pt_range two[] = {{KBASE, 3 * K4, PT_L1},
-				 {KBASE + 5 * K4, 2 * K4, PT_L1}};
-	CHECK_EQ(pt_min_tables(two, 2), 4);
-	struct pt_range mixed[] = {{DMAP, 4 * G1, PT_L3},
-				   {KBASE + M2 - K4, 2 * K4, PT_L1}};
+	struct range one = {DMAP, 64 * G1, PT_L2};
+	CHECK_EQ(tally_ranges(&one, 1), min_tables(DMAP, 64 * G1, PT_L2));
+	struct range two[] = {{KBASE, 3 * K4, PT_L1},
+			      {KBASE + 5 * K4, 2 * K4, PT_L1}};
+	CHECK_EQ(tally_ranges(two, 2), 4);
+	struct range mixed[] = {{DMAP, 4 * G1, PT_L3},
+				{KBASE + M2 - K4, 2 * K4, PT_L1}};
 	struct fixture *m = fixture_new(true, true);
 	CHECK_EQ(pt_map(&m->pt, DMAP, 0, 4 * G1, PTE_W, PT_L3, NULL), 0);
 	CHECK_EQ(pt_map(&m->pt, KBASE + M2 - K4, 0, 2 * K4, 0, PT_L1, NULL), 0);
 	/* PML4, 2 PDPTs, 1 PD, 2 PTs (the range crosses a 2 MiB line). */
-	CHECK_EQ(pt_min_tables(mixed, 2), 6);
+	CHECK_EQ(tally_ranges(mixed, 2), 6);
 	CHECK_EQ(m->env.tables_allocated, 6);
 	fixture_free(m);
 
@@ -404,7 +422,7 @@ static void test_table_counts(void)
 	fixture_free(f);
 }
 
-/* pt_min_tables on random sets of ranges with mixed leaf sizes, against
+/* tally_ranges on random sets of ranges with mixed leaf sizes, against
  * what pt_map really allocates for them (mapped in a shuffled order, so
  * the count cannot depend on the order the kernel maps in). */
 static uint64_t tally_rng = 0x243f6a8885a308d3ull;
@@ -422,7 +440,7 @@ static void test_min_tables_random(void)
 	static const uint64_t gaps[] = {0,      K4, 3 * K4,  M2,
 					7 * M2, G1, 512 * G1};
 	for (int map = 0; map < MAPS && check_case_ok; map++) {
-		struct pt_range r[MAX_RANGES];
+		struct range r[MAX_RANGES];
 		uint32_t order[MAX_RANGES], n = 1 + tally_rnd() % MAX_RANGES;
 		uint64_t cursor = DMAP + (tally_rnd() % 4) * G1;
 		for (uint32_t i = 0; i < n; i++) {
@@ -434,7 +452,7 @@ static void test_min_tables_random(void)
 					     : 1 + tally_rnd() % 1100;
 			cursor += gaps[tally_rnd() % ARRAY_SIZE(gaps)];
 			cursor = ALIGN_UP(cursor, step);
-			r[i] = (struct pt_range){cursor, count * step, leaf};
+			r[i] = (struct range){cursor, count * step, leaf};
 			cursor += count * step;
 			order[i] = i;
 		}
@@ -446,15 +464,15 @@ static void test_min_tables_random(void)
 		}
 		struct fixture *f = fixture_new(true, true);
 		for (uint32_t k = 0; k < n; k++) {
-			const struct pt_range *x = &r[order[k]];
+			const struct range *x = &r[order[k]];
 			CHECK_EQ(pt_map(&f->pt, x->va, x->va - DMAP, x->size,
 					PTE_W | PTE_NX, x->leaf, NULL),
 				 0);
 		}
-		uint64_t min = pt_min_tables(r, n);
+		uint64_t min = tally_ranges(r, n);
 		CHECK_MSG(min == f->env.tables_allocated,
 			  "map %d (%u ranges): pt_map used %llu tables, "
-			  "pt_min_tables says %llu",
+			  "tally_ranges says %llu",
 			  map, n, (unsigned long long)f->env.tables_allocated,
 			  (unsigned long long)min);
 		fixture_free(f);
@@ -464,24 +482,23 @@ static void test_min_tables_random(void)
 /* Input that breaks the tally's rules gives 0, not a wrong count. */
 static void test_min_tables_refuses(void)
 {
-	struct pt_range unsorted[] = {{DMAP + M2, K4, PT_L1},
-				      {DMAP, K4, PT_L1}};
-	struct pt_range overlap[] = {{DMAP, 2 * K4, PT_L1},
-				     {DMAP + K4, K4, PT_L1}};
-	struct pt_range misaligned[] = {{DMAP + K4, M2, PT_L2}};
-	struct pt_range empty[] = {{DMAP, 0, PT_L1}};
-	struct pt_range no_level[] = {{DMAP, G1, PT_L4}};
-	struct pt_range touching[] = {{DMAP, K4, PT_L1},
-				      {DMAP + K4, M2 - K4, PT_L1},
-				      {DMAP + M2, M2, PT_L2}};
-	CHECK_EQ(pt_min_tables(unsorted, 2), 0);
-	CHECK_EQ(pt_min_tables(overlap, 2), 0);
-	CHECK_EQ(pt_min_tables(misaligned, 1), 0);
-	CHECK_EQ(pt_min_tables(empty, 1), 0);
-	CHECK_EQ(pt_min_tables(no_level, 1), 0);
+	struct range unsorted[] = {{DMAP + M2, K4, PT_L1}, {DMAP, K4, PT_L1}};
+	struct range overlap[] = {{DMAP, 2 * K4, PT_L1},
+				  {DMAP + K4, K4, PT_L1}};
+	struct range misaligned[] = {{DMAP + K4, M2, PT_L2}};
+	struct range empty[] = {{DMAP, 0, PT_L1}};
+	struct range no_level[] = {{DMAP, G1, PT_L4}};
+	struct range touching[] = {{DMAP, K4, PT_L1},
+				   {DMAP + K4, M2 - K4, PT_L1},
+				   {DMAP + M2, M2, PT_L2}};
+	CHECK_EQ(tally_ranges(unsorted, 2), 0);
+	CHECK_EQ(tally_ranges(overlap, 2), 0);
+	CHECK_EQ(tally_ranges(misaligned, 1), 0);
+	CHECK_EQ(tally_ranges(empty, 1), 0);
+	CHECK_EQ(tally_ranges(no_level, 1), 0);
 	/* PML4, PDPT, PD, one PT. */
-	CHECK_EQ(pt_min_tables(touching, 3), 4);
-	CHECK_EQ(pt_min_tables(NULL, 0), 1);
+	CHECK_EQ(tally_ranges(touching, 3), 4);
+	CHECK_EQ(tally_ranges(NULL, 0), 1);
 }
 
 /* Memory types: the PAT index from PWT, PCD and the level's PAT bit,
