@@ -46,6 +46,11 @@ const char *pt_level_name(int level)
 	return level >= PT_L1 && level <= PT_L4 ? names[level] : names[0];
 }
 
+const char *pt_leaf_name(int level)
+{
+	return level == PT_L3 ? "1G" : level == PT_L2 ? "2M" : "4K";
+}
+
 const char *pt_entry_check(const struct pt_env *env, int level, uint64_t e)
 {
 	if (!(e & PTE_P))

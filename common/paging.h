@@ -257,4 +257,7 @@ void pt_destroy(struct page_table *pt);
 /* Text for a level: "PML4", "PDPT", "PD", "PT". */
 const char *pt_level_name(int level);
 
+/* The size of a leaf at level, for dumps: "4K", "2M", "1G". */
+const char *pt_leaf_name(int level);
+
 #endif

@@ -7,12 +7,17 @@
  */
 #include "tools/memmap_log.h"
 
+#include "common/memmap.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define PAGE_BYTES 4096ull
+/* E820 types Linux names that the project's map has no name for. */
+#define E820_PMEM          7u
+#define E820_PRAM          12u
+#define E820_SOFT_RESERVED 0xefffffffu
 
 /* EFI memory-type names as Linux prints them: the short names of recent
  * kernels first, then the longer ones of 4.x kernels. */
@@ -50,19 +55,30 @@ static const struct {
 	const char *name;
 	uint64_t bit;
 } efi_attrs[] = {
-    {"UC", 0x1},     {"WC", 0x2},      {"WT", 0x4},
-    {"WB", 0x8},     {"UCE", 0x10},    {"WP", 0x1000},
-    {"RP", 0x2000},  {"XP", 0x4000},   {"NV", 0x8000},
-    {"MR", 0x10000}, {"RO", 0x20000},  {"SP", 0x40000},
-    {"CC", 0x80000}, {"HP", 0x100000}, {"RUN", 0x8000000000000000ull},
+    {"UC", 0x1},
+    {"WC", 0x2},
+    {"WT", 0x4},
+    {"WB", EFI_ATTRIBUTE_WB},
+    {"UCE", 0x10},
+    {"WP", 0x1000},
+    {"RP", 0x2000},
+    {"XP", 0x4000},
+    {"NV", 0x8000},
+    {"MR", 0x10000},
+    {"RO", 0x20000},
+    {"SP", 0x40000},
+    {"CC", 0x80000},
+    {"HP", 0x100000},
+    {"RUN", 0x8000000000000000ull},
 };
 
 static const struct {
 	const char *name;
 	uint32_t type;
 } e820_names[] = {
-    {"usable", 1},   {"reserved", 2}, {"ACPI data", 3},
-    {"ACPI NVS", 4}, {"unusable", 5}, {"soft reserved", 0xefffffffu},
+    {"usable", E820_RAM},        {"reserved", E820_RESERVED},
+    {"ACPI data", E820_ACPI},    {"ACPI NVS", E820_NVS},
+    {"unusable", E820_UNUSABLE}, {"soft reserved", E820_SOFT_RESERVED},
 };
 
 const char *mlog_efi_type_name(uint32_t type)
@@ -78,7 +94,7 @@ const char *mlog_e820_type_name(uint32_t type)
 	for (size_t i = 0; i < sizeof(e820_names) / sizeof(e820_names[0]); i++)
 		if (e820_names[i].type == type)
 			return e820_names[i].name;
-	if (type == 7 || type == 12)
+	if (type == E820_PMEM || type == E820_PRAM)
 		return "persistent";
 	return NULL;
 }
@@ -259,13 +275,13 @@ static const char *efi_pages(uint64_t base, uint64_t end, bool inclusive,
 		return "range end below its start";
 	span = end - base;
 	if (inclusive) {
-		if (span % PAGE_BYTES != PAGE_BYTES - 1)
+		if (span % PAGE_SIZE != PAGE_SIZE - 1)
 			return "range is not a whole number of 4 KiB pages";
-		*pages = span / PAGE_BYTES + 1;
+		*pages = span / PAGE_SIZE + 1;
 	} else {
-		if (span % PAGE_BYTES != 0)
+		if (span % PAGE_SIZE != 0)
 			return "range is not a whole number of 4 KiB pages";
-		*pages = span / PAGE_BYTES;
+		*pages = span / PAGE_SIZE;
 	}
 	return NULL;
 }

@@ -15,6 +15,8 @@
 /* Listings longer than this are cut (with a count of the rest). */
 #define LIST_MAX 20u
 
+/* Not fmt_size: that rounds down to the largest unit (1.9 GiB is
+ * "1 GiB"), which a total such as the usable RAM dropped must not. */
 static const char *size_text(char *buf, size_t cap, uint64_t bytes)
 {
 	if (bytes >= (1ull << 30) && bytes % (1ull << 30) == 0)
@@ -36,11 +38,6 @@ static const char *entry_type(char *buf, size_t cap, const struct mlog_entry *e)
 	else
 		snprintf(buf, cap, "type %" PRIu32, e->type);
 	return buf;
-}
-
-static const char *leaf_name(int leaf)
-{
-	return leaf == PT_L3 ? "1G" : leaf == PT_L2 ? "2M" : "4K";
 }
 
 static void print_input(FILE *f, const struct msim *s, const struct mlog *log)
@@ -262,7 +259,8 @@ static void print_cpu(FILE *f, const struct msim *s, const struct msim_cpu *c,
 			"    0x%016" PRIx64 "-0x%016" PRIx64
 			" %9s  %s x %-7" PRIu64 " %s\n",
 			p->phys, p->phys + p->size,
-			size_text(sz, sizeof(sz), p->size), leaf_name(p->leaf),
+			size_text(sz, sizeof(sz), p->size),
+			pt_leaf_name(p->leaf),
 			(uint64_t)(p->size / PT_SIZE(p->leaf)),
 			p->readonly ? "r-" : "rw");
 	}

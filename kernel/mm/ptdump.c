@@ -21,8 +21,9 @@
 
 struct run {
 	bool open;
-	uint64_t va, pa, size, page, flags, effective;
+	uint64_t va, pa, size, flags, effective;
 	uint32_t memtype;
+	int level; /* of its leaves */
 };
 
 typedef void (*run_fn)(void *arg, const struct run *r);
@@ -41,7 +42,7 @@ static int merge_leaf(void *arg, const struct pt_leaf *l)
 	uint64_t flags = l->entry & SHOWN_BITS;
 	uint32_t memtype = pt_memtype(cpu_pat(), l->level, l->entry);
 	m->leaves++;
-	if (c->open && c->page == l->size && c->flags == flags &&
+	if (c->open && c->level == l->level && c->flags == flags &&
 	    c->effective == l->effective && c->memtype == memtype &&
 	    c->va + c->size == l->va && c->pa + c->size == l->pa) {
 		c->size += l->size;
@@ -49,8 +50,8 @@ static int merge_leaf(void *arg, const struct pt_leaf *l)
 	}
 	if (c->open)
 		m->emit(m->arg, c);
-	*c = (struct run){true,    l->va, l->pa,        l->size,
-			  l->size, flags, l->effective, memtype};
+	*c = (struct run){true,  l->va,        l->pa,   l->size,
+			  flags, l->effective, memtype, l->level};
 	return 0;
 }
 
@@ -62,11 +63,6 @@ static uint64_t for_each_run(const struct page_table *pt, run_fn emit,
 	if (m.cur.open)
 		emit(arg, &m.cur);
 	return m.leaves;
-}
-
-static const char *page_name(uint64_t size)
-{
-	return size == PAGE_SIZE_1G ? "1G" : size == PAGE_SIZE_2M ? "2M" : "4K";
 }
 
 /* "RWX" style flags as the CPU sees them, the memory type, then the
@@ -86,7 +82,7 @@ static void print_run(void *arg, const struct run *r)
 	flag_text(flags, sizeof(flags), r->effective, r->flags, r->memtype);
 	fmt_size(size, sizeof(size), r->size);
 	kprintf("ptdump: %016lx-%016lx -> %016lx %8s %s %s\n", r->va,
-		r->va + r->size, r->pa, size, page_name(r->page), flags);
+		r->va + r->size, r->pa, size, pt_leaf_name(r->level), flags);
 }
 
 void ptdump_print(const struct page_table *pt)

@@ -531,6 +531,16 @@ static void test_memtypes(void)
 	CHECK_STR(pt_memtype_name(2), "?");
 }
 
+/* Names for dumps. */
+static void test_names(void)
+{
+	CHECK_STR(pt_level_name(PT_L4), "PML4");
+	CHECK_STR(pt_level_name(PT_L1), "PT");
+	CHECK_STR(pt_leaf_name(PT_L3), "1G");
+	CHECK_STR(pt_leaf_name(PT_L2), "2M");
+	CHECK_STR(pt_leaf_name(PT_L1), "4K");
+}
+
 /* pt_cut: 4 KiB to the first 2 MiB line, 2 MiB to the 1 GiB line, 1 GiB
  * leaves, and back down; max_level caps it. */
 struct cut_log {
@@ -844,6 +854,7 @@ int main(void)
 	RUN(test_min_tables_random);
 	RUN(test_min_tables_refuses);
 	RUN(test_memtypes);
+	RUN(test_names);
 	RUN(test_cut);
 	RUN(test_cut_refuses);
 	RUN(test_effective_attrs);
