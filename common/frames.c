@@ -289,6 +289,14 @@ uint64_t frames_alloc_low(struct frames *fa)
 	return 0;
 }
 
+uint64_t frames_free_low(const struct frames *fa)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < fa->count && fa->region[i].low; i++)
+		n += fa->region[i].free;
+	return n;
+}
+
 int frames_take(struct frames *fa, uint64_t phys)
 {
 	struct frame_region *r = region_of(fa, phys);

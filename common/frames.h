@@ -98,6 +98,10 @@ uint64_t frames_alloc_run(struct frames *fa, uint64_t count, uint64_t align);
  * none is left. The explicit way into low memory: the AP trampoline. */
 uint64_t frames_alloc_low(struct frames *fa);
 
+/* How many of the free frames are below FRAMES_LOW_LIMIT (kept for
+ * frames_alloc_low). */
+uint64_t frames_free_low(const struct frames *fa);
+
 /* Takes the free frame at phys (so a caller can hold on to one it knows
  * about). Returns 0, or -ERR_INVALID when phys is not a free managed
  * frame (nothing changes then). */

@@ -242,7 +242,7 @@ static void print_cpu(FILE *f, const struct msim *s, const struct msim_cpu *c,
 		" MiB; %" PRIu64 " below 1 MiB kept for explicit requests), "
 		"%" PRIu64 " used, %" PRIu64 " reclaimable pending, %" PRIu64
 		" MiB reserved\n",
-		c->free_frames, c->free_frames >> 8, c->low_frames,
+		c->free_frames, c->free_frames >> 8, c->free_low_frames,
 		c->used_frames, c->pending_frames, c->reserved_bytes >> 20);
 	if (c->piece_count || d->pieces)
 		fprintf(f,

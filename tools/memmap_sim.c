@@ -215,16 +215,6 @@ oom:
 	return -ERR_NOMEM;
 }
 
-static uint64_t free_above_low(const struct frames *fa)
-{
-	uint64_t n = 0;
-
-	for (uint32_t i = 0; i < fa->count; i++)
-		if (!fa->region[i].low)
-			n += fa->region[i].free;
-	return n;
-}
-
 /*
  * mm_init's memory steps for one CPU, through the functions mm_init
  * calls (common/dmap.c): the allocator over the map as the direct map
@@ -279,6 +269,7 @@ static void run_kernel(struct msim *s, struct msim_cpu *c)
 		c->managed_frames += k.fa.region[i].frames;
 	c->free_frames = k.fa.free_frames;
 	c->low_frames = k.fa.low_frames;
+	c->free_low_frames = frames_free_low(&k.fa);
 	c->used_frames = k.fa.usable_frames - k.fa.free_frames;
 	c->pending_frames = k.fa.pending_frames;
 	c->reserved_bytes = k.fa.reserved_bytes;
@@ -311,7 +302,7 @@ static void run_kernel(struct msim *s, struct msim_cpu *c)
 			  (unsigned long long)c->plan.min_tables);
 		goto out;
 	}
-	c->free_after_tables = free_above_low(&k.fa);
+	c->free_after_tables = k.fa.free_frames - frames_free_low(&k.fa);
 	if (c->free_after_tables < MSIM_IMAGE_TABLES) {
 		set_panic(c,
 			  "mm: out of memory for page tables mapping a "

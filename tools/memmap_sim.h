@@ -61,9 +61,10 @@ struct msim_cpu {
 	uint64_t store_phys, store_bytes; /* frame allocator storage */
 	/* The allocator at boot (before any table page), in its own terms:
 	 * managed = every frame of its regions (usable and reclaimable);
+	 * low = managed below 1 MiB, free_low = the free ones of them;
 	 * used = usable frames not free (page 0, the storage). */
-	uint64_t managed_frames, free_frames, low_frames, used_frames,
-	    pending_frames, reserved_bytes;
+	uint64_t managed_frames, free_frames, low_frames, free_low_frames,
+	    used_frames, pending_frames, reserved_bytes;
 	struct dmap_summary plan;
 	struct dmap_piece *pieces; /* DMAP_MAP pieces, ascending */
 	uint32_t piece_count;

@@ -234,7 +234,8 @@ static void report_frames(const char *when)
 		"for explicit requests), %lu used, %lu reclaimable pending, "
 		"%lu MiB reserved\n",
 		when, frames.free_frames, frames.free_frames >> 8,
-		frames.low_frames, frames.usable_frames - frames.free_frames,
+		frames_free_low(&frames),
+		frames.usable_frames - frames.free_frames,
 		frames.pending_frames, frames.reserved_bytes >> 20);
 }
 

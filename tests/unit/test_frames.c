@@ -235,6 +235,8 @@ static void test_low_memory(void)
 	CHECK_EQ(setup(&f, map, ARRAY_SIZE(map)), 0);
 	CHECK_EQ(f.fa.count, 5); /* 0, 0xe0000, 0xf0000, 0x100000, 0x110000 */
 	CHECK_EQ(f.fa.low_frames, (0x9f000 + 0x10000 + 0x10000) / K4);
+	/* Free: the usable ones but page 0 (reclaimable ones wait). */
+	CHECK_EQ(frames_free_low(&f.fa), (0x9f000 + 0x10000) / K4 - 1);
 	/* Every frame at or above 1 MiB, then nothing. */
 	uint64_t n = 0, pa, lowest = ~0ull;
 	while ((pa = frames_alloc(&f.fa)) != 0) {
@@ -253,6 +255,7 @@ static void test_low_memory(void)
 	CHECK_EQ(frames_free(&f.fa, 0x1000, 1), 0);
 	CHECK_EQ(frames_alloc(&f.fa), 0); /* freed low stays low */
 	CHECK_EQ(frames_alloc_low(&f.fa), 0x1000);
+	CHECK_EQ(frames_free_low(&f.fa), (0x9f000 + 0x10000) / K4 - 3);
 	uint64_t low = 2;
 	while ((pa = frames_alloc_low(&f.fa)) != 0) {
 		CHECK(pa < FRAMES_LOW_LIMIT && pa != 0);

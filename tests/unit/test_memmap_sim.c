@@ -112,6 +112,7 @@ static void test_e820_hole(void)
 		CHECK_EQ(c->used_frames, 34);
 		CHECK_EQ(c->free_frames, 1048479 - 34);
 		CHECK_EQ(c->low_frames, 159);
+		CHECK_EQ(c->free_low_frames, 158); /* not page 0 */
 		CHECK_EQ(c->runs, 3);
 		CHECK_EQ(c->plan.leaves[PT_L1], 159 + 256);
 	}
@@ -133,7 +134,7 @@ static void test_e820_hole(void)
 	char *r = report(&s, &log);
 	CHECK_HAS(r, "kernel: memory map: 8 entries, 4095 MiB usable, "
 		     "highest address 0x13fffffff\n");
-	CHECK_HAS(r, "kernel: frames at boot: 1048445 free (4095 MiB; 159 "
+	CHECK_HAS(r, "kernel: frames at boot: 1048445 free (4095 MiB; 158 "
 		     "below 1 MiB kept for explicit requests), 34 used, 0 "
 		     "reclaimable pending, 0 MiB reserved\n");
 	CHECK_HAS(r, "kernel: direct map: 4095 MiB of RAM in 3 runs, 5 "
