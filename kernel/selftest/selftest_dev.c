@@ -91,6 +91,18 @@ static bool fake_fb_drawn(void)
 	return false;
 }
 
+/* How console.c's notice that the framebuffer console went off starts. */
+#define OFF_NOTICE "kernel: framebuffer console off: "
+
+/* The bytes COM1 carries for s: serial.c sends each '\n' as "\r\n". */
+static uint64_t com1_bytes(const char *s)
+{
+	uint64_t n = 0;
+	for (; *s; s++)
+		n += *s == '\n' ? 2 : 1;
+	return n;
+}
+
 /* Prints s and returns how many bytes COM1's transmitter took for it. */
 static uint64_t serial_put(const char *s)
 {
@@ -109,7 +121,7 @@ static const char *console_fault(struct st_ctx *c)
 	struct fake_fb own = {0};
 	const char *why = NULL, *res;
 	bool fake = !fbcon_active();
-	uint64_t good;
+	uint64_t good, sent;
 
 	if (!pt_translate(mm_kernel_pt(), UNMAPPED_VA, NULL, NULL, NULL, NULL))
 		return st_fail(c, "0x%lx is mapped; the test needs it unmapped",
@@ -120,13 +132,22 @@ static const char *console_fault(struct st_ctx *c)
 
 	fbcon_set_base(UNMAPPED_VA);
 	/* Every byte reaches COM1 (CRs included), although the screen's
-	 * part faulted. */
-	if (serial_put(faulting) < sizeof(faulting) - 1)
-		why = "the line whose drawing faulted did not reach COM1";
+	 * part faulted: the line, then the notice that the console went
+	 * off (its cause and the fault's walk vary in length, so that
+	 * much is a lower bound); the next line exactly, once. */
+	if ((sent = serial_put(faulting)) <
+	    com1_bytes(faulting) + com1_bytes(OFF_NOTICE))
+		why = st_fail(c,
+			      "COM1 took %lu bytes for the line whose drawing "
+			      "faulted and the notice, less than %lu",
+			      sent,
+			      com1_bytes(faulting) + com1_bytes(OFF_NOTICE));
 	else if (fbcon_active())
 		why = "the console is still on after its write faulted";
-	else if (serial_put(after) < sizeof(after) - 1)
-		why = "COM1 lost output after the console went off";
+	else if ((sent = serial_put(after)) != com1_bytes(after))
+		why =
+		    st_fail(c, "COM1 took %lu bytes for the next line, not %lu",
+			    sent, com1_bytes(after));
 	if (why) {
 		fbcon_set_base(good);
 		console_framebuffer_resume();
