@@ -17,16 +17,25 @@ $(MEMMAP_CHECK): $(BUILD)/host/tools/memmap_check.o $(MEMMAP_CHECK_OBJS) \
 		$(HOST_COMMON_OBJS)
 	$(CLANG) $(HOST_LDFLAGS) -o $@ $^
 
-# The unit tests and the fuzz target of the tool's parts link them too.
+# The unit tests and the fuzz target of the tool's parts link them too;
+# test_memmap_sim also runs the command (order-only: make brings it up to
+# date, and the link does not take it).
 $(BUILD)/host/tests/unit/test_memmap_log: $(MEMMAP_CHECK_OBJS)
-$(BUILD)/host/tests/unit/test_memmap_sim: $(MEMMAP_CHECK_OBJS)
+$(BUILD)/host/tests/unit/test_memmap_sim: $(MEMMAP_CHECK_OBJS) | $(MEMMAP_CHECK)
 $(FUZZ_DIR)/fuzz_memmap_log: \
 	$(patsubst %.c,$(FUZZ_DIR)/%.o,$(MEMMAP_CHECK_SRCS))
 
 all: $(MEMMAP_CHECK)
 
+# MAP reaches the recipe through the environment, as CMDLINE does (see
+# the Makefile), so a file name with quotes, '$' or spaces arrives as
+# typed; unexported, make would expand it to export it.
+export MEMMAP_MAP := $(value MAP)
+unexport MAP
+
 .PHONY: memmap-check
 memmap-check: $(MEMMAP_CHECK)
-	@if [ -n "$(MAP)" ]; then $(MEMMAP_CHECK) $(MEMMAP_ARGS) "$(MAP)"; \
+	@if [ -n "$$MEMMAP_MAP" ]; then \
+		$(MEMMAP_CHECK) $(MEMMAP_ARGS) "$$MEMMAP_MAP"; \
 	else echo "built $(MEMMAP_CHECK); run tools/memmap-check FILE" \
 		"(or make memmap-check MAP=FILE)"; fi
