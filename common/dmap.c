@@ -7,6 +7,10 @@
  * a gap, a range that is not mapped, a refusal, a change to or from the
  * kernel image, or the end of the map. So pieces and refusals come out in
  * ascending physical order.
+ *
+ * At the end, mm_init's first two steps built on the plan
+ * (dmap_frames_init, dmap_build), so that memmap-check runs the kernel's
+ * own sequence rather than a copy of it.
  */
 #include "dmap.h"
 #include "fmt.h"
