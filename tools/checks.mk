@@ -7,12 +7,12 @@
 
 check_goals := $(or $(MAKECMDGOALS),all)
 # Goals that read none of these variables.
-quiet_goals := help clean deps format
+quiet_goals := help clean deps format keys
 builds := $(filter-out $(quiet_goals),$(check_goals))
-ovmf_runs := $(filter run run-kvm,$(check_goals))
+ovmf_runs := $(filter run run-kvm run-secure,$(check_goals))
 direct_runs := $(filter run-direct run-direct-kvm,$(check_goals))
 # Goals that write CMDLINE into \boot\loader.conf.
-conf_goals := $(filter all image run run-kvm usb,$(check_goals))
+conf_goals := $(filter all image run run-kvm run-secure usb,$(check_goals))
 
 comma := ,
 # $(call strip_chars,TEXT,CHARS): TEXT without any of the CHARS (a word
