@@ -64,7 +64,9 @@ for f in "${files[@]}"; do
 	[ ! -e "$real/$f" ] || die "$real/$f exists: refusing to replace a key (pick another DIR, or move the old keys away yourself)"
 done
 
-mkdir -p -m 700 -- "$real" || die "cannot create $real"
+if [ ! -d "$real" ]; then
+	{ mkdir -p -- "$real" && chmod 700 -- "$real"; } || die "cannot create $real"
+fi
 tmp=$(mktemp -d "$real/.keys.XXXXXX") || die "cannot write in $real"
 trap 'rm -rf "$tmp"' EXIT
 umask 077

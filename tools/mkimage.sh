@@ -98,7 +98,7 @@ generate_config() {
 }
 if [ -n "$write_config" ]; then
 	[ -z "$config" ] || die "--write-config and --config exclude each other"
-	generate_config >"$write_config.tmp" && mv -f "$write_config.tmp" "$write_config" ||
+	{ generate_config >"$write_config.tmp" && mv -f "$write_config.tmp" "$write_config"; } ||
 		die "cannot write $write_config"
 	exit 0
 fi

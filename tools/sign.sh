@@ -57,8 +57,9 @@ cmd_hashes() {
 		*) die "hashes: unknown argument '$1'" ;;
 		esac
 	done
-	[ -n "$kernel" ] && [ -n "$config" ] && [ -n "$out" ] ||
+	if [ -z "$kernel" ] || [ -z "$config" ] || [ -z "$out" ]; then
 		die "hashes needs --kernel ELF --config CONF --out FILE.c"
+	fi
 	[ -f "$kernel" ] || die "kernel '$kernel' not found"
 	[ -f "$config" ] || die "config '$config' not found"
 	need sha256sum
@@ -96,8 +97,9 @@ cmd_sign() {
 		*) die "sign: unknown argument '$1'" ;;
 		esac
 	done
-	[ -n "$key" ] && [ -n "$cert" ] && [ -n "$in" ] && [ -n "$out" ] ||
+	if [ -z "$key" ] || [ -z "$cert" ] || [ -z "$in" ] || [ -z "$out" ]; then
 		die "sign needs --key KEY --cert CERT --in EFI --out SIGNED"
+	fi
 	[ -f "$key" ] || die "SB_KEY=$key: no such file (make keys DIR=... makes a key pair)"
 	[ -f "$cert" ] || die "SB_CERT=$cert: no such file"
 	[ -f "$in" ] || die "$in not found"
@@ -140,8 +142,9 @@ cmd_check_image() {
 		*) die "check-image: unknown argument '$1'" ;;
 		esac
 	done
-	[ -f "$image" ] && [ -f "$hashes" ] ||
+	if [ ! -f "$image" ] || [ ! -f "$hashes" ]; then
 		die "check-image needs --image IMG --hashes FILE.txt (both existing)"
+	fi
 	need mcopy sha256sum
 	local tmp want got what path
 	tmp=$(mktemp -d)
