@@ -83,6 +83,10 @@ KERNEL_ELF := $(BUILD)/kernel/kernel.elf
 DISK_IMG := $(BUILD)/disk.img
 TEST_SUITES :=
 
+# Signed loaders and images (before the test fragments: the boot suite
+# uses its signed loaders).
+include tools/sign.mk
+
 # Test fragments use the object lists above in their rules.
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
@@ -91,7 +95,6 @@ include tests/bench/bench.mk
 include tests/matrix/matrix.mk
 include tools/tools.mk
 include tests/tools/tools.mk
-include tools/sign.mk
 
 # The version is compiled into the loader's banner and the kernel's report;
 # version.txt changes only when `git describe` does, so those two objects
