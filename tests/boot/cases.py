@@ -164,7 +164,12 @@ CHECK = {
 #           "error": as BAD, the error line containing one of `error`;
 #           "refused": the firmware refuses the loader ("BdsDxe: failed
 #           to load BootNNNN" for the disk, "Access Denied") and no
-#           "loader:" line appears at all
+#           "loader:" line appears at all;
+#           "keys": no boot: make keys' script (tools/keys.sh) into a
+#           fresh directory makes every file, refuses that directory the
+#           second time and a directory inside the repository, and its db
+#           key signs the default loader so that sbverify accepts it with
+#           db.crt and refuses it with the snakeoil certificate
 SECURE = {
     "sb-signed": {"secure": True, "expect": "boot", "sb": "on"},
     # Secure Boot off: boots, and (below) the hashes are still checked.
@@ -185,6 +190,7 @@ SECURE = {
                             "expect": "mismatch"},
     "sb-off-kernel-byte-flipped": {"secure": False, "kernel": "flip-text",
                                    "expect": "mismatch"},
+    "sb-keys": {"expect": "keys"},
 }
 # ---- end of Secure Boot ----
 

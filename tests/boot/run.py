@@ -546,6 +546,8 @@ class Case:
             return self.run_refused()
         if expect == "error":
             return self.run_bad()
+        if expect == "keys":
+            return self.run_keys()
         # A mismatch: the hashes are known before the boot.
         why = self.build_secure_image()
         if why:
@@ -582,6 +584,71 @@ class Case:
                             f"ESP's kernel file ({want}): "
                             f"{said or 'no such line'}")
         return "; ".join(problems) or None
+
+    KEY_FILES = [f"{n}.{ext}" for n in ("PK", "KEK", "db")
+                 for ext in ("key", "crt", "cer", "esl")] + [
+        "PK.auth", "KEK.auth", "db.auth", "db-append.auth", "noPK.auth",
+        "GUID.txt"]
+
+    def run_keys(self):
+        """tools/keys.sh, then the db key through tools/sign.sh."""
+        keys = os.path.join(ROOT, "tools/keys.sh")
+        sign = os.path.join(ROOT, "tools/sign.sh")
+        out = []
+
+        def sh(*cmd, env=None):
+            r = subprocess.run(cmd, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, env=env,
+                               stdin=subprocess.DEVNULL)
+            text = r.stdout.decode(errors="replace")
+            out.append(f"$ {' '.join(cmd)}\n{text}(status {r.returncode})")
+            return r.returncode, text
+
+        tmp = tempfile.mkdtemp(prefix="sb-keys.")
+        try:
+            kdir = os.path.join(tmp, "keys")
+            problems = []
+            rc, text = sh(keys, "--dir", kdir, "--name", "boot test")
+            if rc != 0:
+                problems.append(f"keys.sh failed: {text.strip()}")
+            missing = [f for f in self.KEY_FILES
+                       if not os.path.isfile(os.path.join(kdir, f))]
+            if missing:
+                problems.append(f"keys.sh made no {' '.join(missing)}")
+            for f in ("PK.key", "KEK.key", "db.key"):
+                path = os.path.join(kdir, f)
+                if os.path.exists(path) and os.stat(path).st_mode & 0o077:
+                    problems.append(f"{f} is readable by others")
+            before = {f: os.path.getmtime(os.path.join(kdir, f))
+                      for f in os.listdir(kdir)}
+            rc, text = sh(keys, "--dir", kdir)
+            if rc == 0 or "exists" not in text:
+                problems.append("a second keys.sh into the same directory "
+                                f"was not refused: {text.strip()}")
+            if {f: os.path.getmtime(os.path.join(kdir, f))
+                    for f in os.listdir(kdir)} != before:
+                problems.append("the refused second run changed files")
+            inside = os.path.join(ROOT, "build", "sb-keys-test")
+            rc, text = sh(keys, "--dir", inside)
+            if rc == 0 or os.path.exists(inside):
+                problems.append(f"keys.sh wrote into the repository: {inside}")
+                shutil.rmtree(inside, ignore_errors=True)
+            signed = os.path.join(tmp, "signed.efi")
+            rc, text = sh(sign, "sign", "--key", os.path.join(kdir, "db.key"),
+                          "--cert", os.path.join(kdir, "db.crt"),
+                          "--in", self.opts.loader, "--out", signed)
+            if rc != 0:
+                problems.append(f"signing with db.key failed: {text.strip()}")
+            rc, text = sh("sbverify", "--cert",
+                          "/usr/share/ovmf/PkKek-1-snakeoil.pem", signed)
+            if rc == 0:
+                problems.append("sbverify accepted the db-signed loader "
+                                "with the snakeoil certificate")
+            return "; ".join(problems) or None
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+            with open(self.log, "w") as f:
+                f.write("\n".join(out) + "\n")
 
     def run_refused(self):
         why = self.build_secure_image()
