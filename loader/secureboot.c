@@ -80,18 +80,21 @@ static uint32_t firmware_state(char *why, size_t cap)
 
 EFI_STATUS secureboot_init(struct loader *l)
 {
+	const char *hashes = loader_hashes.present
+				 ? "kernel and config hashes embedded"
+				 : "no hashes embedded";
+	const char *state;
 	char why[48] = "";
 
 	l->sb_state = firmware_state(why, sizeof(why));
 	l->sb_enforce =
 	    l->sb_state == BI_SB_ON || l->sb_state == BI_SB_UNREADABLE;
-	con_print("secure boot: %s%s%s%s, %s", bi_secure_boot_name(l->sb_state),
-		  l->sb_state == BI_SB_UNREADABLE ? " (SecureBoot variable: "
-						  : "",
-		  l->sb_state == BI_SB_UNREADABLE ? why : "",
-		  l->sb_state == BI_SB_UNREADABLE ? ")" : "",
-		  loader_hashes.present ? "kernel and config hashes embedded"
-					: "no hashes embedded");
+	state = bi_secure_boot_name(l->sb_state);
+	if (l->sb_state == BI_SB_UNREADABLE)
+		con_print("secure boot: %s (SecureBoot variable: %s), %s",
+			  state, why, hashes);
+	else
+		con_print("secure boot: %s, %s", state, hashes);
 	if (l->sb_enforce && !loader_hashes.present)
 		return loader_error(EFI_SECURITY_VIOLATION,
 				    "secure boot is on and this loader embeds "
