@@ -141,9 +141,20 @@ $(eval $(call signed_loader,$(SIGNED_TEST_DIR),$(SIGNED_TEST_DIR)/loader.conf,$(
 $(SIGNED_TEST_DIR)/BOOTX64-nohashes.EFI: $(LOADER_EFI) tools/sign.sh
 	SB_PASS=snakeoil tools/sign.sh sign --key $(SNAKEOIL_KEY) \
 		--cert $(SNAKEOIL_CERT) --in $< --out $@
+# The chain loader of the load-options cases (tests/boot/chain.c): it
+# starts the signed loader with load options, so it is signed too.
+$(SIGNED_TEST_DIR)/chain.obj: tests/boot/chain.c Makefile | $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	$(CLANG) $(LOADER_CFLAGS) -c $< -o $@
+$(SIGNED_TEST_DIR)/chain.unsigned.efi: $(SIGNED_TEST_DIR)/chain.obj
+	$(LLD_LINK) $(LOADER_LDFLAGS) -out:$@ $^
+$(SIGNED_TEST_DIR)/CHAIN.EFI: $(SIGNED_TEST_DIR)/chain.unsigned.efi \
+		tools/sign.sh
+	SB_PASS=snakeoil tools/sign.sh sign --key $(SNAKEOIL_KEY) \
+		--cert $(SNAKEOIL_CERT) --in $< --out $@
 SIGNED_TEST_FILES := $(SIGNED_TEST_DIR)/BOOTX64.EFI \
 	$(SIGNED_TEST_DIR)/BOOTX64-nohashes.EFI $(SIGNED_TEST_DIR)/loader.conf \
-	$(SIGNED_TEST_DIR)/hashes.txt
+	$(SIGNED_TEST_DIR)/hashes.txt $(SIGNED_TEST_DIR)/CHAIN.EFI
 
 .PHONY: run-secure keys
 

@@ -22,5 +22,6 @@ test-boot: $(LOADER_EFI) $(KERNEL_ELF) $(KERNEL_ESP_ELF) $(KERNEL_FONT) \
 		--nohashes-loader $(SIGNED_TEST_DIR)/BOOTX64-nohashes.EFI \
 		--signed-config $(SIGNED_TEST_DIR)/loader.conf \
 		--signed-hashes $(SIGNED_TEST_DIR)/hashes.txt \
+		--chain-loader $(SIGNED_TEST_DIR)/CHAIN.EFI \
 		--work $(BUILD)/boot-test --jobs $(BOOT_TEST_JOBS) $(BOOT_CASES) \
 		| tee $(TEST_RESULTS)/boot.txt

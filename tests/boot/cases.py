@@ -154,6 +154,11 @@ CHECK = {
 #           (its first half)
 #   config  "edited": the signed loader.conf with "ptdump" added to the
 #           command line
+#   chain   the firmware starts tests/boot/chain.c (signed), which starts
+#           the signed loader with the load options "LOADER.EFI " +
+#           CHAIN_OPTIONS, as the UEFI shell would; "cmdline" is then the
+#           command line the kernel must report, and "options_ignored"
+#           says the loader must say it ignored them
 #   expect  "boot": a good boot (as GOOD, with "test") whose loader and
 #           kernel report Secure Boot as `sb` and hashes embedded and
 #           checked, and whose kernel prints the SHA-256 of the ESP's
@@ -190,8 +195,18 @@ SECURE = {
                             "expect": "mismatch"},
     "sb-off-kernel-byte-flipped": {"secure": False, "kernel": "flip-text",
                                    "expect": "mismatch"},
+    # Load options: ignored with Secure Boot on; the same chain with it
+    # off shows they do arrive (the rule, not the chain, keeps them out).
+    "sb-load-options-ignored": {"secure": True, "chain": True,
+                                "expect": "boot", "sb": "on",
+                                "cmdline": "test", "options_ignored": True},
+    "sb-off-load-options-used": {"secure": False, "chain": True,
+                                 "expect": "boot", "sb": "off (setup mode)",
+                                 "cmdline": "test chained"},
     "sb-keys": {"expect": "keys"},
 }
+# What tests/boot/chain.c passes after the image name.
+CHAIN_OPTIONS = "test chained"
 # ---- end of Secure Boot ----
 
 KINDS = (("good", GOOD), ("bad", BAD), ("screen", SCREEN),

@@ -495,10 +495,21 @@ class Case:
         config = os.path.join(o.work, self.name + ".conf")
         with open(config, "wb") as f:
             f.write(conf)
-        r = subprocess.run(
-            [os.path.join(ROOT, "tools/mkimage.sh"), "--out", self.image,
-             "--loader", loader, "--kernel", kernel, "--config", config],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        cmd = [os.path.join(ROOT, "tools/mkimage.sh"), "--out", self.image,
+               "--kernel", kernel, "--config", config]
+        if self.args.get("chain"):
+            # The firmware starts the chain loader, which starts the
+            # signed loader from \EFI\BOOT\LOADER.EFI with load options.
+            esp = os.path.join(o.work, self.name + ".esp")
+            shutil.rmtree(esp, ignore_errors=True)
+            os.makedirs(os.path.join(esp, "EFI", "BOOT"))
+            shutil.copy(loader, os.path.join(esp, "EFI", "BOOT",
+                                             "LOADER.EFI"))
+            cmd += ["--loader", o.chain_loader, "--esp", esp]
+        else:
+            cmd += ["--loader", loader]
+        r = subprocess.run(cmd, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
         if r.returncode != 0:
             return "mkimage failed: " + r.stdout.decode(errors="replace")
         return None
@@ -576,6 +587,20 @@ class Case:
                      f"checked by the loader"):
             if line not in lines:
                 problems.append(f"no line {line!r}")
+        if "cmdline" in self.args:
+            line = f'kernel: command line: "{self.args["cmdline"]}"'
+            if line not in lines:
+                problems.append(f"no line {line!r}")
+        ignored = starting(lines, "loader: secure boot: load options "
+                                  "ignored")
+        if self.args.get("options_ignored"):
+            line = (f'loader: secure boot: load options ignored '
+                    f'("{cases.CHAIN_OPTIONS}"); the command line is '
+                    f"loader.conf's")
+            if line not in lines:
+                problems.append(f"no line {line!r}")
+        elif ignored:
+            problems.append(f"the loader ignored load options: {ignored[0]}")
         want = self.esp_sha256("boot/kernel.elf")
         said = [line for line in lines
                 if line.startswith("kernel: kernel file sha256:")]
@@ -720,6 +745,9 @@ def main():
                     help="the loader.conf the signed loader embeds")
     ap.add_argument("--signed-hashes",
                     help="tools/sign.sh's hashes.txt of the signed loader")
+    ap.add_argument("--chain-loader",
+                    help="tests/boot/chain.c, signed: starts the signed "
+                         "loader with load options")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("cases", nargs="*", help="run only these cases")
     opts = ap.parse_args()
@@ -733,7 +761,7 @@ def main():
     paths = [opts.loader, opts.kernel, opts.esp_kernel, opts.font]
     if any(kinds[n][0] == "secure" for n in names):
         paths += [opts.signed_loader, opts.nohashes_loader,
-                  opts.signed_config, opts.signed_hashes]
+                  opts.signed_config, opts.signed_hashes, opts.chain_loader]
     for path in paths:
         if path is None or not os.path.isfile(path):
             print(f"boot: {path} not found")
