@@ -2,9 +2,9 @@
  * efi_main: the boot flow, in the order of DESIGN.md ("Boot flow"):
  *
  *   banner, watchdog off -> Secure Boot state -> loader.conf (its hash)
- *   and load options -> kernel file (its hash), ELF validation, segments ->
- * PML4 copy, mappings, CR3 -> GOP, RSDP -> boot info -> memory map,
- * ExitBootServices -> jump.
+ *   and load options -> kernel file (its hash), ELF validation,
+ *   segments -> PML4 copy, mappings, CR3 -> GOP, RSDP -> boot info ->
+ *   memory map, ExitBootServices -> jump.
  *
  * The console is slow: OVMF draws every character on the framebuffer as
  * well as sending it to the serial port, about 20 us a character under
