@@ -99,6 +99,6 @@ EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	child_li->LoadOptions = options;
 	child_li->LoadOptionsSize = (UINT32)sizeof(options);
 	say(st, L"starting " CHAIN_TARGET " with load options \"" CHAIN_OPTIONS
-		 "\"");
+		"\"");
 	return bs->StartImage(child, NULL, NULL);
 }
