@@ -174,7 +174,9 @@ CHECK = {
 #           fresh directory makes every file, refuses that directory the
 #           second time and a directory inside the repository, and its db
 #           key signs the default loader so that sbverify accepts it with
-#           db.crt and refuses it with the snakeoil certificate
+#           db.crt and refuses it with the snakeoil certificate; with a
+#           pass phrase on the key, tools/sign.sh (no terminal) refuses in
+#           one line naming SB_PASS, and signs once SB_PASS holds it
 SECURE = {
     "sb-signed": {"secure": True, "expect": "boot", "sb": "on"},
     # Secure Boot off: boots, and (below) the hashes are still checked.

@@ -621,10 +621,17 @@ class Case:
         sign = os.path.join(ROOT, "tools/sign.sh")
         out = []
 
+        # No terminal (a new session) and a time limit: a step that
+        # prompted for a pass phrase would fail or time out, not wait.
         def sh(*cmd, env=None):
-            r = subprocess.run(cmd, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, env=env,
-                               stdin=subprocess.DEVNULL)
+            try:
+                r = subprocess.run(cmd, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, env=env,
+                                   stdin=subprocess.DEVNULL,
+                                   start_new_session=True, timeout=60)
+            except subprocess.TimeoutExpired:
+                out.append(f"$ {' '.join(cmd)}\n(timed out after 60 s)")
+                return 124, "timed out after 60 s"
             text = r.stdout.decode(errors="replace")
             out.append(f"$ {' '.join(cmd)}\n{text}(status {r.returncode})")
             return r.returncode, text
@@ -669,6 +676,23 @@ class Case:
             if rc == 0:
                 problems.append("sbverify accepted the db-signed loader "
                                 "with the snakeoil certificate")
+            # A key with a pass phrase: refused in one line without
+            # SB_PASS, signed with it; never a prompt.
+            locked = os.path.join(tmp, "locked.key")
+            sh("openssl", "pkey", "-in", os.path.join(kdir, "db.key"),
+               "-aes256", "-passout", "pass:sb test", "-out", locked)
+            env = {k: v for k, v in os.environ.items() if k != "SB_PASS"}
+            rc, text = sh(sign, "sign", "--key", locked,
+                          "--cert", os.path.join(kdir, "db.crt"),
+                          "--in", self.opts.loader, "--out", signed, env=env)
+            if rc == 0 or "SB_PASS" not in text:
+                problems.append(f"a locked key without SB_PASS: {text!r}")
+            env["SB_PASS"] = "sb test"
+            rc, text = sh(sign, "sign", "--key", locked,
+                          "--cert", os.path.join(kdir, "db.crt"),
+                          "--in", self.opts.loader, "--out", signed, env=env)
+            if rc != 0:
+                problems.append(f"a locked key with SB_PASS: {text.strip()}")
             return "; ".join(problems) or None
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
