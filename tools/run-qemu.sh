@@ -30,6 +30,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # Makefile reads these two lines for MEM=.
 mem_min_ovmf=48
 mem_min_pvh=4
+# OVMF's Secure Boot build (SMM) finds no boot device with 64 MiB (every
+# option "Not Found") and resets with 48; 65 boots (--secure).
+mem_min_ovmf_secure=65
 
 usage() {
 	cat <<EOF
@@ -43,7 +46,8 @@ usage: tools/run-qemu.sh --image IMG [options] [-- QEMU-ARGS...]
                     (one line, at most BI_CMDLINE_MAX - 1 bytes; see
                     tools/check-cmdline.sh)
   --mem MIB         guest memory in MiB (default 256; at least $mem_min_ovmf with
-                    --image, $mem_min_pvh with --direct)
+                    --image, $mem_min_ovmf_secure with --secure, $mem_min_pvh with
+                    --direct)
   --cpu MODEL       QEMU CPU model (default qemu64, or host with --kvm)
   --kvm             use KVM (-accel kvm) instead of TCG emulation
   --media MEDIA     how the image is attached (with --image): sata (the
@@ -127,6 +131,9 @@ done
 [ -n "$image" ] || [ -n "$direct" ] || die "give --image IMG or --direct KERNEL (try --help)"
 [ -z "$image" ] || [ -z "$direct" ] || die "--image and --direct exclude each other"
 [[ $mem =~ ^[0-9]{1,9}$ ]] || die "--mem takes a number of MiB, not '$mem'"
+if [ -n "$image" ] && [ $secure -eq 1 ] && [ "$mem" -lt $mem_min_ovmf_secure ]; then
+	die "--mem $mem: OVMF with Secure Boot needs at least $mem_min_ovmf_secure MiB to boot (with 64 it finds no boot device)"
+fi
 if [ -n "$image" ] && [ "$mem" -lt $mem_min_ovmf ]; then
 	die "--mem $mem: OVMF needs at least $mem_min_ovmf MiB to boot (below that it hangs before the loader)"
 fi

@@ -43,6 +43,9 @@ override SIGN := 1
 ifneq ($(MACHINE),q35)
 $(error MACHINE=$(MACHINE): make run-secure needs q35 (the Secure Boot firmware needs SMM, which QEMU's q35 has))
 endif
+# The least memory, from tools/run-qemu.sh (measured there); check_mem is
+# tools/checks.mk's.
+$(eval $(call check_mem,$(shell sed -n 's/^mem_min_ovmf_secure=//p' tools/run-qemu.sh),make run-secure (OVMF with Secure Boot)))
 endif
 
 ifneq ($(filter-out 0 1,$(SIGN))$(filter-out 1,$(words $(SIGN))),)
