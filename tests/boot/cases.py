@@ -206,7 +206,31 @@ SECURE = {
                                  "expect": "boot", "sb": "off (setup mode)",
                                  "cmdline": "test chained"},
     "sb-keys": {"expect": "keys"},
+    # Bad values, refused before anything is built (REFUSALS below).
+    "sb-refusals": {"expect": "refusals"},
 }
+
+# (arguments, exit status, text of the one line): make's with the
+# target first, or tools/run-qemu.sh's after "run-qemu". make stops with
+# status 2 while it reads the Makefile; run-qemu.sh's usage errors are
+# status 125.
+REFUSALS = (
+    (("image", "SIGN=2"), 2, "SIGN='2': SIGN= takes 1"),
+    (("image", "SIGN=1", "SB_KEY=/tmp/k.key"), 2,
+     "SB_KEY= and SB_CERT= go together"),
+    (("image", "SIGN=1", "SB_KEY=/nonexistent/k.key",
+      "SB_CERT=/nonexistent/k.crt"), 2, "SB_KEY=/nonexistent/k.key: no such"),
+    (("run-secure", "SIGN=0"), 2, "takes SIGN=1 or no SIGN="),
+    (("run-secure", "MACHINE=pc"), 2, "make run-secure needs q35"),
+    (("run-secure", "MEM=64"), 2, "needs at least 65 MiB"),
+    (("keys",), 2, "make keys needs DIR="),
+    (("run-qemu", "--secure", "--image", "/nonexistent.img", "--mem", "64"),
+     125, "OVMF with Secure Boot needs at least 65 MiB"),
+    (("run-qemu", "--secure", "--direct", "/nonexistent.elf"), 125,
+     "--secure needs --image"),
+    (("run-qemu", "--secure", "--image", "/nonexistent.img", "--machine",
+      "pc"), 125, "--secure needs --machine q35"),
+)
 # What tests/boot/chain.c passes after the image name.
 CHAIN_OPTIONS = "test chained"
 # ---- end of Secure Boot ----

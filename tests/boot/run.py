@@ -559,6 +559,8 @@ class Case:
             return self.run_bad()
         if expect == "keys":
             return self.run_keys()
+        if expect == "refusals":
+            return self.run_refusals()
         # A mismatch: the hashes are known before the boot.
         why = self.build_secure_image()
         if why:
@@ -698,6 +700,43 @@ class Case:
             shutil.rmtree(tmp, ignore_errors=True)
             with open(self.log, "w") as f:
                 f.write("\n".join(out) + "\n")
+
+    def run_refusals(self):
+        """Each bad Secure Boot variable or option: one error line naming
+        it, the right status, and nothing built (a BUILD= of its own that
+        must not appear)."""
+        tmp = tempfile.mkdtemp(prefix="sb-refusals.")
+        build = os.path.join(tmp, "build")
+        out, problems = [], []
+        try:
+            for args, status, want in cases.REFUSALS:
+                if args[0] == "run-qemu":
+                    cmd = [os.path.join(ROOT, "tools/run-qemu.sh")] + \
+                        list(args[1:])
+                else:
+                    cmd = ["make", "-C", ROOT, "--no-print-directory",
+                           f"BUILD={build}"] + list(args)
+                r = subprocess.run(cmd, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE,
+                                   stdin=subprocess.DEVNULL, timeout=60)
+                text = (r.stdout + r.stderr).decode(errors="replace")
+                out.append(f"$ {' '.join(args)}\n{text}(status "
+                           f"{r.returncode})")
+                lines = [ln for ln in text.splitlines() if ln.strip()]
+                if r.returncode != status or len(lines) != 1 \
+                        or want not in lines[0]:
+                    problems.append(f"{' '.join(args)}: status "
+                                    f"{r.returncode} (want {status}), "
+                                    f"{len(lines)} lines, wanted one "
+                                    f"containing {want!r}: {text.strip()!r}")
+                if os.path.exists(build):
+                    problems.append(f"{' '.join(args)} built something")
+                    shutil.rmtree(build, ignore_errors=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+            with open(self.log, "w") as f:
+                f.write("\n".join(out) + "\n")
+        return "; ".join(problems) or None
 
     def run_refused(self):
         why = self.build_secure_image()
