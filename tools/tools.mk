@@ -19,7 +19,9 @@ $(MEMMAP_CHECK): $(BUILD)/host/tools/memmap_check.o $(MEMMAP_CHECK_OBJS) \
 
 # The unit tests and the fuzz target of the tool's parts link them too.
 $(BUILD)/host/tests/unit/test_memmap_log: $(MEMMAP_CHECK_OBJS)
-$(BUILD)/host/tests/unit/test_memmap_sim: $(MEMMAP_CHECK_OBJS)
+# test_memmap_sim also runs the built tool (its exit statuses), so a
+# fresh `make test` builds it first.
+$(BUILD)/host/tests/unit/test_memmap_sim: $(MEMMAP_CHECK_OBJS) | $(MEMMAP_CHECK)
 $(FUZZ_DIR)/fuzz_memmap_log: \
 	$(patsubst %.c,$(FUZZ_DIR)/%.o,$(MEMMAP_CHECK_SRCS))
 
