@@ -83,6 +83,10 @@ KERNEL_ELF := $(BUILD)/kernel/kernel.elf
 DISK_IMG := $(BUILD)/disk.img
 TEST_SUITES :=
 
+# Signed loaders and images (before the test fragments: the boot suite
+# uses its signed loaders).
+include tools/sign.mk
+
 # Test fragments use the object lists above in their rules.
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
@@ -113,6 +117,8 @@ help:
 	@echo "make kernel           build/kernel/kernel.elf only"
 	@echo "make run              boot build/disk.img under OVMF in QEMU (TCG); Ctrl-C ends it"
 	@echo "make run-kvm          the same with KVM (-cpu host)"
+	@echo "make run-secure       boot the signed image (SIGN=1) under OVMF's Secure Boot"
+	@echo "                      firmware (snakeoil keys enrolled)"
 	@echo "make run-direct       boot the kernel directly (PVH, -M microvm, no firmware)"
 	@echo "make run-direct-kvm   the same with KVM"
 	@echo "make image            build/disk.img only"
@@ -128,6 +134,8 @@ help:
 	@echo "make memmap-check MAP=FILE   what the kernel would do with a memory map from a"
 	@echo "                      Linux boot log (efi: memNN / BIOS-e820 lines)"
 	@echo "make usb DEV=/dev/sdX write build/disk.img to a USB stick (asks first)"
+	@echo "make keys DIR=PATH    your own Secure Boot keys, certificates and the files"
+	@echo "                      firmware enrolls (.esl/.auth), into PATH outside the repo"
 	@echo "make compile_commands.json   for clangd and other editors"
 	@echo "make deps             install missing packages (tools/deps.sh)"
 	@echo "make format           clang-format every C file"
@@ -143,6 +151,10 @@ help:
 	@echo "  MACHINE=q35|pc      the machine for make run (default q35; pc is i440fx)"
 	@echo "  OVMF_CODE=, OVMF_VARS=   firmware files (both, or neither)"
 	@echo "  FONT=FILE           PSF1/PSF2 console font (default $(FONT))"
+	@echo "  SIGN=1              image, usb, run: the signed loader with the kernel's and"
+	@echo "                      loader.conf's SHA-256 in it (build/disk-signed.img)"
+	@echo "  SB_KEY=, SB_CERT=   sign with your key (both, or neither: the snakeoil key);"
+	@echo "                      a key's pass phrase comes from SB_PASS in the environment"
 
 # deps.sh is quick and silent when everything is installed.
 deps:
@@ -192,11 +204,15 @@ $(DISK_CMDLINE): FORCE
 	@mkdir -p $(@D)
 	@printf '%s' "$$RUN_CMDLINE" | cmp -s - $@ || printf '%s' "$$RUN_CMDLINE" > $@
 
-$(DISK_IMG): $(LOADER_EFI) $(KERNEL_ESP_ELF) $(DISK_CMDLINE) \
-		tools/mkimage.sh tools/check-cmdline.sh \
+# The loader and loader.conf come from tools/sign.mk: the default loader
+# and CMDLINE's loader.conf, or with SIGN=1 the signed loader and the
+# exact loader.conf it embeds the hash of, checked in the image after.
+$(DISK_IMG): $(IMAGE_LOADER) $(KERNEL_ESP_ELF) $(DISK_CMDLINE) \
+		$(IMAGE_PREREQS) tools/mkimage.sh tools/check-cmdline.sh \
 		$(shell find esp -type f 2>/dev/null)
-	tools/mkimage.sh --out $@ --loader $(LOADER_EFI) \
-		--kernel $(KERNEL_ESP_ELF) --cmdline-file $(DISK_CMDLINE)
+	tools/mkimage.sh --out $@ --loader $(IMAGE_LOADER) \
+		--kernel $(KERNEL_ESP_ELF) $(IMAGE_CONFIG_ARGS)
+	$(IMAGE_CHECK)
 
 run: $(DISK_IMG)
 	tools/run-qemu.sh --image $(DISK_IMG) --mem $(MEM) --cpu '$(CPU)' \

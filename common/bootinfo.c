@@ -42,6 +42,22 @@ bool mem_type_is_ram(uint32_t type)
 	}
 }
 
+static const char *const secure_boot_names[BI_SB_COUNT] = {
+    [BI_SB_NONE] = "none (no firmware)",
+    [BI_SB_UNSUPPORTED] = "not supported by the firmware",
+    [BI_SB_OFF] = "off",
+    [BI_SB_SETUP] = "off (setup mode)",
+    [BI_SB_ON] = "on",
+    [BI_SB_UNREADABLE] = "unreadable (treated as on)",
+};
+
+const char *bi_secure_boot_name(uint32_t state)
+{
+	if (state >= BI_SB_COUNT)
+		return "unknown";
+	return secure_boot_names[state];
+}
+
 /*
  * Besides magic, version and size, refuses the few values the kernel
  * indexes or walks with before it could notice anything else is wrong:

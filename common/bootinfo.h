@@ -18,8 +18,9 @@
 #include "types.h"
 
 #define BOOTINFO_MAGIC 0x4f464e49544f4f42ull /* "BOOTINFO", little endian */
-/* 2: struct bi_mem_range's last word became attr (BI_MEM_*). */
-#define BOOTINFO_VERSION 2u
+/* 2: struct bi_mem_range's last word became attr (BI_MEM_*).
+ * 3: the Secure Boot state and the kernel file's SHA-256 at the end. */
+#define BOOTINFO_VERSION 3u
 
 /* Memory-range types: the project's own vocabulary. Loaders translate the
  * firmware's types (EFI, E820) into these; see memmap.h. */
@@ -97,6 +98,27 @@ enum boot_source {
 	BOOT_SOURCE_PVH = 2,
 };
 
+/* struct boot_info.secure_boot: the firmware's SecureBoot and SetupMode
+ * variables as the loader read them. */
+enum bi_secure_boot {
+	BI_SB_NONE = 0,        /* no firmware to ask (the PVH entry) */
+	BI_SB_UNSUPPORTED = 1, /* the firmware has no SecureBoot variable */
+	BI_SB_OFF = 2,         /* SecureBoot 0, keys enrolled */
+	BI_SB_SETUP = 3,       /* SecureBoot 0, SetupMode 1: no keys, off */
+	BI_SB_ON = 4,          /* SecureBoot 1: the firmware checked us */
+	/* The variable exists but could not be read as one byte of 0 or
+	 * 1; the loader applied the rules for "on". */
+	BI_SB_UNREADABLE = 5,
+	BI_SB_COUNT
+};
+
+/* struct boot_info.sb_flags. */
+#define BI_SB_HASHES_CHECKED                                                   \
+	1u                     /* the loader embedded hashes of the kernel     \
+				  file and loader.conf and both matched */
+#define BI_SB_KERNEL_HASHED 2u /* kernel_sha256 holds the file's digest */
+#define BI_SB_FLAGS_MASK    3u
+
 #define BI_MAX_SEGMENTS 8
 #define BI_CMDLINE_MAX  1024
 
@@ -137,6 +159,13 @@ struct boot_info {
 	uint64_t tsc_before_exit;
 	uint64_t tsc_jump;
 	uint64_t tsc_hz;
+
+	/* Version 3. */
+	uint32_t secure_boot; /* enum bi_secure_boot */
+	uint32_t sb_flags;    /* BI_SB_HASHES_CHECKED, BI_SB_KERNEL_HASHED */
+	/* SHA-256 of the kernel file as the loader read it from the ESP,
+	 * every byte of it (zero without BI_SB_KERNEL_HASHED). */
+	uint8_t kernel_sha256[32];
 };
 
 _Static_assert(sizeof(struct bi_mem_range) == 24, "bi_mem_range layout");
@@ -156,7 +185,11 @@ _Static_assert(__builtin_offsetof(struct boot_info, segments) == 120,
 	       "boot_info layout");
 _Static_assert(__builtin_offsetof(struct boot_info, boot_pml4) == 376,
 	       "boot_info layout");
-_Static_assert(sizeof(struct boot_info) == 416, "boot_info layout");
+_Static_assert(__builtin_offsetof(struct boot_info, secure_boot) == 416,
+	       "boot_info layout");
+_Static_assert(__builtin_offsetof(struct boot_info, kernel_sha256) == 424,
+	       "boot_info layout");
+_Static_assert(sizeof(struct boot_info) == 456, "boot_info layout");
 
 /* True for the types that are RAM by definition: usable, loader and ACPI
  * reclaimable, ACPI NVS, kernel, boot page tables, firmware runtime code
@@ -167,6 +200,9 @@ bool mem_type_is_ram(uint32_t type);
 
 /* Name of a mem_type for messages ("usable", "acpi-nvs", ...). */
 const char *mem_type_name(uint32_t type);
+/* The Secure Boot state in words ("on", "off (setup mode)", ...);
+ * "unknown" for a value outside enum bi_secure_boot. */
+const char *bi_secure_boot_name(uint32_t state);
 
 /* Checks magic, version and size. Returns NULL when bi is acceptable,
  * else a static string naming the first mismatch. */

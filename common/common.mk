@@ -10,6 +10,7 @@ COMMON_SRCS := \
 	common/memmap.c \
 	common/paging.c \
 	common/pvh.c \
+	common/sha256.c \
 	common/string.c
 
 # Built for the two freestanding targets only (the host has libc).

@@ -74,7 +74,7 @@ EFI_STATUS loader_error(EFI_STATUS status, const char *fmt, ...)
 	return status;
 }
 
-/* Error codes 1..21 of the UEFI specification, appendix D. */
+/* Error codes 1..33 of the UEFI specification, appendix D. */
 /* clang-format off */
 static const char *const efi_error_names[] = {
 	[1] = "EFI_LOAD_ERROR",
@@ -98,6 +98,16 @@ static const char *const efi_error_names[] = {
 	[19] = "EFI_NOT_STARTED",
 	[20] = "EFI_ALREADY_STARTED",
 	[21] = "EFI_ABORTED",
+	[22] = "EFI_ICMP_ERROR",
+	[23] = "EFI_TFTP_ERROR",
+	[24] = "EFI_PROTOCOL_ERROR",
+	[25] = "EFI_INCOMPATIBLE_VERSION",
+	[26] = "EFI_SECURITY_VIOLATION",
+	[27] = "EFI_CRC_ERROR",
+	[28] = "EFI_END_OF_MEDIA",
+	[31] = "EFI_END_OF_FILE",
+	[32] = "EFI_INVALID_LANGUAGE",
+	[33] = "EFI_COMPROMISED_DATA",
 };
 /* clang-format on */
 

@@ -300,6 +300,12 @@ EFI_STATUS handoff_alloc(struct loader *l)
 	bi->boot_pml4 = l->tables.pml4;
 	bi->tsc_loader_entry = l->tsc_entry;
 	bi->tsc_hz = l->tsc_hz;
+	/* Every check passed by now: a mismatch never gets this far. */
+	bi->secure_boot = l->sb_state;
+	bi->sb_flags = BI_SB_KERNEL_HASHED |
+		       (secureboot_has_hashes() ? BI_SB_HASHES_CHECKED : 0);
+	mem_copy(bi->kernel_sha256, l->kernel.sha256,
+		 sizeof(bi->kernel_sha256));
 	return EFI_SUCCESS;
 }
 
@@ -336,17 +342,20 @@ static int normalise_map(struct loader *l)
 }
 
 /* The loader's time so far against the firmware's before it (the TSC
- * counts from reset), both from the TSC. */
+ * counts from reset), both from the TSC, and how much of it hashing the
+ * kernel file took. */
 static void print_timing(const struct loader *l)
 {
 	uint64_t ticks = cpu_rdtsc() - l->tsc_entry;
 	uint64_t khz = l->tsc_hz / 1000 ? l->tsc_hz / 1000 : 1;
 	uint64_t us = ticks * 1000 / khz;
+	uint64_t hash_us = l->kernel.hash_ticks * 1000 / khz;
 	uint64_t bp = l->tsc_entry ? ticks * 10000 / l->tsc_entry : 0;
 
-	con_print("time %lu.%lu ms, %lu.%02lu%% of firmware's %lu ms",
-		  us / 1000, us % 1000 / 100, bp / 100, bp % 100,
-		  l->tsc_entry / khz);
+	con_print("time %lu.%lu ms (kernel sha256 %lu.%lu ms), %lu.%02lu%% of "
+		  "firmware's %lu ms",
+		  us / 1000, us % 1000 / 100, hash_us / 1000,
+		  hash_us % 1000 / 100, bp / 100, bp % 100, l->tsc_entry / khz);
 }
 
 EFI_STATUS handoff_exit_boot_services(struct loader *l)

@@ -80,6 +80,15 @@ EFI_STATUS kernel_load(struct loader *l)
 	s = read_kernel(l);
 	if (EFI_ERROR(s))
 		return s;
+	/* Every byte of the file, always: the boot info carries the digest
+	 * (the kernel prints it), and a signed loader compares it with its
+	 * embedded hash before elf_validate reads a byte. */
+	k->hash_ticks = cpu_rdtsc();
+	sha256(k->file, k->file_size, k->sha256);
+	k->hash_ticks = cpu_rdtsc() - k->hash_ticks;
+	s = secureboot_verify_kernel(l->cfg.kernel, k->sha256);
+	if (EFI_ERROR(s))
+		return s;
 	if (elf_validate(k->file, k->file_size, &k->elf, &err) != 0) {
 		elf_error_format(&err, why, sizeof(why));
 		return loader_error(EFI_LOAD_ERROR, "kernel %s: %s",

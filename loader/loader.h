@@ -5,6 +5,8 @@
  *   console.c   "loader: " lines on ConOut, the error line, status names
  *   cpu.c       CPUID, MSRs, control registers, TSC, the jump
  *   file.c      the loader's own volume: open it, read a whole file
+ *   secureboot.c  SecureBoot/SetupMode, the embedded hashes and their
+ *               rules (before anything is read from the ESP)
  *   options.c   UEFI load options -> kernel command line
  *   kernel.c    ELF segments -> pages of their own
  *   paging.c    the writable PML4 copy and the kernel's mappings
@@ -26,6 +28,7 @@
 #include "common/cpu.h"
 #include "common/elf.h"
 #include "common/paging.h"
+#include "common/sha256.h"
 #include "common/types.h"
 
 #ifndef LOADER_NAME
@@ -40,6 +43,8 @@ extern EFI_BOOT_SERVICES *efi_bs;
 struct kernel {
 	void *file; /* the whole file (pool), NULL once freed */
 	uint64_t file_size;
+	uint8_t sha256[SHA256_DIGEST_SIZE]; /* of the whole file */
+	uint64_t hash_ticks;                /* TSC ticks hashing took */
 	struct elf_image elf;
 	/* One per PT_LOAD, in file order; phys 0 = not allocated. */
 	struct bi_segment seg[BI_MAX_SEGMENTS];
@@ -81,6 +86,11 @@ struct loader {
 	uint64_t tsc_entry;
 	uint64_t tsc_hz;
 	struct cpu_features cpu;
+
+	uint32_t sb_state; /* enum bi_secure_boot */
+	/* Secure Boot's rules apply: on, or a SecureBoot variable that
+	 * could not be read (secureboot.c). */
+	bool sb_enforce;
 
 	struct loader_config cfg;
 	bool cmdline_from_options; /* the load options replaced it */
@@ -139,13 +149,34 @@ void file_close_volume(struct loader *l);
 EFI_STATUS file_read_all(struct loader *l, const char *what, const char *path,
 			 void **buf, uint64_t *size);
 
+/* secureboot.c */
+/* Reads SecureBoot and SetupMode into l->sb_state and l->sb_enforce and
+ * prints the one line saying what it found and whether hashes are
+ * embedded. Fails (EFI_SECURITY_VIOLATION) when the rules apply and this
+ * loader embeds no hashes. */
+EFI_STATUS secureboot_init(struct loader *l);
+/* True when this loader embeds hashes (a signed build). */
+bool secureboot_has_hashes(void);
+/* When hashes are embedded, each compares a file with its embedded hash;
+ * a mismatch prints the error line (file, expected and actual hash) and
+ * returns EFI_SECURITY_VIOLATION. Without embedded hashes: success. */
+EFI_STATUS secureboot_verify_kernel(const char *path,
+				    const uint8_t digest[SHA256_DIGEST_SIZE]);
+EFI_STATUS secureboot_verify_config(const char *path, const void *text,
+				    uint64_t size);
+/* loader.conf does not exist: an error when its hash is embedded. */
+EFI_STATUS secureboot_config_missing(const char *path);
+
 /* options.c */
-/* Replaces l->cfg.cmdline with the load options when they hold text. */
+/* Replaces l->cfg.cmdline with the load options when they hold text,
+ * unless l->sb_enforce: then it says it ignored them. */
 EFI_STATUS options_apply(struct loader *l);
 
 /* kernel.c */
-/* Reads, validates and loads the kernel named by l->cfg.kernel; the file
- * buffer is freed again once the segments hold their bytes. */
+/* Reads the kernel named by l->cfg.kernel, hashes it (checked against
+ * the embedded hash, if any, before anything parses it), validates and
+ * loads it; the file buffer is freed again once the segments hold their
+ * bytes. */
 EFI_STATUS kernel_load(struct loader *l);
 /* Frees the file buffer and every segment's pages. */
 void kernel_free(struct kernel *k);

@@ -5,7 +5,9 @@ LOADER_SRCS := \
 	loader/cpu.c \
 	loader/file.c \
 	loader/firmware.c \
+	loader/hashes_none.c \
 	loader/kernel.c \
 	loader/main.c \
 	loader/options.c \
-	loader/paging.c
+	loader/paging.c \
+	loader/secureboot.c

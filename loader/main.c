@@ -1,9 +1,10 @@
 /*
  * efi_main: the boot flow, in the order of DESIGN.md ("Boot flow"):
  *
- *   banner, watchdog off -> loader.conf and load options -> kernel file,
- *   ELF validation, segments -> PML4 copy, mappings, CR3 -> GOP, RSDP ->
- *   boot info -> memory map, ExitBootServices -> jump.
+ *   banner, watchdog off -> Secure Boot state -> loader.conf (its hash)
+ *   and load options -> kernel file (its hash), ELF validation,
+ *   segments -> PML4 copy, mappings, CR3 -> GOP, RSDP -> boot info ->
+ *   memory map, ExitBootServices -> jump.
  *
  * The console is slow: OVMF draws every character on the framebuffer as
  * well as sending it to the serial port, about 20 us a character under
@@ -42,11 +43,21 @@ static EFI_STATUS read_config(struct loader *l)
 	config_defaults(&l->cfg);
 	s = file_read_all(l, "", CONFIG_FILE, &text, &size);
 	if (s == EFI_NOT_FOUND) {
-		con_print("no %s: defaults", CONFIG_FILE);
-		return EFI_SUCCESS;
+		s = secureboot_config_missing(CONFIG_FILE);
+		if (!EFI_ERROR(s))
+			con_print("no %s: defaults", CONFIG_FILE);
+		return s;
 	}
 	if (EFI_ERROR(s))
 		return s;
+	/* Checked before it is parsed: a signed loader reads no byte of a
+	 * configuration it was not signed with. */
+	s = secureboot_verify_config(CONFIG_FILE, text, size);
+	if (EFI_ERROR(s)) {
+		if (text)
+			efi_bs->FreePool(text);
+		return s;
+	}
 	rc = config_parse(text ? text : "", size, &l->cfg, &err);
 	if (text)
 		efi_bs->FreePool(text);
@@ -74,6 +85,9 @@ static EFI_STATUS boot(struct loader *l)
 	if (EFI_ERROR(s))
 		return loader_error(s, "no Loaded Image protocol (%s)",
 				    efi_status_name(s));
+	s = secureboot_init(l);
+	if (EFI_ERROR(s))
+		return s;
 	s = file_open_volume(l);
 	if (EFI_ERROR(s))
 		return s;

@@ -11,6 +11,10 @@
  *   - nothing at all (size 0).
  * So options are used only when they are printable text, and then they
  * replace the command line from loader.conf; anything else is ignored.
+ * With Secure Boot on (l->sb_enforce) text is ignored too, with a line
+ * saying so: the command line is part of what the signed loader's
+ * embedded loader.conf hash fixes, and anyone at the firmware's shell or
+ * boot menu can type load options.
  */
 #include "loader.h"
 
@@ -103,6 +107,15 @@ static bool names_image(const EFI_LOADED_IMAGE *li, const char *word,
 	return true;
 }
 
+/* Secure Boot on: options that hold text are reported, not used. */
+static EFI_STATUS ignore(const char *text)
+{
+	con_print("secure boot: load options ignored (\"%s\"); the command "
+		  "line is loader.conf's",
+		  text);
+	return EFI_SUCCESS;
+}
+
 EFI_STATUS options_apply(struct loader *l)
 {
 	const CHAR16 *opt = l->image->LoadOptions;
@@ -119,6 +132,10 @@ EFI_STATUS options_apply(struct loader *l)
 			c = ' ';
 		if (c < 0x20 || c > 0x7e)
 			return EFI_SUCCESS; /* binary data, not a command */
+		if (n + 1 >= sizeof(text) && l->sb_enforce) {
+			text[n] = 0;
+			return ignore(text);
+		}
 		if (n + 1 >= sizeof(text))
 			return loader_error(EFI_INVALID_PARAMETER,
 					    "load options: longer than %u "
@@ -144,6 +161,8 @@ EFI_STATUS options_apply(struct loader *l)
 	if (start == n)
 		return EFI_SUCCESS;
 
+	if (l->sb_enforce)
+		return ignore(text + start);
 	if (n - start >= sizeof(l->cfg.cmdline))
 		return loader_error(EFI_INVALID_PARAMETER,
 				    "load options: command line of %u bytes, "

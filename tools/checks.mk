@@ -7,12 +7,12 @@
 
 check_goals := $(or $(MAKECMDGOALS),all)
 # Goals that read none of these variables.
-quiet_goals := help clean deps format
+quiet_goals := help clean deps format keys
 builds := $(filter-out $(quiet_goals),$(check_goals))
 ovmf_runs := $(filter run run-kvm,$(check_goals))
 direct_runs := $(filter run-direct run-direct-kvm,$(check_goals))
 # Goals that write CMDLINE into \boot\loader.conf.
-conf_goals := $(filter all image run run-kvm usb,$(check_goals))
+conf_goals := $(filter all image run run-kvm run-secure usb,$(check_goals))
 
 comma := ,
 # $(call strip_chars,TEXT,CHARS): TEXT without any of the CHARS (a word
@@ -50,7 +50,7 @@ endif
 cpu_chars := a b c d e f g h i j k l m n o p q r s t u v w x y z \
 	A B C D E F G H I J K L M N O P Q R S T U V W X Y Z \
 	$(digits) $(comma) . _ + = -
-ifneq ($(ovmf_runs)$(direct_runs),)
+ifneq ($(ovmf_runs)$(direct_runs)$(filter run-secure,$(check_goals)),)
 ifeq ($(strip $(value CPU)),)
 $(error CPU= is empty; it takes a QEMU CPU model, e.g. qemu64, Haswell or qemu64,-nx (qemu-system-x86_64 -cpu help lists them))
 endif

@@ -18,7 +18,10 @@ usage: tools/deps.sh [--check] [--help]
 Installs what is missing for building and testing, with apt-get (through
 sudo when not run as root): clang, lld, gnu-efi, ovmf, qemu-system-x86,
 mtools, fdisk (sfdisk), binutils (objcopy), console-setup-linux (console fonts), python3, make,
-the clang runtime libraries (ASan/UBSan/libFuzzer) and valgrind.
+the clang runtime libraries (ASan/UBSan/libFuzzer) and valgrind; for Secure
+Boot (make image SIGN=1, make keys, make run-secure, the boot suite's
+secure cases) sbsigntool, efitools and openssl, and OVMF's snakeoil
+firmware pair (in Debian's ovmf); libssl-dev for the SHA-256 fuzz target.
 Prints nothing when everything is already installed.
 
   --check   only report what is missing; exit 1 if anything is
@@ -89,6 +92,11 @@ have_cmds make || missing+=(make)
 have_cmds objcopy || missing+=(binutils)
 have_cmds valgrind || missing+=(valgrind)
 have_clang_rt || missing+=(clang-rt)
+have_cmds sbsign sbverify || missing+=(sbsigntool)
+have_cmds cert-to-efi-sig-list sign-efi-sig-list || missing+=(efitools)
+have_cmds openssl || missing+=(openssl)
+# fuzz_sha256 checks common/sha256.c against OpenSSL's libcrypto.
+have_any_file /usr/include/openssl/sha.h || missing+=(libssl-dev)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -100,6 +108,8 @@ fedora_name() {
 	fdisk) echo util-linux ;;
 	console-setup-linux) echo kbd-misc ;;
 	clang-rt) echo compiler-rt ;;
+	sbsigntool) echo sbsigntools ;;
+	libssl-dev) echo openssl-devel ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -161,7 +171,8 @@ apt_get install -y -q "${pkgs[@]}" </dev/null
 # Check again: a package that installed but did not provide what is
 # looked for (an unusual distribution layout) should be said plainly.
 still=()
-have_cmds clang ld.lld lld-link qemu-system-x86_64 mformat sfdisk python3 make valgrind || still+=(commands)
+have_cmds clang ld.lld lld-link qemu-system-x86_64 mformat sfdisk python3 make valgrind \
+	sbsign sbverify cert-to-efi-sig-list sign-efi-sig-list openssl || still+=(commands)
 have_ovmf || still+=(ovmf)
 have_clang_rt || still+=(clang-rt)
 have_any_file /usr/include/efi/efi.h || still+=(gnu-efi)

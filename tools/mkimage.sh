@@ -25,6 +25,10 @@ usage: tools/mkimage.sh --out IMG --loader EFI --kernel ELF [options]
   --cmdline-file F  the same, read from file F (its exact bytes; the
                   Makefile passes CMDLINE= this way)
   --config FILE   install FILE as \boot\loader.conf instead of generating it
+  --write-config FILE  only write the loader.conf this command line gives
+                  to FILE (no image; --out and --loader not needed): a
+                  signed build hashes that file and installs it with
+                  --config (tools/sign.mk)
   --size MIB      image size in MiB (default 64, at least 40)
   --esp DIR       extra files to copy onto the ESP (default: esp/ of this
                   repository; README.md and dot files are skipped)
@@ -43,6 +47,7 @@ step() {
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 out='' loader='' kernel='' no_kernel=0 cmdline='' cmdline_file='' config='' size_mib=64
+write_config=''
 esp_dir=$root/esp
 
 while [ $# -gt 0 ]; do
@@ -54,6 +59,7 @@ while [ $# -gt 0 ]; do
 	--cmdline) cmdline=${2-}; shift 2 || die "--cmdline needs a value" ;;
 	--cmdline-file) cmdline_file=${2-}; shift 2 || die "--cmdline-file needs a value" ;;
 	--config) config=${2-}; shift 2 || die "--config needs a value" ;;
+	--write-config) write_config=${2-}; shift 2 || die "--write-config needs a value" ;;
 	--size) size_mib=${2-}; shift 2 || die "--size needs a value" ;;
 	--esp) esp_dir=${2-}; shift 2 || die "--esp needs a value" ;;
 	-h | --help) usage; exit 0 ;;
@@ -61,10 +67,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-[ -n "$out" ] || die "--out IMG is required"
-[ -n "$loader" ] || die "--loader EFI is required"
-[ -f "$loader" ] || die "loader '$loader' not found (build it with 'make loader')"
-if [ $no_kernel -eq 0 ]; then
+if [ -z "$write_config" ]; then
+	[ -n "$out" ] || die "--out IMG is required"
+	[ -n "$loader" ] || die "--loader EFI is required"
+	[ -f "$loader" ] || die "loader '$loader' not found (build it with 'make loader')"
+fi
+if [ $no_kernel -eq 0 ] && [ -z "$write_config" ]; then
 	[ -n "$kernel" ] || die "--kernel ELF is required (or --no-kernel)"
 	[ -f "$kernel" ] || die "kernel '$kernel' not found (build it with 'make kernel')"
 fi
@@ -81,6 +89,20 @@ if [ -n "$cmdline_file" ]; then
 else
 	why=$("$root/tools/check-cmdline.sh" --conf "$cmdline") || die "--cmdline: $why"
 fi
+# The generated loader.conf; its bytes are what a signed loader hashes.
+generate_config() {
+	echo "# Boot loader configuration, written by tools/mkimage.sh."
+	echo "# One key=value per line: kernel = path of the kernel ELF on"
+	echo "# this partition, cmdline = the kernel's command line."
+	printf '%s\n' 'kernel=\boot\kernel.elf' "cmdline=$cmdline"
+}
+if [ -n "$write_config" ]; then
+	[ -z "$config" ] || die "--write-config and --config exclude each other"
+	{ generate_config >"$write_config.tmp" && mv -f "$write_config.tmp" "$write_config"; } ||
+		die "cannot write $write_config"
+	exit 0
+fi
+
 for tool in sfdisk mformat mmd mcopy; do
 	command -v $tool >/dev/null 2>&1 || die "$tool not found (run tools/deps.sh)"
 done
@@ -131,12 +153,7 @@ if [ -n "$config" ]; then
 	cp "$config" "$conf"
 else
 	step "writing \\boot\\loader.conf (cmdline='$cmdline')"
-	{
-		echo "# Boot loader configuration, written by tools/mkimage.sh."
-		echo "# One key=value per line: kernel = path of the kernel ELF on"
-		echo "# this partition, cmdline = the kernel's command line."
-		printf '%s\n' 'kernel=\boot\kernel.elf' "cmdline=$cmdline"
-	} >"$conf"
+	generate_config >"$conf"
 fi
 mcopy -i "$fat" "$conf" ::/boot/loader.conf || die "mcopy of loader.conf failed"
 

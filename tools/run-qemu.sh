@@ -30,6 +30,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # Makefile reads these two lines for MEM=.
 mem_min_ovmf=48
 mem_min_pvh=4
+# OVMF's Secure Boot build (SMM) finds no boot device with 64 MiB (every
+# option "Not Found") and resets with 48; 65 boots (--secure).
+mem_min_ovmf_secure=65
 
 usage() {
 	cat <<EOF
@@ -43,13 +46,19 @@ usage: tools/run-qemu.sh --image IMG [options] [-- QEMU-ARGS...]
                     (one line, at most BI_CMDLINE_MAX - 1 bytes; see
                     tools/check-cmdline.sh)
   --mem MIB         guest memory in MiB (default 256; at least $mem_min_ovmf with
-                    --image, $mem_min_pvh with --direct)
+                    --image, $mem_min_ovmf_secure with --secure, $mem_min_pvh with
+                    --direct)
   --cpu MODEL       QEMU CPU model (default qemu64, or host with --kvm)
   --kvm             use KVM (-accel kvm) instead of TCG emulation
   --media MEDIA     how the image is attached (with --image): sata (the
                     default: the machine's own disk controller), usb (a
                     USB stick on an xHCI controller) or nvme (an NVMe disk)
   --machine TYPE    q35 (the default) or pc (i440fx) for --image
+  --secure          Secure Boot on (with --image, q35 only): OVMF's snakeoil
+                    firmware pair, whose PK, KEK and db hold Debian's test
+                    key (the one make image SIGN=1 signs with by default),
+                    with SMM and the flash's secure property as it needs;
+                    OVMF_CODE=/OVMF_VARS= give another Secure Boot pair
   --no-serial       no serial port at all (-serial none), as on PCs
                     without COM1; only the screen shows the kernel's lines
   --timeout SECS    stop QEMU after SECS seconds and fail ("timed out")
@@ -59,8 +68,8 @@ usage: tools/run-qemu.sh --image IMG [options] [-- QEMU-ARGS...]
   -- ARGS...        passed to qemu-system-x86_64 as they are
 
 Firmware: OVMF_CODE=FILE and OVMF_VARS=FILE (both, or neither) override
-the search of the usual Debian/Ubuntu/Fedora/Arch paths. The VARS file is
-copied for each run.
+the search of the usual Debian/Ubuntu/Fedora/Arch paths (for --secure,
+Debian's snakeoil pair). The VARS file is copied for each run.
 
 On a terminal, the firmware's clear-screen and cursor-home sequences are
 left out of what is shown, so the build log above stays; --log keeps them.
@@ -96,7 +105,7 @@ die() {
 }
 
 image='' direct='' append='' mem=256 cpu='' kvm=0 timeout_s='' log='' headless=0
-media=sata machine=q35 serial=1
+media=sata machine=q35 serial=1 secure=0
 extra=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -109,6 +118,7 @@ while [ $# -gt 0 ]; do
 	--media) media=${2-}; shift 2 || die "--media needs a value" ;;
 	--machine) machine=${2-}; shift 2 || die "--machine needs a value" ;;
 	--no-serial) serial=0; shift ;;
+	--secure) secure=1; shift ;;
 	--timeout) timeout_s=${2-}; shift 2 || die "--timeout needs a value" ;;
 	--log) log=${2-}; shift 2 || die "--log needs a value" ;;
 	--headless) headless=1; shift ;;
@@ -121,6 +131,9 @@ done
 [ -n "$image" ] || [ -n "$direct" ] || die "give --image IMG or --direct KERNEL (try --help)"
 [ -z "$image" ] || [ -z "$direct" ] || die "--image and --direct exclude each other"
 [[ $mem =~ ^[0-9]{1,9}$ ]] || die "--mem takes a number of MiB, not '$mem'"
+if [ -n "$image" ] && [ $secure -eq 1 ] && [ "$mem" -lt $mem_min_ovmf_secure ]; then
+	die "--mem $mem: OVMF with Secure Boot needs at least $mem_min_ovmf_secure MiB to boot (with 64 it finds no boot device)"
+fi
 if [ -n "$image" ] && [ "$mem" -lt $mem_min_ovmf ]; then
 	die "--mem $mem: OVMF needs at least $mem_min_ovmf MiB to boot (below that it hangs before the loader)"
 fi
@@ -141,6 +154,9 @@ esac
 [ -n "$image" ] || { [ "$media" = sata ] && [ "$machine" = q35 ]; } ||
 	die "--media and --machine apply to --image boots only"
 [ $serial -eq 1 ] || [ -z "$log" ] || die "--log needs the serial port (drop --no-serial)"
+[ $secure -eq 0 ] || [ -n "$image" ] || die "--secure needs --image (Secure Boot is the firmware's)"
+[ $secure -eq 0 ] || [ "$machine" = q35 ] ||
+	die "--secure needs --machine q35 (OVMF's Secure Boot build needs SMM, which QEMU's q35 has)"
 [ -z "$timeout_s" ] || [[ $timeout_s =~ ^[0-9]+$ ]] || die "--timeout takes whole seconds, not '$timeout_s'"
 command -v qemu-system-x86_64 >/dev/null 2>&1 ||
 	die "qemu-system-x86_64 not found (run tools/deps.sh)"
@@ -182,6 +198,12 @@ find_ovmf() {
 		/usr/share/qemu/edk2-x86_64-code.fd:/usr/share/qemu/edk2-i386-vars.fd
 	)
 	local p
+	# Secure Boot: a firmware built with it, and variables with keys
+	# enrolled. Debian's snakeoil pair enrolls the test key whose private
+	# half ships beside it, so the build can sign for it.
+	if [ $secure -eq 1 ]; then
+		pairs=(/usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd:/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd)
+	fi
 	# A CODE file with the wrong VARS file boots into odd firmware
 	# states, so one of the two alone is refused rather than guessed.
 	if [ -n "${OVMF_CODE:-}" ] && [ -z "${OVMF_VARS:-}" ]; then
@@ -204,6 +226,8 @@ find_ovmf() {
 			return
 		fi
 	done
+	[ $secure -eq 0 ] ||
+		die "no Secure Boot OVMF with enrolled keys found (Debian's ovmf has OVMF_CODE_4M.snakeoil.fd and OVMF_VARS_4M.snakeoil.fd; elsewhere set OVMF_CODE=... OVMF_VARS=... to a Secure Boot pair whose db trusts your signing key)"
 	die "no OVMF firmware found (install the 'ovmf' package with tools/deps.sh, or set OVMF_CODE=... OVMF_VARS=...)"
 }
 
@@ -212,7 +236,15 @@ machine_args=()
 if [ -n "$image" ]; then
 	[ -f "$image" ] || die "image '$image' not found (build it with 'make image')"
 	find_ovmf
-	machine_args+=(-machine "$machine"
+	if [ $secure -eq 1 ]; then
+		# The Secure Boot build keeps its variables' checks in SMM and
+		# refuses a flash the OS could write outside it.
+		machine_args+=(-machine "$machine,smm=on"
+			-global driver=cfi.pflash01,property=secure,value=on)
+	else
+		machine_args+=(-machine "$machine")
+	fi
+	machine_args+=(
 		-drive "if=pflash,format=raw,unit=0,readonly=on,file=$ovmf_code"
 		-drive "if=pflash,format=raw,unit=1,file=$tmpdir/vars.fd")
 	# The disk: on the machine's own controller (AHCI on q35, IDE on
@@ -225,6 +257,7 @@ if [ -n "$image" ]; then
 		-device nvme,serial=boot0001,drive=boot) ;;
 	esac
 	what="$image under OVMF ($machine, $media)"
+	[ $secure -eq 0 ] || what="$image under OVMF with Secure Boot ($machine, $media, $(basename "$ovmf_vars"))"
 else
 	[ -f "$direct" ] || die "kernel '$direct' not found (build it with 'make kernel')"
 	machine_args+=(-M microvm,isa-serial=on -kernel "$direct" -append "$append")

@@ -6,6 +6,7 @@
 
 #include "common/fmt.h"
 #include "common/memmap.h"
+#include "common/sha256.h"
 #include "kernel/boot/layout.h"
 #include "kernel/dev/console.h"
 #include "kernel/dev/fbcon.h"
@@ -177,6 +178,33 @@ static void report_loader_time(const struct handoff *h)
 			bi->tsc_hz / 1000000);
 }
 
+/* What the loader found of Secure Boot and the kernel file's SHA-256
+ * (boot-info version 3). The digest is the loader's, over the file it
+ * read: `sha256sum` of the ESP's \boot\kernel.elf gives the same hex. */
+static void report_secure_boot(const struct handoff *h)
+{
+	const struct boot_info *bi = &h->info;
+	char hex[SHA256_HEX_SIZE];
+	const char *checked = "";
+
+	if (bi->sb_flags & BI_SB_HASHES_CHECKED)
+		checked = ", kernel and config hashes checked by the loader";
+	else if (bi->source == BOOT_SOURCE_UEFI)
+		checked = ", no hashes embedded in the loader";
+	kprintf("kernel: secure boot: %s%s\n",
+		bi_secure_boot_name(bi->secure_boot), checked);
+	if (bi->sb_flags & ~BI_SB_FLAGS_MASK)
+		kprintf("kernel: warning: unknown secure boot flags 0x%x\n",
+			bi->sb_flags & ~BI_SB_FLAGS_MASK);
+	if (!(bi->sb_flags & BI_SB_KERNEL_HASHED)) {
+		kputs("kernel: kernel file sha256: none (no loader read "
+		      "the file)\n");
+		return;
+	}
+	sha256_hex(bi->kernel_sha256, hex);
+	kprintf("kernel: kernel file sha256: %s\n", hex);
+}
+
 void report_boot(const struct handoff *h, const char *fb_why)
 {
 	report_banner(h);
@@ -186,5 +214,6 @@ void report_boot(const struct handoff *h, const char *fb_why)
 	report_firmware_tables(h);
 	report_cmdline(h);
 	report_segments(h);
+	report_secure_boot(h);
 	report_loader_time(h);
 }

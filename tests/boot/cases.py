@@ -12,6 +12,8 @@ Kinds:
   direct  the kernel booted through its PVH note with a command line that
           breaks the boot info on purpose; it must panic and end the run
   check   a host-side check of the suite's own tools
+  secure  Secure Boot: a signed (or unsigned) loader under OVMF's Secure
+          Boot firmware or the normal one (see SECURE)
 """
 
 # Self-tests that need a CPU feature, by the feature (the NEEDS_* flags in
@@ -135,5 +137,103 @@ CHECK = {
     "screen-checker": {},
 }
 
+# ---- Secure Boot (issue 8) ----
+# Images with the loader tools/sign.mk signs for this suite
+# (build/loader-signed-test/BOOTX64.EFI: it embeds the SHA-256 of the ESP
+# kernel and of a loader.conf with cmdline=test, and is signed with the
+# snakeoil key), booted under OVMF's Secure Boot firmware ("secure":
+# True, run-qemu.sh --secure: the snakeoil key enrolled in db) or the
+# normal OVMF (Secure Boot off, setup mode). qemu64, 256 MiB, sata, q35.
+# Keys:
+#   loader  "signed" (the default); "unsigned" (build/loader/BOOTX64.EFI);
+#           "nohashes" (that loader signed as it is: no hashes embedded)
+#   kernel  how the ESP's \boot\kernel.elf differs from the file the
+#           loader was signed for: "flip-text" (one byte in the middle of
+#           the text segment flipped), "other" (build/kernel/kernel.elf, a
+#           valid kernel: the same code with its debug info), "truncated"
+#           (its first half)
+#   config  "edited": the signed loader.conf with "ptdump" added to the
+#           command line
+#   chain   the firmware starts tests/boot/chain.c (signed), which starts
+#           the signed loader with the load options "LOADER.EFI " +
+#           CHAIN_OPTIONS, as the UEFI shell would; "cmdline" is then the
+#           command line the kernel must report, and "options_ignored"
+#           says the loader must say it ignored them
+#   expect  "boot": a good boot (as GOOD, with "test") whose loader and
+#           kernel report Secure Boot as `sb` and hashes embedded and
+#           checked, and whose kernel prints the SHA-256 of the ESP's
+#           \boot\kernel.elf as sha256sum gives it (the file read back
+#           from the image);
+#           "mismatch": as BAD, with one "loader: error:" line naming the
+#           file, the embedded hash and sha256sum of the file on the ESP;
+#           "error": as BAD, the error line containing one of `error`;
+#           "refused": the firmware refuses the loader ("BdsDxe: failed
+#           to load BootNNNN" for the disk, "Access Denied") and no
+#           "loader:" line appears at all;
+#           "keys": no boot: make keys' script (tools/keys.sh) into a
+#           fresh directory makes every file, refuses that directory the
+#           second time and a directory inside the repository, and its db
+#           key signs the default loader so that sbverify accepts it with
+#           db.crt and refuses it with the snakeoil certificate; with a
+#           pass phrase on the key, tools/sign.sh (no terminal) refuses in
+#           one line naming SB_PASS, and signs once SB_PASS holds it
+SECURE = {
+    "sb-signed": {"secure": True, "expect": "boot", "sb": "on"},
+    # Secure Boot off: boots, and (below) the hashes are still checked.
+    "sb-off-signed": {"secure": False, "expect": "boot",
+                      "sb": "off (setup mode)"},
+    "sb-unsigned-refused": {"secure": True, "loader": "unsigned",
+                            "expect": "refused"},
+    "sb-no-hashes-refused": {"secure": True, "loader": "nohashes",
+                             "expect": "error",
+                             "error": ("embeds no kernel or config hashes",)},
+    "sb-kernel-byte-flipped": {"secure": True, "kernel": "flip-text",
+                               "expect": "mismatch"},
+    "sb-other-kernel": {"secure": True, "kernel": "other",
+                        "expect": "mismatch"},
+    "sb-config-edited": {"secure": True, "config": "edited",
+                         "expect": "mismatch"},
+    "sb-kernel-truncated": {"secure": True, "kernel": "truncated",
+                            "expect": "mismatch"},
+    "sb-off-kernel-byte-flipped": {"secure": False, "kernel": "flip-text",
+                                   "expect": "mismatch"},
+    # Load options: ignored with Secure Boot on; the same chain with it
+    # off shows they do arrive (the rule, not the chain, keeps them out).
+    "sb-load-options-ignored": {"secure": True, "chain": True,
+                                "expect": "boot", "sb": "on",
+                                "cmdline": "test", "options_ignored": True},
+    "sb-off-load-options-used": {"secure": False, "chain": True,
+                                 "expect": "boot", "sb": "off (setup mode)",
+                                 "cmdline": "test chained"},
+    "sb-keys": {"expect": "keys"},
+    # Bad values, refused before anything is built (REFUSALS below).
+    "sb-refusals": {"expect": "refusals"},
+}
+
+# (arguments, exit status, text of the one line): make's with the
+# target first, or tools/run-qemu.sh's after "run-qemu". make stops with
+# status 2 while it reads the Makefile; run-qemu.sh's usage errors are
+# status 125.
+REFUSALS = (
+    (("image", "SIGN=2"), 2, "SIGN='2': SIGN= takes 1"),
+    (("image", "SIGN=1", "SB_KEY=/tmp/k.key"), 2,
+     "SB_KEY= and SB_CERT= go together"),
+    (("image", "SIGN=1", "SB_KEY=/nonexistent/k.key",
+      "SB_CERT=/nonexistent/k.crt"), 2, "SB_KEY=/nonexistent/k.key: no such"),
+    (("run-secure", "SIGN=0"), 2, "takes SIGN=1 or no SIGN="),
+    (("run-secure", "MACHINE=pc"), 2, "make run-secure needs q35"),
+    (("run-secure", "MEM=64"), 2, "needs at least 65 MiB"),
+    (("keys",), 2, "make keys needs DIR="),
+    (("run-qemu", "--secure", "--image", "/nonexistent.img", "--mem", "64"),
+     125, "OVMF with Secure Boot needs at least 65 MiB"),
+    (("run-qemu", "--secure", "--direct", "/nonexistent.elf"), 125,
+     "--secure needs --image"),
+    (("run-qemu", "--secure", "--image", "/nonexistent.img", "--machine",
+      "pc"), 125, "--secure needs --machine q35"),
+)
+# What tests/boot/chain.c passes after the image name.
+CHAIN_OPTIONS = "test chained"
+# ---- end of Secure Boot ----
+
 KINDS = (("good", GOOD), ("bad", BAD), ("screen", SCREEN),
-         ("direct", DIRECT), ("check", CHECK))
+         ("direct", DIRECT), ("check", CHECK), ("secure", SECURE))

@@ -24,6 +24,13 @@ and judges what the machine showed.
 - Direct cases pass only when the kernel prints the lines the case names
   and ends through port 0xf4 with the case's code (not a reset, not a
   timeout, not success).
+- Secure Boot cases (cases.SECURE) are good boots or bad inputs with the
+  loader signed for the suite, under OVMF's Secure Boot firmware or the
+  normal one, plus what Secure Boot adds: the loader's and the kernel's
+  Secure Boot lines, the kernel's SHA-256 equal to sha256sum of the file
+  read back from the image's ESP, a mismatch line naming the file, the
+  embedded hash and the file's, and for an unsigned loader the firmware's
+  "Access Denied" with no "loader:" line at all.
 
 Every case prints "PASS name (Ns)" or "FAIL name: reason" (with the end of
 its log), keeps its log as RESULTS/name.log (QEMU's and run-qemu.sh's
@@ -51,6 +58,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import cases  # noqa: E402
 import mkbad  # noqa: E402
 import screen  # noqa: E402
+import secure  # noqa: E402
 
 BOOT_TIMEOUT = 60    # seconds for a good boot to end through port 0xf4
 ERROR_TIMEOUT = 60   # seconds for a bad input's error line to appear
@@ -66,6 +74,10 @@ STARTING = re.compile(r'^BdsDxe: starting (Boot[0-9A-Fa-f]{4}) ')
 # device path, then the status the image returned (after the last ": ").
 RETURNED = re.compile(
     r'^BdsDxe: failed to start (Boot[0-9A-Fa-f]{4}) ".*" from .*: (\S.*)$')
+# OVMF's line when Secure Boot refused a boot option's image.
+DENIED = re.compile(
+    r'^BdsDxe: failed to load (Boot[0-9A-Fa-f]{4}) "(.*)" from .*: '
+    r'Access Denied$')
 
 # OVMF drives the serial port as a terminal. Cursor moves and screen
 # clears become line breaks (text after them starts a new screen line);
@@ -100,6 +112,8 @@ def describe_status(status, timeout=BOOT_TIMEOUT):
 
 class Case:
     def __init__(self, name, kind, args, opts):
+        if kind == "secure":
+            args = {"mem": 256, "cpu": "qemu64", **args}
         self.name, self.kind, self.args, self.opts = name, kind, args, opts
         self.image = os.path.join(opts.work, name + ".img")
         self.log = os.path.join(opts.results, name + ".log")
@@ -130,6 +144,8 @@ class Case:
         return path, None
 
     def build_image(self, cmdline):
+        if self.kind == "secure":
+            return self.build_secure_image()
         cmd = [os.path.join(ROOT, "tools/mkimage.sh"), "--out", self.image,
                "--loader", self.opts.loader]
         if self.args.get("no_kernel"):
@@ -165,6 +181,8 @@ class Case:
             cmd += ["--image", self.image,
                     "--media", self.args.get("media", "sata"),
                     "--machine", self.args.get("machine", "q35")]
+        if self.args.get("secure"):
+            cmd.append("--secure")
         cmd += ["--log", self.log] if serial else ["--no-serial"]
         extra = list(self.args.get("qemu", [])) + list(extra)
         return cmd + (["--"] + extra if extra else [])
@@ -296,7 +314,7 @@ class Case:
         return ("the kernel got no framebuffer"
                 + (f": {' / '.join(said)}" if said else ""))
 
-    def run_bad(self):
+    def run_bad(self, want=None):
         why = self.build_image("")
         if why:
             return why
@@ -329,7 +347,7 @@ class Case:
         first = lines[errors[0]]
         if len(errors) != 1:
             return f"{len(errors)} 'loader: error:' lines, expected one"
-        want = self.args["error"]
+        want = want or self.args["error"]
         if not any(w in first for w in want):
             return (f"error line does not name the cause "
                     f"(wanted {' or '.join(repr(w) for w in want)}): "
@@ -440,6 +458,160 @@ class Case:
         bad = [f"{name} {detail}" for name, ok, detail in results if not ok]
         return "; ".join(bad) or None
 
+    # --- Secure Boot ----------------------------------------------------
+
+    def build_secure_image(self):
+        """The image of a SECURE case: its loader, the ESP kernel or a
+        changed copy, the signed loader.conf or an edited copy."""
+        o = self.opts
+        loader = {"signed": o.signed_loader, "unsigned": o.loader,
+                  "nohashes": o.nohashes_loader}[
+            self.args.get("loader", "signed")]
+        with open(o.esp_kernel, "rb") as f:
+            data = f.read()
+        how = self.args.get("kernel")
+        if how == "flip-text":
+            elf = mkbad.Elf(data)
+            ph = elf.text()
+            at = elf.u64(ph + mkbad.P_OFFSET) + elf.u64(ph + 32) // 2
+            elf.data[at] ^= 0x01
+            data = bytes(elf.data)
+        elif how == "other":
+            with open(o.kernel, "rb") as f:
+                data = f.read()
+        elif how == "truncated":
+            data = data[:len(data) // 2]
+        kernel = os.path.join(o.work, self.name + ".elf")
+        with open(kernel, "wb") as f:
+            f.write(data)
+        with open(o.signed_config, "rb") as f:
+            conf = f.read()
+        if self.args.get("config") == "edited":
+            if b"\ncmdline=test\n" not in conf:
+                return f"{o.signed_config} has no line 'cmdline=test'"
+            conf = conf.replace(b"\ncmdline=test\n",
+                                b"\ncmdline=test ptdump\n")
+        config = os.path.join(o.work, self.name + ".conf")
+        with open(config, "wb") as f:
+            f.write(conf)
+        cmd = [os.path.join(ROOT, "tools/mkimage.sh"), "--out", self.image,
+               "--kernel", kernel, "--config", config]
+        if self.args.get("chain"):
+            # The firmware starts the chain loader, which starts the
+            # signed loader from \EFI\BOOT\LOADER.EFI with load options.
+            esp = os.path.join(o.work, self.name + ".esp")
+            shutil.rmtree(esp, ignore_errors=True)
+            os.makedirs(os.path.join(esp, "EFI", "BOOT"))
+            shutil.copy(loader, os.path.join(esp, "EFI", "BOOT",
+                                             "LOADER.EFI"))
+            cmd += ["--loader", o.chain_loader, "--esp", esp]
+        else:
+            cmd += ["--loader", loader]
+        r = subprocess.run(cmd, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            return "mkimage failed: " + r.stdout.decode(errors="replace")
+        return None
+
+    def esp_sha256(self, path):
+        return secure.esp_sha256(self.image, path, os.path.join(
+            self.opts.work, self.name + ".readback"))
+
+    def run_secure(self):
+        expect = self.args["expect"]
+        if expect == "boot":
+            return self.run_good() or self.check_secure_boot()
+        if expect == "refused":
+            return self.run_refused()
+        if expect == "error":
+            return self.run_bad()
+        if expect == "keys":
+            return secure.check_keys(self.opts.loader, self.log)
+        if expect == "refusals":
+            return secure.check_refusals(self.log)
+        # A mismatch: the hashes are known before the boot.
+        why = self.build_secure_image()
+        if why:
+            return why
+        hashes = secure.embedded(self.opts.signed_hashes,
+                                  self.opts.esp_kernel)
+        if self.args.get("config"):
+            what, path = "config", "boot/loader.conf"
+            prefix = "\\boot\\loader.conf"
+        else:
+            what, path = "kernel", "boot/kernel.elf"
+            prefix = "kernel \\boot\\kernel.elf"
+        actual = self.esp_sha256(path)
+        if actual == hashes[what]:
+            return f"the case's {path} is the signed one ({actual})"
+        want = (f"{prefix}: SHA-256 mismatch: expected {hashes[what]}, "
+                f"actual {actual}",)
+        return self.run_bad(want)
+
+    def check_secure_boot(self):
+        lines = log_lines(self.raw)
+        sb = self.args["sb"]
+        problems = []
+        for line in (f"loader: secure boot: {sb}, kernel and config hashes "
+                     f"embedded",
+                     f"kernel: secure boot: {sb}, kernel and config hashes "
+                     f"checked by the loader"):
+            if line not in lines:
+                problems.append(f"no line {line!r}")
+        if "cmdline" in self.args:
+            line = f'kernel: command line: "{self.args["cmdline"]}"'
+            if line not in lines:
+                problems.append(f"no line {line!r}")
+        ignored = starting(lines, "loader: secure boot: load options "
+                                  "ignored")
+        if self.args.get("options_ignored"):
+            line = (f'loader: secure boot: load options ignored '
+                    f'("{cases.CHAIN_OPTIONS}"); the command line is '
+                    f"loader.conf's")
+            if line not in lines:
+                problems.append(f"no line {line!r}")
+        elif ignored:
+            problems.append(f"the loader ignored load options: {ignored[0]}")
+        want = self.esp_sha256("boot/kernel.elf")
+        said = [line for line in lines
+                if line.startswith("kernel: kernel file sha256:")]
+        if said != [f"kernel: kernel file sha256: {want}"]:
+            problems.append(f"the kernel's SHA-256 is not sha256sum of the "
+                            f"ESP's kernel file ({want}): "
+                            f"{said or 'no such line'}")
+        return "; ".join(problems) or None
+
+    def run_refused(self):
+        why = self.build_secure_image()
+        if why:
+            return why
+        start = time.monotonic()
+
+        # The firmware goes on to its other options and ends in its boot
+        # menu. A loader it refused cannot run later: stop at the refusal.
+        def stop_when(lines):
+            if any(DENIED.match(line) and "HARDDISK" in line
+                   for line in lines):
+                return 0
+            return start + ERROR_TIMEOUT
+
+        status = self.boot(self.qemu_cmd(ERROR_TIMEOUT), stop_when)
+        lines = log_lines(self.raw)
+        ours = starting(lines, "loader:")
+        if ours:
+            return f"the firmware started the unsigned loader: {ours[0]}"
+        kernel = starting(lines, "kernel:")
+        if kernel:
+            return f"the kernel ran: {kernel[0]}"
+        denied = [m for m in map(DENIED.match, lines) if m]
+        if not any("HARDDISK" in m.group(2) for m in denied):
+            return ("no 'BdsDxe: failed to load ... HARDDISK ...: Access "
+                    "Denied' line"
+                    + (f" ({describe_status(status, ERROR_TIMEOUT)})"
+                       if status is not None else "")
+                    + (f"; refused: {denied[0].group(0)}" if denied else ""))
+        return None
+
     def run(self):
         start = time.monotonic()
         why = getattr(self, "run_" + self.kind)()
@@ -471,6 +643,17 @@ def main():
                     help="directory for the per-case logs")
     ap.add_argument("--work", required=True,
                     help="directory for the images and broken kernels")
+    ap.add_argument("--signed-loader",
+                    help="the loader signed for the SECURE cases")
+    ap.add_argument("--nohashes-loader",
+                    help="the default loader (no hashes), signed")
+    ap.add_argument("--signed-config",
+                    help="the loader.conf the signed loader embeds")
+    ap.add_argument("--signed-hashes",
+                    help="tools/sign.sh's hashes.txt of the signed loader")
+    ap.add_argument("--chain-loader",
+                    help="tests/boot/chain.c, signed: starts the signed "
+                         "loader with load options")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("cases", nargs="*", help="run only these cases")
     opts = ap.parse_args()
@@ -481,8 +664,12 @@ def main():
         if name not in kinds:
             ap.error(f"unknown case '{name}' (known: {' '.join(kinds)})")
     names = opts.cases or list(kinds)
-    for path in (opts.loader, opts.kernel, opts.esp_kernel, opts.font):
-        if not os.path.isfile(path):
+    paths = [opts.loader, opts.kernel, opts.esp_kernel, opts.font]
+    if any(kinds[n][0] == "secure" for n in names):
+        paths += [opts.signed_loader, opts.nohashes_loader,
+                  opts.signed_config, opts.signed_hashes, opts.chain_loader]
+    for path in paths:
+        if path is None or not os.path.isfile(path):
             print(f"boot: {path} not found")
             print(f"0 passed, {len(names)} failed")
             return 1

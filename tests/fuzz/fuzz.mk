@@ -8,7 +8,7 @@
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="elf config"]
 #   make test-fuzz      a short deterministic run of each (a test suite)
 
-FUZZ_TARGETS ?= elf config memmap pvh memmap_log
+FUZZ_TARGETS ?= elf config memmap pvh memmap_log sha256
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_RUNS ?= 2000
 
@@ -33,7 +33,10 @@ $(FUZZ_DIR)/%.o: %.c | $(BUILD)/.deps-ok
 
 $(FUZZ_BINS): $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/tests/fuzz/fuzz_%.o \
 		$(FUZZ_COMMON_OBJS)
-	$(CLANG) $(FUZZ_LDFLAGS) -o $@ $^
+	$(CLANG) $(FUZZ_LDFLAGS) -o $@ $^ $(FUZZ_LIBS)
+
+# fuzz_sha256 compares with OpenSSL's SHA-256 (libssl-dev, tools/deps.sh).
+$(FUZZ_DIR)/fuzz_sha256: FUZZ_LIBS := -lcrypto
 
 TEST_SUITES += fuzz
 

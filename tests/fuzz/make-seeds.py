@@ -150,8 +150,19 @@ def pvh_seeds():
     write("pvh", "version0", bytes([0x00, 0x01, 64]) + pvh_memory(version=0))
 
 
+def sha256_seeds():
+    # Byte 0 seeds the piece sizes; the messages sit around the padding's
+    # split (55/56 bytes) and a block boundary.
+    write("sha256", "abc", b"\x01abc")
+    write("sha256", "len55", b"\x07" + bytes(range(55)))
+    write("sha256", "len56", b"\x08" + bytes(range(56)))
+    write("sha256", "len129", b"\xff" + bytes(i * 7 & 0xFF
+                                             for i in range(129)))
+
+
 if __name__ == "__main__":
     elf_seeds()
     config_seeds()
     memmap_seeds()
     pvh_seeds()
+    sha256_seeds()

@@ -1,7 +1,7 @@
 /*
  * The boot-info contract: the layout (pinned again here, independently of
  * the header's own asserts, from the numbers the loader and kernel rely
- * on), mem_type_name and bootinfo_check.
+ * on), mem_type_name, bi_secure_boot_name and bootinfo_check.
  */
 #include "common/bootinfo.h"
 #include "tests/unit/check.h"
@@ -27,14 +27,17 @@ _Static_assert(offsetof(struct boot_info, segments) == 120, "segments");
 _Static_assert(offsetof(struct boot_info, boot_pml4) == 376, "pml4");
 _Static_assert(offsetof(struct boot_info, tsc_loader_entry) == 384, "tsc");
 _Static_assert(offsetof(struct boot_info, tsc_hz) == 408, "tsc_hz");
-_Static_assert(sizeof(struct boot_info) == 416, "boot_info");
+_Static_assert(offsetof(struct boot_info, secure_boot) == 416, "sb state");
+_Static_assert(offsetof(struct boot_info, sb_flags) == 420, "sb flags");
+_Static_assert(offsetof(struct boot_info, kernel_sha256) == 424, "sha256");
+_Static_assert(sizeof(struct boot_info) == 456, "boot_info");
 _Static_assert(sizeof(struct boot_info) % 8 == 0, "boot_info padding");
 _Static_assert(offsetof(struct bi_framebuffer, width) == 16, "fb width");
 _Static_assert(offsetof(struct bi_framebuffer, red_mask) == 32, "fb masks");
 _Static_assert(offsetof(struct bi_mem_range, type) == 16, "range type");
 _Static_assert(offsetof(struct bi_mem_range, attr) == 20, "range attr");
 _Static_assert(sizeof(struct bi_mem_range) == 24, "range size");
-_Static_assert(BOOTINFO_VERSION == 2, "version 2: ranges carry attr");
+_Static_assert(BOOTINFO_VERSION == 3, "version 3: Secure Boot, kernel hash");
 _Static_assert(BI_MEM_WB == 1, "attr bit 0: write-back RAM");
 _Static_assert(offsetof(struct bi_segment, flags) == 24, "segment flags");
 _Static_assert(BOOTINFO_MAGIC == 0x4f464e49544f4f42ull, "magic value");
@@ -82,11 +85,15 @@ static void test_check_mismatches(void)
 	CHECK_STR(bootinfo_check(&bi),
 		  "unsupported version (not BOOTINFO_VERSION)");
 	valid(&bi);
-	bi.version = 3;
+	bi.version = 2; /* before the Secure Boot fields */
 	CHECK_STR(bootinfo_check(&bi),
 		  "unsupported version (not BOOTINFO_VERSION)");
 	valid(&bi);
-	bi.size = 408;
+	bi.version = 4;
+	CHECK_STR(bootinfo_check(&bi),
+		  "unsupported version (not BOOTINFO_VERSION)");
+	valid(&bi);
+	bi.size = 416; /* version 2's size */
 	CHECK_STR(bootinfo_check(&bi), "size is not sizeof(struct boot_info)");
 	valid(&bi);
 	bi.segment_count = BI_MAX_SEGMENTS + 1;
@@ -154,6 +161,21 @@ static void test_ram_types(void)
 	CHECK(!mem_type_is_ram(0xffffffffu));
 }
 
+static void test_secure_boot_names(void)
+{
+	CHECK_STR(bi_secure_boot_name(BI_SB_ON), "on");
+	CHECK_STR(bi_secure_boot_name(BI_SB_OFF), "off");
+	CHECK_STR(bi_secure_boot_name(BI_SB_SETUP), "off (setup mode)");
+	CHECK_STR(bi_secure_boot_name(BI_SB_COUNT), "unknown");
+	CHECK_STR(bi_secure_boot_name(0xffffffffu), "unknown");
+	for (uint32_t t = 0; t < BI_SB_COUNT; t++) {
+		CHECK(bi_secure_boot_name(t) != NULL);
+		for (uint32_t u = 0; u < t; u++)
+			CHECK(strcmp(bi_secure_boot_name(t),
+				     bi_secure_boot_name(u)) != 0);
+	}
+}
+
 int main(void)
 {
 	RUN(test_magic_spells_bootinfo);
@@ -161,5 +183,6 @@ int main(void)
 	RUN(test_check_mismatches);
 	RUN(test_type_names);
 	RUN(test_ram_types);
+	RUN(test_secure_boot_names);
 	return check_summary();
 }
