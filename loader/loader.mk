@@ -7,5 +7,6 @@ LOADER_SRCS := \
 	loader/firmware.c \
 	loader/kernel.c \
 	loader/main.c \
+	loader/measure.c \
 	loader/options.c \
 	loader/paging.c
