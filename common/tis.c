@@ -217,15 +217,35 @@ static int send(const struct tis_io *io, const uint8_t *cmd, size_t len,
 	return 0;
 }
 
-/* Reads n bytes of the response into buf, burst by burst; each burst
- * needs dataAvail. */
+/* Reads n bytes of the response into buf, burst by burst. Before each
+ * burst the TPM must say it has data (stsValid and dataAvail within
+ * TIMEOUT_C); a valid status without dataAvail means the response ended
+ * early. */
 static int read_bytes(const struct tis_io *io, uint8_t *buf, size_t n,
 		      size_t done, char *why, size_t cap)
 {
+	const uint32_t ready = TIS_STS_VALID | TIS_STS_DATA_AVAIL;
 	uint32_t burst, last;
 	size_t i = 0;
 
 	while (i < n) {
+		if (wait_sts(io, ready, ready, TIS_TIMEOUT_C_MS, &last)) {
+			if (last & TIS_STS_VALID) {
+				fmt_snprintf(why, cap,
+					     "response ended after %lu bytes, "
+					     "before its size field's %lu "
+					     "(status 0x%08x)",
+					     (uint64_t)(done + i),
+					     (uint64_t)(done + n), last);
+				return -TIS_ERR_PROTOCOL;
+			}
+			fmt_snprintf(why, cap,
+				     "status not valid within %u ms after "
+				     "%lu response bytes (status 0x%08x)",
+				     TIS_TIMEOUT_C_MS, (uint64_t)(done + i),
+				     last);
+			return -TIS_ERR_TIMEOUT;
+		}
 		if (wait_burst(io, &burst, &last)) {
 			fmt_snprintf(why, cap,
 				     "burst count stayed 0 for %u ms after "
@@ -233,14 +253,6 @@ static int read_bytes(const struct tis_io *io, uint8_t *buf, size_t n,
 				     TIS_TIMEOUT_A_MS, (uint64_t)(done + i),
 				     last);
 			return -TIS_ERR_TIMEOUT;
-		}
-		if (!(last & TIS_STS_DATA_AVAIL)) {
-			fmt_snprintf(why, cap,
-				     "response ended after %lu bytes, before "
-				     "its size field's %lu (status 0x%08x)",
-				     (uint64_t)(done + i), (uint64_t)(done + n),
-				     last);
-			return -TIS_ERR_PROTOCOL;
 		}
 		for (; burst && i < n; burst--, i++)
 			buf[i] = io->read8(io->ctx, TIS_DATA_FIFO);
