@@ -256,8 +256,9 @@ void measure_boot(struct loader *l)
 			  "measured");
 		return;
 	}
-	/* GetActivePcrBanks is the protocol's own answer; a 1.0 firmware's
-	 * capability structure has no ActivePcrBanks field. */
+	/* The banks the firmware extends. Should GetActivePcrBanks fail, the
+	 * capability's copy (0, printed "none", from a firmware that fills
+	 * only the protocol 1.0 part of the structure). */
 	s = tcg2->get_active_pcr_banks(tcg2, &banks);
 	if (EFI_ERROR(s))
 		banks = cap.active_pcr_banks;
