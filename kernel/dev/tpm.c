@@ -66,8 +66,11 @@ static void print_pcr(uint32_t pcr, const uint8_t *v)
 
 static void read_pcrs(const struct tis_io *io)
 {
-	uint8_t cmd[TPM2_PCR_READ_CMD_SIZE], resp[512];
-	struct tpm2_pcr_values pcrs;
+	/* Static: about 1.3 KiB the boot stack need not hold; this runs
+	 * once. */
+	static uint8_t resp[512];
+	static struct tpm2_pcr_values pcrs;
+	uint8_t cmd[TPM2_PCR_READ_CMD_SIZE];
 	size_t cmd_len, resp_len;
 	const char *what;
 	char why[160];
