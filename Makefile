@@ -22,6 +22,8 @@ CPU ?= qemu64
 MEDIA ?= sata
 MACHINE ?= q35
 CMDLINE ?=
+# TPM=1: `make run` and `run-kvm` start a TPM 2.0 (swtpm) beside QEMU.
+TPM ?= 0
 # A Linux console font (PSF1 or PSF2, gzip'd), from console-setup-linux.
 FONT ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 
@@ -150,6 +152,8 @@ help:
 	@echo "  MEDIA=sata|usb|nvme how make run attaches the image (default sata)"
 	@echo "  MACHINE=q35|pc      the machine for make run (default q35; pc is i440fx)"
 	@echo "  OVMF_CODE=, OVMF_VARS=   firmware files (both, or neither)"
+	@echo "  TPM=1               make run/run-kvm: a TPM 2.0 (swtpm) beside QEMU; the loader"
+	@echo "                      measures into PCR 8 and 9, the kernel prints them"
 	@echo "  FONT=FILE           PSF1/PSF2 console font (default $(FONT))"
 	@echo "  SIGN=1              image, usb, run: the signed loader with the kernel's and"
 	@echo "                      loader.conf's SHA-256 in it (build/disk-signed.img)"
@@ -214,14 +218,17 @@ $(DISK_IMG): $(IMAGE_LOADER) $(KERNEL_ESP_ELF) $(DISK_CMDLINE) \
 		--kernel $(KERNEL_ESP_ELF) $(IMAGE_CONFIG_ARGS)
 	$(IMAGE_CHECK)
 
+# TPM= was checked (tools/checks.mk): 0 or 1.
+RUN_TPM := $(if $(filter 1,$(TPM)),--tpm)
+
 run: $(DISK_IMG)
 	tools/run-qemu.sh --image $(DISK_IMG) --mem $(MEM) --cpu '$(CPU)' \
-		--media $(MEDIA) --machine $(MACHINE)
+		--media $(MEDIA) --machine $(MACHINE) $(RUN_TPM)
 
 run-kvm: $(DISK_IMG)
 	tools/run-qemu.sh --kvm --image $(DISK_IMG) --mem $(MEM) \
 		--cpu '$(if $(filter qemu64,$(CPU)),host,$(CPU))' \
-		--media $(MEDIA) --machine $(MACHINE)
+		--media $(MEDIA) --machine $(MACHINE) $(RUN_TPM)
 
 # DEV= is checked before anything is built (tools/checks.mk); usb.sh
 # checks the device itself.

@@ -13,6 +13,10 @@ COMMON_SRCS := \
 	common/sha256.c \
 	common/string.c
 
+# The TPM: TPM2_PCR_Read marshalling and the FIFO (TIS) protocol; used by
+# the kernel and the host tests.
+COMMON_SRCS += common/tis.c common/tpm2.c
+
 # Built for the two freestanding targets only (the host has libc).
 COMMON_FREESTANDING_SRCS := \
 	common/libc.c

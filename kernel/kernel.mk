@@ -32,6 +32,7 @@ KERNEL_SRCS := \
 	kernel/dev/fbcon.c \
 	kernel/dev/psf.c \
 	kernel/dev/font.S \
+	kernel/dev/tpm.c \
 	kernel/selftest/selftest.c \
 	kernel/selftest/selftest_cpu.c \
 	kernel/selftest/selftest_mm.c \

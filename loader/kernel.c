@@ -99,6 +99,9 @@ EFI_STATUS kernel_load(struct loader *l)
 		if (EFI_ERROR(s))
 			return s;
 	}
+	/* Measured while the file is still in memory, so PCR 9 gets the
+	 * very bytes that were validated and loaded, not a second read. */
+	measure_boot(l);
 	/* Everything needed is in the segments now (paging_build prints
 	 * the summary). */
 	kernel_free_file(k);

@@ -9,6 +9,8 @@
  *               rules (before anything is read from the ESP)
  *   options.c   UEFI load options -> kernel command line
  *   kernel.c    ELF segments -> pages of their own
+ *   measure.c   TPM: the kernel file into PCR 9, the command line into
+ *               PCR 8 (called by kernel.c while the file is in memory)
  *   paging.c    the writable PML4 copy and the kernel's mappings
  *   firmware.c  GOP, RSDP, memory map, ExitBootServices
  *   main.c      efi_main: the boot flow and the cleanup on failure
@@ -180,6 +182,13 @@ EFI_STATUS options_apply(struct loader *l);
 EFI_STATUS kernel_load(struct loader *l);
 /* Frees the file buffer and every segment's pages. */
 void kernel_free(struct kernel *k);
+
+/* measure.c */
+/* Measures l->kernel.file into PCR 9 and l->cfg.cmdline into PCR 8
+ * through EFI_TCG2_PROTOCOL, and prints one line: what was measured, or
+ * that there is no TPM, or what failed. Never stops the boot. Needs the
+ * whole kernel file in memory and the final command line. */
+void measure_boot(struct loader *l);
 
 /* paging.c */
 /* Copies the firmware's PML4, checks that the kernel's higher-half slots

@@ -8,6 +8,7 @@ LOADER_SRCS := \
 	loader/hashes_none.c \
 	loader/kernel.c \
 	loader/main.c \
+	loader/measure.c \
 	loader/options.c \
 	loader/paging.c \
 	loader/secureboot.c

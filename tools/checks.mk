@@ -1,5 +1,5 @@
 # Checks of the variables people type (MEM=, CPU=, CMDLINE=, FONT=,
-# OVMF_CODE=/OVMF_VARS=, MEDIA=, MACHINE=, DEV=), made while make reads
+# OVMF_CODE=/OVMF_VARS=, MEDIA=, MACHINE=, DEV=, TPM=), made while make reads
 # the Makefile, so a bad value is one line naming the variable and what it
 # takes, before any build step, and make exits 2. Each is checked only
 # for the goals that use it. Included by the top Makefile after the
@@ -56,6 +56,13 @@ $(error CPU= is empty; it takes a QEMU CPU model, e.g. qemu64, Haswell or qemu64
 endif
 ifneq ($(words $(value CPU))$(strip $(call strip_chars,$(value CPU),$(cpu_chars))),1)
 $(error CPU='$(value CPU)': CPU= takes a QEMU CPU model such as qemu64, Haswell or qemu64,-nx (letters, digits and , . _ + = -))
+endif
+endif
+
+# TPM=1 adds swtpm to an OVMF run; nothing else reads it.
+ifneq ($(ovmf_runs),)
+ifneq ($(filter-out 0 1,$(value TPM))$(filter-out 1,$(words $(value TPM))),)
+$(error TPM='$(value TPM)': TPM= takes 1 (a TPM 2.0 from swtpm beside QEMU) or 0 (none, the default))
 endif
 endif
 

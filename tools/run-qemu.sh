@@ -61,6 +61,10 @@ usage: tools/run-qemu.sh --image IMG [options] [-- QEMU-ARGS...]
                     OVMF_CODE=/OVMF_VARS= give another Secure Boot pair
   --no-serial       no serial port at all (-serial none), as on PCs
                     without COM1; only the screen shows the kernel's lines
+  --tpm             a TPM 2.0 (tpm-tis at 0xfed40000) emulated by swtpm,
+                    started for each QEMU run with a fresh state in the
+                    runner's temporary directory and stopped when QEMU ends
+                    or the runner is interrupted (package swtpm)
   --timeout SECS    stop QEMU after SECS seconds and fail ("timed out")
   --log FILE        also write the serial output to FILE (raw bytes)
   --headless        no window even when a display is available
@@ -91,7 +95,8 @@ result); 130 Ctrl-C.
 
 For tests: RUN_QEMU_KVM_DEV=FILE replaces /dev/kvm in the checks made
 before QEMU runs (so a fake qemu-system-x86_64 first in PATH can be run
-with --kvm on a machine without KVM).
+with --kvm on a machine without KVM); RUN_QEMU_SWTPM=CMD replaces the
+swtpm command (so a test can stand in for it, or make it missing).
 EOF
 }
 
@@ -105,7 +110,7 @@ die() {
 }
 
 image='' direct='' append='' mem=256 cpu='' kvm=0 timeout_s='' log='' headless=0
-media=sata machine=q35 serial=1 secure=0
+media=sata machine=q35 serial=1 secure=0 tpm=0
 extra=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -119,6 +124,7 @@ while [ $# -gt 0 ]; do
 	--machine) machine=${2-}; shift 2 || die "--machine needs a value" ;;
 	--no-serial) serial=0; shift ;;
 	--secure) secure=1; shift ;;
+	--tpm) tpm=1; shift ;;
 	--timeout) timeout_s=${2-}; shift 2 || die "--timeout needs a value" ;;
 	--log) log=${2-}; shift 2 || die "--log needs a value" ;;
 	--headless) headless=1; shift ;;
@@ -160,6 +166,10 @@ esac
 [ -z "$timeout_s" ] || [[ $timeout_s =~ ^[0-9]+$ ]] || die "--timeout takes whole seconds, not '$timeout_s'"
 command -v qemu-system-x86_64 >/dev/null 2>&1 ||
 	die "qemu-system-x86_64 not found (run tools/deps.sh)"
+swtpm=${RUN_QEMU_SWTPM:-swtpm}
+if [ $tpm -eq 1 ] && ! command -v "$swtpm" >/dev/null 2>&1; then
+	die "--tpm needs swtpm, which is not installed: install the 'swtpm' package (tools/deps.sh does)"
+fi
 
 # KVM: say plainly when it cannot work here, before QEMU says it cryptically.
 kvm_dev=${RUN_QEMU_KVM_DEV:-/dev/kvm}
@@ -181,7 +191,8 @@ else
 fi
 
 tmpdir=$(mktemp -d "${TMPDIR:-/tmp}/run-qemu.XXXXXX") || die "mktemp failed"
-trap 'rm -rf "$tmpdir"' EXIT
+swtpm_pid=''
+trap 'stop_swtpm; rm -rf "$tmpdir"' EXIT
 trap 'exit 143' TERM
 interrupted=0
 trap 'interrupted=1' INT
@@ -372,14 +383,56 @@ qemu_message() {
 	printf '%s' "${msg#qemu-system-x86_64: }"
 }
 
+# The TPM: swtpm, a TPM 2.0 simulator, serves QEMU's tpm-tis device
+# through a socket in $tmpdir. Each QEMU run gets a fresh one (a TPM that
+# was just powered on: PCRs zero, no state), in the runner's process group
+# so a signal to the group reaches it too. --terminate makes it end when
+# QEMU disconnects; stop_swtpm makes sure, also when the runner is
+# stopped, and waits a bounded time before SIGKILL.
+tpm_args=()
+start_swtpm() {
+	local sock=$tmpdir/swtpm.sock state=$tmpdir/tpm _
+	stop_swtpm
+	rm -rf "$state" "$sock"
+	mkdir -p "$state"
+	"$swtpm" socket --tpm2 --terminate \
+		--ctrl "type=unixio,path=$sock" --tpmstate "dir=$state" \
+		--log "file=$tmpdir/swtpm.log" </dev/null >>"$tmpdir/swtpm.log" 2>&1 &
+	swtpm_pid=$!
+	for _ in $(seq 50); do
+		[ -S "$sock" ] && break
+		kill -0 "$swtpm_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ ! -S "$sock" ]; then
+		stop_swtpm
+		die "swtpm did not start (no socket after 5 s): $(tail -n 1 "$tmpdir/swtpm.log" 2>/dev/null)"
+	fi
+	tpm_args=(-chardev "socket,id=chrtpm,path=$sock"
+		-tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-tis,tpmdev=tpm0)
+}
+stop_swtpm() {
+	local _
+	[ -n "$swtpm_pid" ] || return 0
+	kill "$swtpm_pid" 2>/dev/null
+	for _ in $(seq 20); do
+		kill -0 "$swtpm_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$swtpm_pid" 2>/dev/null
+	wait "$swtpm_pid" 2>/dev/null
+	swtpm_pid=''
+}
+
 # Runs QEMU once with the current $cpu and $window; sets $status.
 run_once() {
 	local qemu display=()
 	[ $window -eq 1 ] || display=(-display none)
+	[ $tpm -eq 0 ] || start_swtpm # sets tpm_args
 	qemu=(qemu-system-x86_64 "${accel[@]}" -m "$mem" -cpu "$cpu"
 		"${machine_args[@]}" "${display[@]}" "${serial_args[@]}"
 		-no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4 -net none
-		-pidfile "$tmpdir/qemu.pid" "${extra[@]}")
+		-pidfile "$tmpdir/qemu.pid" "${tpm_args[@]}" "${extra[@]}")
 	[ -z "$timeout_s" ] || qemu=(timeout --foreground -k 5 "$timeout_s" "${qemu[@]}")
 	rm -f "$marker" "$tmpdir/stderr" "$tmpdir/held" "$tmpdir/qemu.pid" "$tmpdir/stderr.fifo"
 	: >"$tmpdir/held"
@@ -410,6 +463,7 @@ run_once() {
 		} 2>/dev/null
 	fi
 	wait $watcher # the filter's notes are complete once QEMU's stderr closed
+	stop_swtpm
 }
 
 # Did QEMU fail before the guest ran? With a serial port: no guest byte
@@ -427,7 +481,9 @@ start_failed() {
 
 mode=TCG
 [ $kvm -eq 1 ] && mode=KVM
-say "booting $what ($mode, $mem MiB, -cpu $cpu)${timeout_s:+, timeout ${timeout_s}s}"
+tpm_note=''
+[ $tpm -eq 0 ] || tpm_note=', TPM 2.0 (swtpm)'
+say "booting $what ($mode, $mem MiB, -cpu $cpu$tpm_note)${timeout_s:+, timeout ${timeout_s}s}"
 [ $window -eq 1 ] || say "serial output follows; Ctrl-C stops QEMU"
 
 msr_retried=0 window_retried=0

@@ -25,6 +25,10 @@
  *    vectors run on the current stack;
  *  - the remaining protections (WP, PGE, SMEP, SMAP, UMIP) are turned on
  *    once the kernel runs on its own tables, which have no user pages;
+ *  - the TPM's PCRs are read once mm_map_mmio gives its registers an
+ *    uncached mapping in the kernel's own tables, and before the
+ *    self-tests, which then check that mapping with the rest; its waits
+ *    are bounded, and no TPM is one line, never a stop;
  *  - the rest runs on a stack with an unmapped guard page below it, so an
  *    overflow is a #DF on its IST stack, not silent corruption; the
  *    self-tests run last, on the finished kernel.
@@ -41,6 +45,7 @@
 #include "kernel/cpu/stack.h"
 #include "kernel/cpu/trap.h"
 #include "kernel/dev/console.h"
+#include "kernel/dev/tpm.h"
 #include "kernel/mm/mm.h"
 #include "kernel/mm/ptdump.h"
 #include "kernel/selftest/selftest.h"
@@ -106,6 +111,7 @@ void kmain(uint64_t bi_phys)
 	mm_init(h, &cpu);
 	trap_init_stacks();
 	cpu_protect(&cpu);
+	tpm_report(h->info.tsc_hz);
 
 	uint64_t guard,
 	    top = mm_alloc_stack(KERNEL_STACK_SIZE / PAGE_SIZE, &guard);

@@ -14,6 +14,8 @@ Kinds:
   check   a host-side check of the suite's own tools
   secure  Secure Boot: a signed (or unsigned) loader under OVMF's Secure
           Boot firmware or the normal one (see SECURE)
+  tpm     measured boot with a TPM 2.0 from swtpm (run-qemu.sh --tpm), or
+          the kernel's TPM driver without one
 """
 
 # Self-tests that need a CPU feature, by the feature (the NEEDS_* flags in
@@ -235,5 +237,34 @@ REFUSALS = (
 CHAIN_OPTIONS = "test chained"
 # ---- end of Secure Boot ----
 
+# Issue 8.4: measured boot. "uefi-tpm" is a good boot (judged as the
+# GOOD cases are, with "test") under OVMF with a TPM 2.0 from swtpm; the
+# PCR 8 and 9 values the kernel reads back from the TPM must equal
+# SHA-256(before || SHA-256(data)) computed here from the ESP's kernel
+# file (PCR 9) and the command line's bytes (PCR 8), "before" being what
+# the loader read from the TPM before its own events (zeros under OVMF,
+# which measures into PCRs 0-7 only; the loader's line says so). The
+# direct cases boot the kernel through PVH with "test": with a TPM that no
+# firmware started (no TPM2_Startup: the kernel must name
+# TPM_RC_INITIALIZE and boot on) and with none at all (one line, no
+# wait). Each must end with the self-tests passed (status 0).
+TPM = {
+    "uefi-tpm": {"mem": 256, "cpu": "qemu64", "tpm": True},
+    # "line": a line that must start so; "count": how many "kernel: tpm:"
+    # lines there must be (the device's line, then the error).
+    "direct-tpm-no-startup": {
+        "append": "test", "tpm": True, "count": 2,
+        "line": "kernel: tpm: TPM2_PCR_Read: TPM_RC_INITIALIZE"},
+    "direct-no-tpm": {
+        "append": "test", "count": 1,
+        "line": "kernel: tpm: 0xfed40000: no TPM"},
+    # The PCR check itself (run.py check_pcrs) on logs written for it:
+    # right values pass, from zeros and from other "before" values; a
+    # value one bit off, a missing line, a loader that did not measure or
+    # measured another length fail.
+    "pcr-checker": {"check": True},
+}
+
 KINDS = (("good", GOOD), ("bad", BAD), ("screen", SCREEN),
-         ("direct", DIRECT), ("check", CHECK), ("secure", SECURE))
+         ("direct", DIRECT), ("check", CHECK), ("secure", SECURE),
+         ("tpm", TPM))

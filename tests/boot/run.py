@@ -40,6 +40,7 @@ time and "N passed, M failed". Exit status 1 when anything failed.
 
 import argparse
 import concurrent.futures
+import hashlib
 import os
 import re
 import selectors
@@ -110,6 +111,54 @@ def describe_status(status, timeout=BOOT_TIMEOUT):
     }.get(status, f"the kernel reported failure (exit code {status})")
 
 
+PCR_LINE = re.compile(r"^kernel: tpm: PCR (\d+) sha256 ([0-9a-f]{64})$")
+BEFORE_ZERO = "PCR 8, 9 were zero before"
+BEFORE = re.compile(r"before: PCR 8 ([0-9a-f]{64}), PCR 9 ([0-9a-f]{64})$")
+
+
+def pcr_extend(pcr, data):
+    """A TPM's extend of a SHA-256 PCR with the digest of data."""
+    return hashlib.sha256(pcr + hashlib.sha256(data).digest()).digest()
+
+
+def check_pcrs(lines, kernel, cmdline):
+    """The kernel's PCR 8 and 9 against the replay of the loader's two
+    events (loader/measure.c) from the values the loader read before
+    them: PCR 9 extended with the kernel file's bytes, PCR 8 with the
+    command line's bytes (no NUL). Returns None or what differs."""
+    measured = starting(lines, "loader: tpm: measured ")
+    if not measured:
+        said = starting(lines, "loader: tpm:")
+        return ("the loader did not measure: "
+                + (said[0] if said else "no 'loader: tpm:' line"))
+    line = measured[0]
+    if f"({len(kernel)} bytes) into PCR 9" not in line:
+        return f"the loader measured another kernel size: {line}"
+    if f"command line ({len(cmdline)} bytes) into PCR 8" not in line:
+        return f"the loader measured another command line length: {line}"
+    if line.endswith(BEFORE_ZERO):
+        before = {8: bytes(32), 9: bytes(32)}
+    else:
+        m = BEFORE.search(line)
+        if not m:
+            return f"the loader did not say what PCR 8 and 9 held: {line}"
+        before = {8: bytes.fromhex(m.group(1)), 9: bytes.fromhex(m.group(2))}
+    want = {8: pcr_extend(before[8], cmdline).hex(),
+            9: pcr_extend(before[9], kernel).hex()}
+    got = {int(m.group(1)): m.group(2)
+           for m in map(PCR_LINE.match, lines) if m}
+    problems = []
+    for pcr in (8, 9):
+        if pcr not in got:
+            tpm = starting(lines, "kernel: tpm:")
+            problems.append(f"no 'kernel: tpm: PCR {pcr} sha256' line "
+                            f"({' / '.join(tpm) or 'no kernel: tpm: line'})")
+        elif got[pcr] != want[pcr]:
+            problems.append(f"PCR {pcr}: the kernel read {got[pcr]}, the "
+                            f"files give {want[pcr]}")
+    return "; ".join(problems) or None
+
+
 class Case:
     def __init__(self, name, kind, args, opts):
         if kind == "secure":
@@ -128,7 +177,7 @@ class Case:
         (stripped, as `make image` installs it), bad inputs a broken copy
         of the kernel with debug info. Returns (path, None) or (None,
         why)."""
-        base = self.opts.esp_kernel if self.kind == "good" \
+        base = self.opts.esp_kernel if self.kind in ("good", "tpm") \
             else self.opts.kernel
         if "variant" not in self.args:
             return base, None
@@ -174,7 +223,9 @@ class Case:
                "--mem", str(self.args.get("mem", 256)),
                "--cpu", self.args.get("cpu", "qemu64"),
                "--timeout", str(timeout + 30)]
-        if self.kind == "direct":
+        if self.args.get("tpm"):
+            cmd.append("--tpm")
+        if self.kind == "direct" or "append" in self.args:
             cmd += ["--direct", self.opts.kernel,
                     "--append", self.args["append"]]
         else:
@@ -447,6 +498,85 @@ class Case:
                             f"(a panic through port 0xf4), got: "
                             f"{describe_status(status, DIRECT_TIMEOUT)}")
         return "; ".join(problems) or None
+
+    # --- measured boot (cases.TPM) ---------------------------------------
+
+    def run_tpm(self):
+        if "append" in self.args:
+            return self.run_tpm_direct()
+        if self.args.get("check"):
+            return self.run_pcr_checker()
+        why = self.run_good()
+        if why:
+            return why
+        with open(self.opts.esp_kernel, "rb") as f:
+            kernel = f.read()
+        return check_pcrs(log_lines(self.raw), kernel, b"test")
+
+    def run_pcr_checker(self):
+        kernel, cmdline = b"\x7fELF kernel bytes", b"test ptdump"
+        zero = bytes(32)
+        other = {8: hashlib.sha256(b"a").digest(),
+                 9: hashlib.sha256(b"b").digest()}
+
+        def log(before, pcr8, pcr9, size=len(kernel), cmd=len(cmdline)):
+            said = (BEFORE_ZERO if before is None else
+                    f"before: PCR 8 {before[8].hex()}, PCR 9 {before[9].hex()}")
+            lines = [f"loader: tpm: measured \\boot\\kernel.elf ({size} "
+                     f"bytes) into PCR 9, the command line ({cmd} bytes) "
+                     f"into PCR 8; banks sha1 sha256; {said}"]
+            lines += [f"kernel: tpm: PCR {n} sha256 {v.hex()}"
+                      for n, v in ((8, pcr8), (9, pcr9)) if v is not None]
+            return lines
+
+        good8, good9 = pcr_extend(zero, cmdline), pcr_extend(zero, kernel)
+        flip = bytes([good9[0] ^ 1]) + good9[1:]
+        rows = [
+            ("from zeros", log(None, good8, good9), True),
+            ("from other values", log(other, pcr_extend(other[8], cmdline),
+                                      pcr_extend(other[9], kernel)), True),
+            ("zeros assumed when not", log(other, good8, good9), False),
+            ("one bit off", log(None, good8, flip), False),
+            ("PCRs swapped", log(None, good9, good8), False),
+            ("no PCR 9 line", log(None, good8, None), False),
+            ("cmdline with its NUL",
+             log(None, pcr_extend(zero, cmdline + b"\0"), good9), False),
+            ("other kernel size", log(None, good8, good9, size=5), False),
+            ("other cmdline length", log(None, good8, good9, cmd=3), False),
+            ("loader did not measure",
+             ["loader: tpm: none (no EFI_TCG2_PROTOCOL), boot not measured",
+              f"kernel: tpm: PCR 8 sha256 {good8.hex()}"], False),
+        ]
+        bad = []
+        with open(self.log, "w") as f:
+            for name, lines, ok in rows:
+                why = check_pcrs(lines, kernel, cmdline)
+                right = (why is None) == ok
+                f.write(f"{'PASS' if right else 'FAIL'} {name}: "
+                        f"{why or 'accepted'}\n")
+                if not right:
+                    bad.append(f"{name}: {'refused: ' + why if why else 'accepted'}")
+        return "; ".join(bad) or None
+
+    def run_tpm_direct(self):
+        start = time.monotonic()
+        status = self.boot(self.qemu_cmd(DIRECT_TIMEOUT),
+                           lambda lines: start + DIRECT_TIMEOUT)
+        if status is None:
+            status = 124
+        lines = log_lines(self.raw)
+        want = self.args["line"]
+        tpm = starting(lines, "kernel: tpm:")
+        if not starting(lines, want):
+            said = " / ".join(tpm) or "nothing about a TPM"
+            return (f"no line starting {want!r}; the kernel said: {said} "
+                    f"({describe_status(status, DIRECT_TIMEOUT)})")
+        if len(tpm) != self.args["count"]:
+            return (f"{len(tpm)} 'kernel: tpm:' lines, expected "
+                    f"{self.args['count']}: {' / '.join(tpm)}")
+        if status != 0:
+            return describe_status(status, DIRECT_TIMEOUT)
+        return None
 
     def run_check(self):
         with open(self.opts.font, "rb") as f:

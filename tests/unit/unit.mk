@@ -10,6 +10,10 @@ UNIT_TESTS += memmap_log memmap_sim
 UNIT_TESTS += paging frames dmap
 # ---- end of the lead's spot ----
 
+# tests/unit/test_tpm.c: TPM2_PCR_Read marshalling and the FIFO (TIS)
+# exchange against a simulated TPM, every timeout checked for its bound.
+UNIT_TESTS += tpm
+
 # tests/unit/test_fbcon.c: the kernel's framebuffer console (not common/)
 # on the host, with the kernel's font, and the console before its shadow
 # (tests/bench/fbcon_old.c), which the test must catch reading.
