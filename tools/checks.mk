@@ -60,7 +60,7 @@ endif
 endif
 
 # TPM=1 adds swtpm to an OVMF run; nothing else reads it.
-ifneq ($(ovmf_runs),)
+ifneq ($(ovmf_runs)$(filter run-secure,$(check_goals)),)
 ifneq ($(filter-out 0 1,$(value TPM))$(filter-out 1,$(words $(value TPM))),)
 $(error TPM='$(value TPM)': TPM= takes 1 (a TPM 2.0 from swtpm beside QEMU) or 0 (none, the default))
 endif

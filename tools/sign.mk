@@ -163,7 +163,7 @@ SIGNED_TEST_FILES := $(SIGNED_TEST_DIR)/BOOTX64.EFI \
 
 run-secure: $(DISK_IMG)
 	tools/run-qemu.sh --secure --image $(DISK_IMG) --mem $(MEM) \
-		--cpu '$(CPU)' --media $(MEDIA)
+		--cpu '$(CPU)' --media $(MEDIA) $(RUN_TPM)
 
 # DIR= was checked above; keys.sh refuses the repository, build/ and
 # existing keys itself. It reaches keys.sh through the environment.
