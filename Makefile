@@ -91,6 +91,8 @@ include tests/bench/bench.mk
 include tests/matrix/matrix.mk
 include tools/tools.mk
 include tests/tools/tools.mk
+include tools/debug.mk
+include tests/debug/debug.mk
 
 # The version is compiled into the loader's banner and the kernel's report;
 # version.txt changes only when `git describe` does, so those two objects
@@ -116,6 +118,9 @@ help:
 	@echo "make run-direct       boot the kernel directly (PVH, -M microvm, no firmware)"
 	@echo "make run-direct-kvm   the same with KVM"
 	@echo "make image            build/disk.img only"
+	@echo "make debug            make run, stopped at reset, with gdb attached (kernel and"
+	@echo "                      loader symbols; ptdump, vtop, pte, bootinfo: README Debugging)"
+	@echo "make debug-direct     make run-direct the same way; debug-kvm, debug-direct-kvm: KVM"
 	@echo "make test             every suite: $(TEST_SUITES)"
 	@echo "                      (host unit tests, fuzz smoke, OVMF boots, direct-boot matrix,"
 	@echo "                      the tools' own tests); ends 'N passed, M failed, K skipped'"
@@ -143,6 +148,8 @@ help:
 	@echo "  MACHINE=q35|pc      the machine for make run (default q35; pc is i440fx)"
 	@echo "  OVMF_CODE=, OVMF_VARS=   firmware files (both, or neither)"
 	@echo "  FONT=FILE           PSF1/PSF2 console font (default $(FONT))"
+	@echo "  GDB_PORT=N          the gdbstub's port for the debug targets (default 1234)"
+	@echo "  GDB='CMD'           the debugger they start (default gdb; none: QEMU only)"
 
 # deps.sh is quick and silent when everything is installed.
 deps:

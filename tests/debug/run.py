@@ -1,0 +1,570 @@
+#!/usr/bin/env python3
+"""The debug suite: gdb on the loader and the kernel (tools/debug.sh,
+tools/gdb/), each session a real gdb on a real QEMU under TCG with a time
+bound (a bound reached is a failure that names the last step done).
+
+Sessions (tests/debug/session.py drives gdb; this file judges):
+- pvh: the kernel booted directly with `ptdump`, attached the way an
+  editor attaches (`GDB=none`, then gdb with `target remote` and `source
+  tools/gdb/init.py`). At kmain: gdb's ptdump shows the PVH entry's
+  tables. At kernel_ready: gdb's ptdump equals the kernel's line for
+  line; vtop of kmain gives segment 0's phys plus the offset the kernel
+  printed, vtop of the direct map's alias of the boot info gives its
+  physical address, the stack's guard page stops at PT and 0x1000 at
+  PML4 (not present); bootinfo shows the magic, version, memory map line,
+  command line and the segments the kernel printed; bad inputs get one
+  line each; a PML4 entry pointing outside RAM and one with a reserved
+  bit are named.
+- ovmf: one OVMF boot for every OVMF check, through `tools/debug.sh` with
+  GDB='gdb -batch'. `break efi_main` stops at efi_main's first statement
+  in loader/main.c (the firmware's system table signature proves the
+  frame is real); a breakpoint on the line after the CR3 write in
+  loader/paging.c stops on that line, where ptdump shows the firmware's
+  identity map in the lower half (the same lines as `ptdump FW_CR3`) and
+  exactly the kernel's segments in the higher half with their
+  permissions; at kernel_ready the same comparisons as for pvh.
+Without QEMU: the commands with no target, KVM targets on a machine
+without KVM, a taken or bad GDB_PORT, pe.py's check on the loader's
+debug file (and on a broken one), and tools/gdb/x86paging.py on tables
+worked out by hand (test_x86paging.py).
+
+Prints "PASS name (Ns)" or "FAIL name: reason" per case, then the wall
+time and "N passed, M failed". Outputs go to RESULTS/NAME.*.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tools", "gdb"))
+sys.dont_write_bytecode = True
+import pe  # noqa: E402
+import x86paging as xp  # noqa: E402
+
+PVH_TIMEOUT = 60    # seconds for the whole PVH session
+OVMF_TIMEOUT = 120  # seconds for the whole OVMF session
+SHORT_TIMEOUT = 30  # seconds for a case without a guest
+DMAP_BASE = 0xFFFF800000000000
+IBI_SYST = 0x5453595320494249  # EFI_SYSTEM_TABLE_SIGNATURE
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, why):
+    if not cond:
+        raise Fail(why)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serial_lines(path):
+    with open(path, "rb") as f:
+        text = f.read().decode("latin-1")
+    text = re.sub(r"\x1b\[[0-9;?=]*[A-Za-z]|\x1b[()][0-9A-Za-z]", "", text)
+    return [ln.rstrip("\r") for ln in text.replace("\r\n", "\n").split("\n")]
+
+
+def prefixed(lines, prefix):
+    return [ln for ln in lines if ln.startswith(prefix)]
+
+
+class Session:
+    """One gdb session's record (session.py's JSON) and serial log."""
+
+    def __init__(self, path, serial):
+        with open(path) as f:
+            self.rec = json.load(f)
+        self.serial = serial_lines(serial) if os.path.exists(serial) else []
+
+    def out(self, key):
+        c = self.rec["commands"].get(key)
+        check(c is not None, f"`{key}` was not run")
+        check(c["error"] is None, f"`{c['cmd']}` failed: {c['error']}")
+        return c["out"].rstrip("\n").split("\n")
+
+    def error(self, key):
+        c = self.rec["commands"].get(key)
+        check(c is not None, f"`{key}` was not run")
+        check(c["error"] is not None,
+              f"`{c['cmd']}` printed no error: {c['out'].strip()!r}")
+        return c["error"]
+
+    def stop(self, key):
+        s = self.rec["stops"].get(key)
+        check(s is not None, f"never stopped at {key}")
+        return s
+
+
+def kernel_segments(serial):
+    """(virt, phys, size, perms) of each `kernel: segment N:` line."""
+    segs = []
+    for ln in prefixed(serial, "kernel: segment "):
+        m = re.match(r"kernel: segment \d+: 0x([0-9a-f]+) at phys "
+                     r"0x([0-9a-f]+), (\d+) KiB, (\S+)$", ln)
+        check(m, f"unexpected kernel line {ln!r}")
+        segs.append((int(m.group(1), 16), int(m.group(2), 16),
+                      int(m.group(3)) << 10, m.group(4)))
+    check(segs, "the kernel printed no segment lines")
+    return segs
+
+
+def vtop_result(lines):
+    return lines[-1] if lines else ""
+
+
+def judge_kernel(s):
+    """The comparisons at kernel_ready, common to both boots."""
+    check(s.stop("kernel_ready")["function"] == "kernel_ready",
+          "the kernel_ready stop is in another function")
+    mine = s.out("ptdump")
+    theirs = prefixed(s.serial, "ptdump: ")
+    check(len(theirs) > 2, "the kernel printed no ptdump")
+    if mine != theirs:
+        diff = [f"gdb {a!r} kernel {b!r}" for a, b in zip(mine, theirs)
+                if a != b][:2]
+        raise Fail(f"gdb's ptdump ({len(mine)} lines) differs from the "
+                   f"kernel's ({len(theirs)} lines): {diff or 'lengths'}")
+    segs = kernel_segments(s.serial)
+    virt, phys = segs[0][0], segs[0][1]
+    kmain = s.rec["values"]["kmain"]
+    want = phys + (kmain - virt)
+    got = vtop_result(s.out("vtop-text"))
+    check(got == f"vtop: {kmain:#x} -> {want:#x} (4K leaf, r-x WB global)",
+          f"vtop kmain: {got!r}, expected {want:#x} (segment 0 at phys "
+          f"{phys:#x} + offset {kmain - virt:#x})")
+    bi = s.rec["values"]["bootinfo-phys"]
+    check(bi is not None, "the kernel printed no `boot info at` line")
+    got = vtop_result(s.out("vtop-dmap"))
+    # Read-only when the boot info shares the image's frames (PVH).
+    check(re.fullmatch(rf"vtop: {DMAP_BASE + bi:#x} -> {bi:#x} \((4K|2M|1G) "
+                       r"leaf, r[w-]- WB global\)", got),
+          f"vtop of the direct map's {DMAP_BASE + bi:#x}: {got!r}, "
+          f"expected {bi:#x}")
+    guard = s.rec["values"]["guard"]
+    check(guard is not None, "the kernel printed no guard page line")
+    got = vtop_result(s.out("vtop-guard"))
+    idx = xp.pt_index(guard, 1)
+    check(got == f"vtop: {guard:#x}: not mapped: the walk stops at "
+          f"PT[{idx}] (not present)", f"vtop of the guard page: {got!r}")
+    got = vtop_result(s.out("vtop-low"))
+    check(got == "vtop: 0x1000: not mapped: the walk stops at PML4[0] (not "
+          "present)", f"vtop 0x1000: {got!r}")
+    walk = s.out("vtop-text")[1:-1]
+    check(len(walk) == 4 and [w.split("[")[0].strip() for w in walk] ==
+          ["PML4", "PDPT", "PD", "PT"], f"vtop kmain's walk: {walk}")
+    pte = s.out("pte-text")
+    check(len(pte) == 2 and f"frame {phys + ((kmain - virt) & ~0xFFF):#x}"
+          in pte[1], f"pte kmain: {pte}")
+    judge_bootinfo(s, segs)
+
+
+def judge_bootinfo(s, segs):
+    lines = s.out("bootinfo")
+    body = [ln[len("bootinfo: "):] for ln in lines]
+    check(any(b.startswith('magic 0x4f464e49544f4f42 ("BOOTINFO"), version ')
+              for b in body), f"bootinfo: no magic/version line in {body}")
+    mine = [b for b in body if b.startswith("segment ")]
+    theirs = [ln[len("kernel: "):] for ln in
+              prefixed(s.serial, "kernel: segment ")]
+    check(mine == theirs, f"bootinfo's segments {mine} against the "
+          f"kernel's {theirs}")
+    kmap = [ln[len("kernel: "):] for ln in
+            prefixed(s.serial, "kernel: memory map: ")]
+    check(kmap and kmap[0] in body, f"bootinfo's memory map line against "
+          f"the kernel's {kmap}")
+    kcmd = [ln[len("kernel: "):] for ln in
+            prefixed(s.serial, "kernel: command line: ")]
+    check(kcmd and kcmd[0] in body, f"bootinfo's command line against "
+          f"the kernel's {kcmd}")
+
+
+def judge_errors(s):
+    """Each refusal is the command's own one line, no traceback."""
+    want = {
+        "bad-noncanonical": "vtop: 0x800000000000 is not canonical",
+        "bad-cr3-reserved": "ptdump: CR3 0xfff0000000000000 has reserved "
+                            "bits set",
+        "bad-cr3-not-ram": "ptdump: CR3 0x7ff00000: the PML4 at 0x7ff00000 "
+                           "is not RAM",
+        "bad-vtop-usage": "vtop: usage: vtop ADDR [CR3]",
+        "bad-symbol": "vtop: address `no_such_symbol`: No symbol",
+        "bad-bootinfo-addr": "bootinfo: no boot info at 0x1000: magic",
+        "bad-pte-noncanonical": "pte: 0x123456789abcdef is not canonical",
+        "bad-option": "ptdump: unknown option -x",
+    }
+    for key, start in want.items():
+        e = s.error(key)
+        check(e.startswith(start) and "\n" not in e.strip() and
+              "Traceback" not in e, f"`{key}`: {e!r}, expected {start!r}")
+
+
+def judge_broken(s):
+    lines = s.out("broken-ptdump")
+    check("ptdump: warning: a table pointer leads to 0x7ff00000, which is "
+          "not RAM: read as empty" in lines,
+          f"ptdump with a PML4 entry outside RAM: {lines[-2:]}")
+    got = vtop_result(s.out("broken-not-ram"))
+    check(got == "vtop: 0xffff960000000000: the walk stops after PML4[300]:"
+          " the PDPT at 0x7ff00000 is not RAM", f"vtop: {got!r}")
+    got = vtop_result(s.out("broken-reserved"))
+    check(got == "vtop: 0xffff970000000000: the walk stops at PML4[302]: PS "
+          "set in a PML4 entry (reserved bit 7) (the CPU raises #PF with "
+          "the RSVD bit for it)", f"vtop: {got!r}")
+
+
+def judge_pvh(s):
+    lines = s.out("ptdump-pvh-entry")
+    # pvh.S: [0, 1 GiB) identity and the kernel's 1 GiB at -2 GiB, 2 MiB
+    # leaves, before the kernel's own tables exist.
+    check(any(re.match(r"ptdump: 0000000000000000-0000000040000000 -> "
+                       r"0000000000000000 +1 GiB 2M ", ln) for ln in lines),
+          f"PVH entry tables: no 1 GiB identity map in {lines}")
+    judge_kernel(s)
+    judge_errors(s)
+    judge_broken(s)
+
+
+def parse_ptdump(lines):
+    runs = []
+    for ln in lines[1:-1]:
+        m = re.match(r"ptdump: ([0-9a-f]{16})-([0-9a-f]{16}) -> ([0-9a-f]{16})"
+                     r" +(\d+ \S+) (4K|2M|1G) (\S+) ", ln)
+        check(m, f"not a ptdump line: {ln!r}")
+        runs.append((int(m.group(1), 16), int(m.group(2), 16),
+                     int(m.group(3), 16), m.group(5), m.group(6)))
+    return runs
+
+
+def judge_ovmf(s, paging_line, efi_line):
+    st = s.stop("efi_main")
+    check((st["function"], st["file"], st["line"]) ==
+          ("efi_main", "loader/main.c", efi_line),
+          f"break efi_main stopped at {st}, expected loader/main.c:{efi_line}")
+    check(s.rec["values"]["st-signature"] == IBI_SYST,
+          "at efi_main, st->Hdr.Signature is "
+          f"{s.rec['values']['st-signature']:#x}, not \"IBI SYST\"")
+    fw = parse_ptdump(s.out("ptdump-firmware"))
+    check(fw and all(va == pa and va < DMAP_BASE for va, _, pa, _, _ in fw),
+          "the firmware's tables are not an identity map of the lower half")
+    check(fw[0][0] == 0 and all(a[1] == b[0] for a, b in zip(fw, fw[1:]))
+          and fw[-1][1] >= 256 << 20,
+          "the firmware's identity map has holes or ends below the RAM")
+
+    st = s.stop("paging")
+    check((st["function"], st["file"], st["line"]) ==
+          ("paging_activate", "loader/paging.c", paging_line),
+          f"the paging.c breakpoint stopped at {st}, expected "
+          f"loader/paging.c:{paging_line}")
+    check(st["cr3"] & ~0xFFF == s.rec["values"]["pml4"],
+          f"CR3 {st['cr3']:#x} is not the loader's copy "
+          f"{s.rec['values']['pml4']:#x}")
+    loader = s.out("ptdump-loader")
+    firmware = s.out("ptdump-fw-cr3")
+    low = [ln for ln in loader[1:-1] if ln[8] == "0"]
+    check(low == firmware[1:-1], "the lower half of the loader's tables is "
+          "not the firmware's identity map (`ptdump FW_CR3`)")
+    high = [r for r in parse_ptdump(loader) if r[0] >= DMAP_BASE]
+    want = []
+    for seg in s.rec["values"]["segments"]:
+        f = seg["flags"]
+        x = "x" if f & 1 or not s.rec["values"]["nx"] else "-"
+        want.append((seg["virt"], seg["virt"] + seg["size"], seg["phys"],
+                     "4K", "r" + ("w" if f & 2 else "-") + x))
+    check(high == want, f"the loader's higher half {high} is not the "
+          f"kernel's segments {want}")
+    judge_kernel(s)
+
+
+def source_line(path, pattern, after=None):
+    """The number of the first line of path matching pattern (after the
+    first line matching `after`)."""
+    with open(os.path.join(ROOT, path)) as f:
+        lines = f.read().split("\n")
+    start = 0
+    if after:
+        start = next(i for i, ln in enumerate(lines) if re.search(after, ln))
+    for i in range(start, len(lines)):
+        if re.search(pattern, lines[i]):
+            return i + 1
+    raise Fail(f"{path}: no line matches {pattern!r}")
+
+
+class Runner:
+    def __init__(self, opts):
+        self.o = opts
+        self.build = opts.build
+        self.kernel = os.path.join(opts.build, "kernel", "kernel.elf")
+
+    def path(self, name, ext):
+        return os.path.join(self.o.results, f"{name}.{ext}")
+
+    def work(self, name):
+        d = os.path.join(self.o.work, name)
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        return d
+
+    def env(self, **extra):
+        e = dict(os.environ)
+        e.pop("DEBUG_SERIAL_LOG", None)
+        e.update({k: str(v) for k, v in extra.items()})
+        return e
+
+    def bounded(self, name, argv, timeout, env=None, what="the session"):
+        """Runs argv with a time bound; output into RESULTS/name.out."""
+        with open(self.path(name, "out"), "wb") as out:
+            try:
+                p = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, env=env,
+                                   timeout=timeout, cwd=ROOT)
+            except subprocess.TimeoutExpired:
+                raise Fail(f"{what} did not end within {timeout}s (the "
+                           "time bound)") from None
+        with open(self.path(name, "out"), "rb") as f:
+            text = f.read().decode("latin-1")
+        check("Traceback" not in text, f"a Python traceback in {name}.out")
+        return p.returncode, text
+
+    def session_failed(self, rec_path, why):
+        steps = []
+        if os.path.exists(rec_path):
+            with open(rec_path) as f:
+                rec = json.load(f)
+            steps = rec["steps"]
+            if rec.get("error"):
+                why += f"; the session raised {rec['error']}"
+        raise Fail(f"{why} (last step done: "
+                   f"{steps[-1] if steps else 'none'})")
+
+    # --- sessions on QEMU -----------------------------------------------
+
+    def case_pvh(self, name):
+        d = self.work(name)
+        port = free_port()
+        rec = self.path(name, "json")
+        # QEMU alone, as `make debug-direct GDB=none` starts it ...
+        qemu = subprocess.Popen(
+            [os.path.join(ROOT, "tools/debug.sh"), "--direct", self.kernel,
+             "--append", "ptdump", "--port", str(port), "--build",
+             self.build, "--state", d, "--gdb", "none", "--timeout",
+             str(PVH_TIMEOUT)],
+            stdout=open(self.path(name, "qemu"), "wb"),
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT,
+            start_new_session=True)
+        try:
+            deadline = time.time() + 20
+            while time.time() < deadline and qemu.poll() is None:
+                with open(self.path(name, "qemu"), "rb") as f:
+                    if b"attach a debugger" in f.read():
+                        break
+                time.sleep(0.1)
+            else:
+                raise Fail("debug.sh with GDB=none did not get QEMU ready")
+            # ... and gdb attached as the README tells an editor to.
+            status, _ = self.bounded(name, [
+                "gdb", "-batch", "-nx", "-ex",
+                f"source {ROOT}/tools/gdb/init.py", "-ex",
+                f"target remote localhost:{port}", "-x",
+                os.path.join(HERE, "session.py")], PVH_TIMEOUT,
+                self.env(DEBUG_TEST_MODE="pvh", DEBUG_TEST_OUT=rec,
+                         DEBUG_BUILD=self.build,
+                         DEBUG_SERIAL_LOG=os.path.join(d, "serial.log")))
+        except Fail as e:
+            self.session_failed(rec, str(e))
+        finally:
+            try:
+                os.killpg(qemu.pid, 15)
+            except ProcessLookupError:
+                pass
+            qemu.wait()
+        shutil.copy(os.path.join(d, "serial.log"), self.path(name, "log"))
+        s = Session(rec, os.path.join(d, "serial.log"))
+        if s.rec["steps"][-1:] != ["done"]:
+            self.session_failed(rec, "the session did not finish")
+        judge_pvh(s)
+
+    def case_ovmf(self, name):
+        d = self.work(name)
+        image = os.path.join(d, "disk.img")
+        subprocess.run(
+            [os.path.join(ROOT, "tools/mkimage.sh"), "--out", image,
+             "--loader", os.path.join(self.build, "loader", "BOOTX64.EFI"),
+             "--kernel", os.path.join(self.build, "kernel", "kernel.esp.elf"),
+             "--cmdline", "ptdump"], check=True, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, cwd=ROOT)
+        paging_line = source_line("loader/paging.c", r"t->active = true;",
+                                  after=r"^void paging_activate\(")
+        # gdb stops at efi_main's first statement (after the prologue).
+        efi_line = source_line("loader/main.c", r"^\t[a-z_.]+ = ",
+                               after=r"EFIAPI efi_main\(")
+        rec = self.path(name, "json")
+        port = free_port()
+        try:
+            status, text = self.bounded(name, [
+                os.path.join(ROOT, "tools/debug.sh"), "--image", image,
+                "--port", str(port), "--build", self.build, "--state", d,
+                "--timeout", str(OVMF_TIMEOUT), "--gdb", "gdb -batch -nx",
+                "--", "-x", os.path.join(HERE, "session.py")], OVMF_TIMEOUT,
+                self.env(DEBUG_TEST_MODE="ovmf", DEBUG_TEST_OUT=rec,
+                         DEBUG_TEST_PAGING_LINE=paging_line))
+        except Fail as e:
+            self.session_failed(rec, str(e))
+        check("debug: warning" not in text,
+              f"debug.sh warned: {[ln for ln in text.split(chr(10)) if 'warning' in ln]}")
+        shutil.copy(os.path.join(d, "serial.log"), self.path(name, "log"))
+        s = Session(rec, os.path.join(d, "serial.log"))
+        if s.rec["steps"][-1:] != ["done"]:
+            self.session_failed(rec, "the session did not finish")
+        judge_ovmf(s, paging_line, efi_line)
+
+    # --- without QEMU ---------------------------------------------------
+
+    def case_not_connected(self, name):
+        status, text = self.bounded(name, [
+            "gdb", "-batch", "-nx", "-ex", f"source {ROOT}/tools/gdb/init.py",
+            "-ex", "ptdump", "-ex", "vtop 0", "-ex", "pte 0", "-ex",
+            "bootinfo"], SHORT_TIMEOUT, self.env(DEBUG_BUILD=self.build),
+            "gdb")
+        for cmd in ("ptdump", "vtop", "pte", "bootinfo"):
+            lines = [ln for ln in text.split("\n") if ln.startswith(cmd + ":")]
+            check(len(lines) == 1 and "not connected to QEMU" in lines[0],
+                  f"{cmd} without a target printed {lines}")
+
+    def case_kvm_message(self, name):
+        """`make debug-kvm` and `make debug-direct-kvm` on a machine
+        without KVM (RUN_QEMU_KVM_DEV names a missing device, so this
+        holds on machines with KVM too): one line naming the missing
+        device and the TCG target, status 125, no QEMU."""
+        d = self.work(name)
+        for goal, alt in (("debug-kvm", "make debug"),
+                          ("debug-direct-kvm", "make debug-direct")):
+            status, text = self.bounded(
+                f"{name}-{goal}",
+                ["make", "--no-print-directory", "-s", goal,
+                 f"BUILD={self.build}", f"DISK_IMG={d}/disk.img",
+                 "GDB=gdb -batch"], SHORT_TIMEOUT * 4,
+                self.env(RUN_QEMU_KVM_DEV=f"{d}/no-kvm"), f"make {goal}")
+            errs = [ln for ln in text.split("\n") if ln.startswith("debug:")]
+            check(status != 0 and len(errs) == 1 and
+                  f"{d}/no-kvm does not exist: this machine has no KVM" in
+                  errs[0] and f"Use '{alt}'" in errs[0] and
+                  "QEMU is stopped" not in text,
+                  f"make {goal}: status {status}, lines {errs}")
+
+    def case_port_taken(self, name):
+        d = self.work(name)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen(1)
+            port = s.getsockname()[1]
+            status, text = self.bounded(name, [
+                os.path.join(ROOT, "tools/debug.sh"), "--direct",
+                self.kernel, "--port", str(port), "--build", self.build,
+                "--state", d, "--gdb", "gdb -batch"], SHORT_TIMEOUT,
+                self.env(), "debug.sh")
+        lines = [ln for ln in text.split("\n") if ln]
+        check(status == 125 and len(lines) == 1 and
+              f"GDB_PORT={port} is in use" in lines[0],
+              f"a taken port: status {status}, output {lines}")
+
+    def case_bad_port(self, name):
+        status, text = self.bounded(name, [
+            "make", "--no-print-directory", "debug-direct", "GDB_PORT=12a",
+            f"BUILD={self.build}"], SHORT_TIMEOUT, self.env(), "make")
+        lines = [ln for ln in text.split("\n") if ln]
+        check(status == 2 and len(lines) == 1 and
+              "GDB_PORT='12a': GDB_PORT= takes the gdbstub's TCP port" in
+              lines[0], f"GDB_PORT=12a: status {status}, output {lines}")
+        status, text = self.bounded(name, [
+            os.path.join(ROOT, "tools/debug.sh"), "--direct", self.kernel,
+            "--port", "70000"], SHORT_TIMEOUT, self.env(), "debug.sh")
+        lines = [ln for ln in text.split("\n") if ln]
+        check(status == 2 and len(lines) == 1 and
+              "GDB_PORT='70000'" in lines[0],
+              f"--port 70000: status {status}, output {lines}")
+
+    def case_loader_debug_file(self, name):
+        shipped = os.path.join(self.build, "loader", "BOOTX64.EFI")
+        debug = shipped + ".debug"
+        with open(shipped, "rb") as f:
+            a = pe.Pe(f.read())
+        with open(debug, "rb") as f:
+            raw = f.read()
+        b = pe.Pe(raw)
+        check(pe.same_code(a, b) is None,
+              f"BOOTX64.EFI.debug: {pe.same_code(a, b)}")
+        check(a.image_base == 0x400000, f"BOOTX64.EFI is linked at "
+              f"{a.image_base:#x}, not 0x400000 (tools/gdb/symbols.py)")
+        check(any(s.name == ".debug_info" for s in b.sections) and
+              not any(s.name.startswith(".debug") for s in a.sections),
+              "the DWARF is not in the debug file only")
+        # The check must catch a debug file whose code differs.
+        text = b.section(".text")
+        bad = bytearray(raw)
+        bad[text.raw_off + 16] ^= 0xFF
+        why = pe.same_code(a, pe.Pe(bytes(bad)))
+        check(why == "section .text: different bytes",
+              f"a changed .text byte gave {why!r}")
+
+    def case_x86paging(self, name):
+        status, text = self.bounded(name, [
+            sys.executable, os.path.join(HERE, "test_x86paging.py")],
+            SHORT_TIMEOUT, self.env(), "test_x86paging.py")
+        check(status == 0, "test_x86paging.py: " +
+              " / ".join(ln for ln in text.split("\n") if "FAIL" in ln))
+
+
+CASES = ["x86paging", "loader-debug-file", "not-connected", "bad-port",
+         "port-taken", "kvm-message", "pvh", "ovmf"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("cases", nargs="*")
+    o = ap.parse_args()
+    o.build, o.results, o.work = (os.path.abspath(o.build),
+                                  os.path.abspath(o.results),
+                                  os.path.abspath(o.work))
+    os.makedirs(o.results, exist_ok=True)
+    r = Runner(o)
+    chosen = o.cases or CASES
+    unknown = [c for c in chosen if c not in CASES]
+    if unknown:
+        print(f"debug tests: unknown case {unknown[0]} (cases: "
+              f"{' '.join(CASES)})")
+        print("0 passed, 1 failed")
+        return 1
+    start, passed, failed = time.time(), 0, 0
+    for c in chosen:
+        t = time.time()
+        try:
+            getattr(r, "case_" + c.replace("-", "_"))(c)
+            passed += 1
+            print(f"PASS {c} ({time.time() - t:.1f}s)", flush=True)
+        except Fail as e:
+            failed += 1
+            print(f"FAIL {c}: {e}", flush=True)
+    print(f"debug tests: {time.time() - start:.0f}s wall time")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
