@@ -135,7 +135,7 @@ fi
 [ -z "$cpu" ] || run+=(--cpu "$cpu")
 [ $kvm -eq 0 ] || run+=(--kvm)
 [ -z "$timeout_s" ] || run+=(--timeout "$timeout_s")
-run+=(-- -gdb "tcp:localhost:$port" -S)
+run+=(-- -gdb "tcp:127.0.0.1:$port" -S)
 
 # QEMU runs in a session of its own, so a Ctrl-C typed at gdb interrupts
 # the guest (through gdb) instead of ending QEMU; it is stopped through

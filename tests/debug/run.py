@@ -37,6 +37,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -272,6 +273,9 @@ def judge_ovmf(s, paging_line, efi_line):
     check(st["cr3"] & ~0xFFF == s.rec["values"]["pml4"],
           f"CR3 {st['cr3']:#x} is not the loader's copy "
           f"{s.rec['values']['pml4']:#x}")
+    e = s.error("bootinfo-loader")
+    check(e.startswith("bootinfo: the loader has not allocated the boot "
+                       "info yet"), f"bootinfo in paging_activate: {e!r}")
     loader = s.out("ptdump-loader")
     firmware = s.out("ptdump-fw-cr3")
     low = [ln for ln in loader[1:-1] if ln[8] == "0"]
@@ -313,9 +317,16 @@ class Runner:
         return os.path.join(self.o.results, f"{name}.{ext}")
 
     def work(self, name):
+        """A fresh work directory; the case's old results are removed
+        (a stale record must not speak for a session cut short)."""
         d = os.path.join(self.o.work, name)
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
+        for ext in ("json", "log", "out", "qemu"):
+            try:
+                os.remove(self.path(name, ext))
+            except FileNotFoundError:
+                pass
         return d
 
     def env(self, **extra):
@@ -325,13 +336,22 @@ class Runner:
         return e
 
     def bounded(self, name, argv, timeout, env=None, what="the session"):
-        """Runs argv with a time bound; output into RESULTS/name.out."""
+        """Runs argv with a time bound; output into RESULTS/name.out. At
+        the bound its process group gets SIGTERM (debug.sh then stops its
+        QEMU), then SIGKILL."""
         with open(self.path(name, "out"), "wb") as out:
+            p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, env=env, cwd=ROOT,
+                                 start_new_session=True)
             try:
-                p = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, env=env,
-                                   timeout=timeout, cwd=ROOT)
+                p.wait(timeout)
             except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGTERM)
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
                 raise Fail(f"{what} did not end within {timeout}s (the "
                            "time bound)") from None
         with open(self.path(name, "out"), "rb") as f:
@@ -387,7 +407,7 @@ class Runner:
             self.session_failed(rec, str(e))
         finally:
             try:
-                os.killpg(qemu.pid, 15)
+                os.killpg(qemu.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
             qemu.wait()

@@ -153,6 +153,7 @@ def ovmf():
         segs.append({k: int(s[k]) for k in ("virt", "phys", "size",
                                              "flags")})
     record["values"]["segments"] = segs
+    run("bootinfo-loader", "bootinfo")
     run("ptdump-loader", "ptdump")
     run("ptdump-fw-cr3", f"ptdump {record['values']['fw-cr3']:#x}")
     save("loader tables")

@@ -104,19 +104,16 @@ def physical(phys, what):
 
 
 def loader_struct():
-    """The loader's boot info (loader.ho.bi) while the loader runs (the
-    CPU is in the loader's image; elsewhere that memory is not the
-    loader's any more, or not yet)."""
+    """The loader's boot info (loader.ho.bi, 0 until handoff_alloc) while
+    the loader runs, or None when the CPU is not in the loader's image
+    (elsewhere that memory is not the loader's any more, or not yet)."""
     base, image = symbols.state["loader_base"], symbols.state["loader_pe"]
     rip = guest.register("rip")
     if image is None or not base <= rip < base + image.size_of_image:
         return None
     sym = guest.static_var("loader", "loader")
     v = guest.read_var(sym) if sym else None
-    if v is None:
-        return None
-    bi = int(v["ho"]["bi"])
-    return bi or None
+    return int(v["ho"]["bi"]) if v is not None else None
 
 
 def find(argv):
@@ -127,6 +124,10 @@ def find(argv):
     if src:
         return src
     bi = loader_struct()
+    if bi == 0:
+        raise DebugError("the loader has not allocated the boot info yet "
+                         "(loader.ho.bi is 0 until handoff_alloc, after "
+                         "the page tables)")
     if bi:
         try:
             return physical(bi, f"the loader's boot info at {bi:#x}")
