@@ -18,7 +18,7 @@ usage: tools/deps.sh [--check] [--help]
 Installs what is missing for building and testing, with apt-get (through
 sudo when not run as root): clang, lld, gnu-efi, ovmf, qemu-system-x86,
 mtools, fdisk (sfdisk), binutils (objcopy), console-setup-linux (console fonts), python3, make,
-the clang runtime libraries (ASan/UBSan/libFuzzer) and valgrind.
+the clang runtime libraries (ASan/UBSan/libFuzzer), valgrind and gdb (make debug).
 Prints nothing when everything is already installed.
 
   --check   only report what is missing; exit 1 if anything is
@@ -88,6 +88,7 @@ have_cmds python3 || missing+=(python3)
 have_cmds make || missing+=(make)
 have_cmds objcopy || missing+=(binutils)
 have_cmds valgrind || missing+=(valgrind)
+have_cmds gdb || missing+=(gdb)
 have_clang_rt || missing+=(clang-rt)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
@@ -161,7 +162,7 @@ apt_get install -y -q "${pkgs[@]}" </dev/null
 # Check again: a package that installed but did not provide what is
 # looked for (an unusual distribution layout) should be said plainly.
 still=()
-have_cmds clang ld.lld lld-link qemu-system-x86_64 mformat sfdisk python3 make valgrind || still+=(commands)
+have_cmds clang ld.lld lld-link qemu-system-x86_64 mformat sfdisk python3 make valgrind gdb || still+=(commands)
 have_ovmf || still+=(ovmf)
 have_clang_rt || still+=(clang-rt)
 have_any_file /usr/include/efi/efi.h || still+=(gnu-efi)

@@ -451,6 +451,45 @@ class Runner:
             self.session_failed(rec, "the session did not finish")
         judge_ovmf(s, paging_line, efi_line)
 
+    def case_ovmf_low_memory(self, name):
+        """48 MiB, where OVMF loads the loader elsewhere: gdb must say
+        that its loader breakpoints could not stop, once, when the
+        kernel starts, and refuse to place the symbols where the loader's
+        code is not."""
+        d = self.work(name)
+        image = os.path.join(d, "disk.img")
+        subprocess.run(
+            [os.path.join(ROOT, "tools/mkimage.sh"), "--out", image,
+             "--loader", os.path.join(self.build, "loader", "BOOTX64.EFI"),
+             "--kernel", os.path.join(self.build, "kernel", "kernel.esp.elf")],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=ROOT)
+        rec = self.path(name, "json")
+        try:
+            status, text = self.bounded(name, [
+                os.path.join(ROOT, "tools/debug.sh"), "--image", image,
+                "--mem", "48", "--port", str(free_port()), "--build",
+                self.build, "--state", d, "--timeout", str(OVMF_TIMEOUT),
+                "--gdb", "gdb -batch -nx", "--", "-x",
+                os.path.join(HERE, "session.py")], OVMF_TIMEOUT,
+                self.env(DEBUG_TEST_MODE="ovmf-low", DEBUG_TEST_OUT=rec))
+        except Fail as e:
+            self.session_failed(rec, str(e))
+        s = Session(rec, os.path.join(d, "serial.log"))
+        if s.rec["steps"][-1:] != ["done"]:
+            self.session_failed(rec, "the session did not finish")
+        check(s.stop("_start")["function"] == "_start",
+              f"stopped in {s.stop('_start')['function']}, not at the "
+              "kernel's entry (did break efi_main stop?)")
+        warned = [ln for ln in text.split("\n")
+                  if ln.startswith("debug: warning: BOOTX64.EFI did not run "
+                                   "at 0x400000")]
+        check(len(warned) == 1, f"{len(warned)} warnings that the loader "
+              "was not at its linked base, expected 1")
+        e = s.error("loader-symbols-linked")
+        check(e.startswith("loader-symbols: the loader's code is not at "
+                           "0x400000"), f"loader-symbols 0x400000: {e!r}")
+
     # --- without QEMU ---------------------------------------------------
 
     def case_not_connected(self, name):
@@ -549,7 +588,7 @@ class Runner:
 
 
 CASES = ["x86paging", "loader-debug-file", "not-connected", "bad-port",
-         "port-taken", "kvm-message", "pvh", "ovmf"]
+         "port-taken", "kvm-message", "pvh", "ovmf", "ovmf-low-memory"]
 
 
 def main():

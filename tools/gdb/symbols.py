@@ -42,6 +42,7 @@ def load_kernel(path):
         gdb.write(f"debug: no kernel symbols: {path} is missing (make "
                   "kernel)\n")
         return
+    path = os.path.abspath(path)
     _quiet(f"file {path}")
     state["kernel"] = path
 
@@ -59,6 +60,7 @@ def load_loader(path, base=None):
     base). Returns the base used."""
     if not os.path.exists(path):
         raise DebugError(f"{path} is missing (make loader)")
+    path = os.path.abspath(path)
     image = pe.read(path)
     if base is None:
         base = image.image_base
