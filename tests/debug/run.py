@@ -372,14 +372,16 @@ class Runner:
 
     # --- sessions on QEMU -----------------------------------------------
 
-    def case_pvh(self, name):
+    def pvh_session(self, name, mode, append):
+        """A PVH boot stopped at its entry with QEMU alone, as `make
+        debug-direct GDB=none` starts it, and gdb attached as the README
+        tells an editor to (source init.py, target remote)."""
         d = self.work(name)
         port = free_port()
         rec = self.path(name, "json")
-        # QEMU alone, as `make debug-direct GDB=none` starts it ...
         qemu = subprocess.Popen(
             [os.path.join(ROOT, "tools/debug.sh"), "--direct", self.kernel,
-             "--append", "ptdump", "--port", str(port), "--build",
+             "--append", append, "--port", str(port), "--build",
              self.build, "--state", d, "--gdb", "none", "--timeout",
              str(PVH_TIMEOUT)],
             stdout=open(self.path(name, "qemu"), "wb"),
@@ -394,13 +396,12 @@ class Runner:
                 time.sleep(0.1)
             else:
                 raise Fail("debug.sh with GDB=none did not get QEMU ready")
-            # ... and gdb attached as the README tells an editor to.
-            status, _ = self.bounded(name, [
+            self.bounded(name, [
                 "gdb", "-batch", "-nx", "-ex",
                 f"source {ROOT}/tools/gdb/init.py", "-ex",
                 f"target remote localhost:{port}", "-x",
                 os.path.join(HERE, "session.py")], PVH_TIMEOUT,
-                self.env(DEBUG_TEST_MODE="pvh", DEBUG_TEST_OUT=rec,
+                self.env(DEBUG_TEST_MODE=mode, DEBUG_TEST_OUT=rec,
                          DEBUG_BUILD=self.build,
                          DEBUG_SERIAL_LOG=os.path.join(d, "serial.log")))
         except Fail as e:
@@ -415,7 +416,23 @@ class Runner:
         s = Session(rec, os.path.join(d, "serial.log"))
         if s.rec["steps"][-1:] != ["done"]:
             self.session_failed(rec, "the session did not finish")
-        judge_pvh(s)
+        return s
+
+    def case_pvh(self, name):
+        judge_pvh(self.pvh_session(name, "pvh", "ptdump"))
+
+    def case_pvh_fault(self, name):
+        """vtop's walk against the walk in the kernel's #PF dump (PVH
+        entry told to hand kmain a bad boot-info pointer)."""
+        s = self.pvh_session(name, "pvh-fault", "break-bootinfo=bad-pointer")
+        theirs = [ln for ln in s.serial
+                  if re.match(r"  (PML4|PDPT|PD  |PT  )\[", ln)]
+        check(theirs, "the kernel printed no walk in its #PF dump")
+        mine = s.out("vtop-cr2")
+        check(mine[0] == "vtop: 0x7f0000000000 through CR3 "
+              f"{s.stop('halt')['cr3'] & ~0xFFF:#x}", f"vtop $cr2: {mine[0]!r}")
+        check(mine[1:-1] == theirs, f"vtop's walk {mine[1:-1]} against the "
+              f"#PF dump's {theirs}")
 
     def case_ovmf(self, name):
         d = self.work(name)
@@ -588,7 +605,8 @@ class Runner:
 
 
 CASES = ["x86paging", "loader-debug-file", "not-connected", "bad-port",
-         "port-taken", "kvm-message", "pvh", "ovmf", "ovmf-low-memory"]
+         "port-taken", "kvm-message", "pvh", "pvh-fault", "ovmf",
+         "ovmf-low-memory"]
 
 
 def main():

@@ -163,6 +163,14 @@ def ovmf():
     kernel_checks()
 
 
+def pvh_fault():
+    """Stopped in panic, after the #PF dump the trap handler printed."""
+    gdb.execute("hbreak panic", to_string=True)
+    cont("halt")
+    run("vtop-cr2", "vtop $cr2")
+    save("fault walk")
+
+
 def ovmf_low():
     """48 MiB: OVMF has no room at the loader's linked base."""
     gdb.execute("break efi_main", to_string=True)
@@ -173,7 +181,8 @@ def ovmf_low():
 
 
 try:
-    {"pvh": pvh, "ovmf": ovmf, "ovmf-low": ovmf_low}[os.environ["DEBUG_TEST_MODE"]]()
+    {"pvh": pvh, "pvh-fault": pvh_fault, "ovmf": ovmf,
+     "ovmf-low": ovmf_low}[os.environ["DEBUG_TEST_MODE"]]()
     save("done")
 except Exception as e:  # recorded for run.py, which names the step
     record["error"] = f"{type(e).__name__}: {e}"
