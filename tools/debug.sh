@@ -169,6 +169,8 @@ say "QEMU is stopped before its first instruction ($what, ${accel^^}); gdbstub o
 say "serial output: $serial_log (new lines are shown when gdb stops)"
 
 export DEBUG_BUILD=$build DEBUG_SERIAL_LOG=$serial_log DEBUG_ACCEL=$accel
+# No loader runs in a PVH boot: gdb gets the kernel's symbols only.
+if [ -n "$direct" ]; then export DEBUG_LOADER=none; else unset DEBUG_LOADER; fi
 if [ "${gdb_words[0]}" = none ]; then
 	say "attach a debugger: target remote localhost:$port, then source $root/tools/gdb/init.py"
 	say "(with DEBUG_BUILD=$build in its environment when that is not $root/build); Ctrl-C ends QEMU"

@@ -26,6 +26,11 @@ import ptcmds  # noqa: E402
 import serial_echo  # noqa: E402
 import symbols  # noqa: E402
 
+def short(path):
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
 # Long ptdumps and walks must not stop at a --More-- prompt.
 gdb.execute("set pagination off")
 ptcmds.register()
@@ -37,6 +42,6 @@ except (gdb.error, guest.DebugError, pe.PeError, OSError) as e:
     gdb.write(f"debug: error: loading symbols: {e}\n")
 gdb.write("debug: commands ptdump, vtop, pte, bootinfo, loader-symbols "
           "(help NAME); symbols: "
-          + ", ".join(os.path.relpath(p) for p in
+          + ", ".join(short(p) for p in
                       (symbols.state["kernel"], symbols.state["loader"]) if p)
           + "\n")

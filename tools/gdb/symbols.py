@@ -162,7 +162,10 @@ def default_paths():
 def setup():
     kernel, loader = default_paths()
     load_kernel(kernel)
-    if os.path.exists(loader):
+    # A PVH boot has no loader (tools/debug.sh --direct says so).
+    if os.environ.get("DEBUG_LOADER") == "none":
+        pass
+    elif os.path.exists(loader):
         load_loader(loader)
     else:
         gdb.write(f"debug: no loader symbols: {loader} is missing (make "
