@@ -142,6 +142,7 @@ run+=(-- -gdb "tcp:127.0.0.1:$port" -S)
 # its process group when gdb ends.
 setsid "${run[@]}" </dev/null >"$qemu_out" 2>&1 &
 qemu_group=$!
+# shellcheck disable=SC2317 # run by the EXIT trap
 stop_qemu() {
 	kill -TERM -- "-$qemu_group" 2>/dev/null
 	wait "$qemu_group" 2>/dev/null

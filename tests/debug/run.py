@@ -429,8 +429,11 @@ class Runner:
                   if re.match(r"  (PML4|PDPT|PD  |PT  )\[", ln)]
         check(theirs, "the kernel printed no walk in its #PF dump")
         mine = s.out("vtop-cr2")
-        check(mine[0] == "vtop: 0x7f0000000000 through CR3 "
-              f"{s.stop('halt')['cr3'] & ~0xFFF:#x}", f"vtop $cr2: {mine[0]!r}")
+        check(s.stop("panic")["function"] == "panic",
+              f"stopped in {s.stop('panic')['function']}, not panic")
+        cr3 = s.stop("panic")["cr3"] & ~0xFFF
+        check(mine[0] == f"vtop: 0x7f0000000000 through CR3 {cr3:#x}",
+              f"vtop $cr2: {mine[0]!r}")
         check(mine[1:-1] == theirs, f"vtop's walk {mine[1:-1]} against the "
               f"#PF dump's {theirs}")
 
@@ -460,8 +463,9 @@ class Runner:
                          DEBUG_TEST_PAGING_LINE=paging_line))
         except Fail as e:
             self.session_failed(rec, str(e))
-        check("debug: warning" not in text,
-              f"debug.sh warned: {[ln for ln in text.split(chr(10)) if 'warning' in ln]}")
+        warned = [ln for ln in text.split("\n")
+                  if ln.startswith("debug: warning")]
+        check(not warned, f"gdb warned: {warned}")
         shutil.copy(os.path.join(d, "serial.log"), self.path(name, "log"))
         s = Session(rec, os.path.join(d, "serial.log"))
         if s.rec["steps"][-1:] != ["done"]:

@@ -166,7 +166,7 @@ def ovmf():
 def pvh_fault():
     """Stopped in panic, after the #PF dump the trap handler printed."""
     gdb.execute("hbreak panic", to_string=True)
-    cont("halt")
+    cont("panic")
     run("vtop-cr2", "vtop $cr2")
     save("fault walk")
 
