@@ -107,9 +107,7 @@ def loader_struct():
     """The loader's boot info (loader.ho.bi, 0 until handoff_alloc) while
     the loader runs, or None when the CPU is not in the loader's image
     (elsewhere that memory is not the loader's any more, or not yet)."""
-    base, image = symbols.state["loader_base"], symbols.state["loader_pe"]
-    rip = guest.register("rip")
-    if image is None or not base <= rip < base + image.size_of_image:
+    if not symbols.in_loader():
         return None
     sym = guest.static_var("loader", "loader")
     v = guest.read_var(sym) if sym else None

@@ -261,20 +261,18 @@ def current_pat():
     return xp.PAT_POWER_ON, "power-on value (the kernel is not mapped)"
 
 
-def cpu_limits():
-    """(MAXPHYADDR, Page1GB or None) from the kernel's CPUID probe or the
-    loader's, when one has run; else the architectural 52 bits."""
-    for name in ("cpu", "loader"):
-        sym = static_var(name, "cpu_features" if name == "cpu"
-                         else "loader")
+def cpu_limits(in_loader):
+    """(MAXPHYADDR, Page1GB or None) from the kernel's CPUID probe, or the
+    loader's while the CPU is in the loader (in_loader: elsewhere that
+    memory holds something else); else the architectural 52 bits."""
+    sym = static_var("cpu", "cpu_features")
+    v = read_var(sym) if sym else None
+    if v is None and in_loader:
+        sym = static_var("loader", "loader")
         v = read_var(sym) if sym else None
-        if v is None:
-            continue
-        if name == "loader":
-            v = v["cpu"]
-        bits = int(v["maxphyaddr"])
-        if bits:
-            return bits, bool(v["page1g"])
+        v = v["cpu"] if v is not None else None
+    if v is not None and int(v["maxphyaddr"]):
+        return int(v["maxphyaddr"]), bool(v["page1g"])
     return 52, None
 
 

@@ -11,6 +11,7 @@ tables, and the kernel's own. Output uses the kernel's formats
 import gdb
 
 import guest
+import symbols
 import x86paging as xp
 from guest import DebugError
 
@@ -40,7 +41,7 @@ class Context:
 
     def __init__(self, cr3_text):
         guest.require_stopped()
-        self.phys_bits, self.page1g = guest.cpu_limits()
+        self.phys_bits, self.page1g = guest.cpu_limits(symbols.in_loader())
         self.pat, self.pat_source = guest.current_pat()
         if cr3_text is None:
             self.cr3, self.cr3_source = guest.live_cr3(), "live"

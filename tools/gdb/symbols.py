@@ -8,8 +8,8 @@ are free, which they are in a guest of 56 MiB or more. So gdb reads the
 loader's DWARF (BOOTX64.EFI.debug, beside BOOTX64.EFI) at that address
 before the firmware runs, and `break efi_main` stops there.
 
-Whether that held is checked where it can be: when the kernel's UEFI
-entry (_start) is reached, the loader's image must still be at its linked
+Whether that held is checked where it can be (under TCG: see
+add_entry_check): when the kernel's UEFI entry (_start) is reached, the loader's image must still be at its linked
 base (the kernel has not reused that memory yet); if it is not, this says
 so once, and `loader-symbols ADDR` loads the symbols at another base
 (LoadedImage->ImageBase, or where a crash dump points).
@@ -69,6 +69,15 @@ def load_loader(path, base=None):
     _quiet(f"add-symbol-file {path} -o {offset:#x}")
     state.update(loader=path, loader_base=base, loader_pe=image)
     return base
+
+
+def in_loader():
+    """Is the CPU in the loader's image, where gdb has its symbols?"""
+    base, image = state["loader_base"], state["loader_pe"]
+    if image is None:
+        return False
+    rip = guest.register("rip")
+    return base <= rip < base + image.size_of_image
 
 
 def loader_in_memory(base, in_stop=False):
@@ -159,6 +168,26 @@ def default_paths():
             os.path.join(build, "loader", "BOOTX64.EFI.debug"))
 
 
+def add_entry_check(event=None):
+    """Once connected (gdb's first thread): the check at the kernel's
+    entry, under TCG only. Under KVM a software breakpoint is an int3
+    written into guest memory, which fails before the loader has mapped
+    the kernel, so there is none."""
+    if event is not None:
+        gdb.events.new_thread.disconnect(add_entry_check)
+    if not (state["kernel"] and state["loader"]):
+        return
+    try:
+        kvm = "enabled" in gdb.execute("monitor info kvm", to_string=True)
+    except gdb.error:
+        kvm = os.environ.get("DEBUG_ACCEL") == "kvm"
+    if kvm:
+        gdb.write("debug: KVM: breakpoints in code not loaded yet need "
+                  "hbreak (four at a time)\n")
+        return
+    EntryCheck()
+
+
 def setup():
     kernel, loader = default_paths()
     load_kernel(kernel)
@@ -171,8 +200,7 @@ def setup():
         gdb.write(f"debug: no loader symbols: {loader} is missing (make "
                   "loader)\n")
     LoaderSymbols()
-    # Under KVM a software breakpoint is an int3 written into memory,
-    # which fails before the loader has mapped the kernel: no check.
-    if state["kernel"] and state["loader"] and \
-            os.environ.get("DEBUG_ACCEL") != "kvm":
-        EntryCheck()
+    if guest.connected():
+        add_entry_check()
+    else:
+        gdb.events.new_thread.connect(add_entry_check)
