@@ -53,7 +53,6 @@ def register(name):
 
 
 CR0_PG = 1 << 31
-CR4_PAE = 1 << 5
 CR4_LA57 = 1 << 12
 EFER_NXE = 1 << 11
 EFER_LMA = 1 << 10
