@@ -97,6 +97,8 @@ include tests/bench/bench.mk
 include tests/matrix/matrix.mk
 include tools/tools.mk
 include tests/tools/tools.mk
+include tools/debug.mk
+include tests/debug/debug.mk
 
 # The version is compiled into the loader's banner and the kernel's report;
 # version.txt changes only when `git describe` does, so those two objects
@@ -124,6 +126,11 @@ help:
 	@echo "make run-direct       boot the kernel directly (PVH, -M microvm, no firmware)"
 	@echo "make run-direct-kvm   the same with KVM"
 	@echo "make image            build/disk.img only"
+	@echo "make debug            make run, stopped at reset, with gdb attached (kernel and"
+	@echo "                      loader symbols; ptdump, vtop, pte, bootinfo: README Debugging)"
+	@echo "make debug-kvm        the same with KVM (hbreak: the CPU's 4 debug registers)"
+	@echo "make debug-direct     make run-direct the same way, stopped at the PVH entry"
+	@echo "make debug-direct-kvm the same with KVM"
 	@echo "make test             every suite: $(TEST_SUITES)"
 	@echo "                      (host unit tests, fuzz smoke, OVMF boots, direct-boot matrix,"
 	@echo "                      the tools' own tests); ends 'N passed, M failed, K skipped'"
@@ -159,6 +166,8 @@ help:
 	@echo "                      loader.conf's SHA-256 in it (build/disk-signed.img)"
 	@echo "  SB_KEY=, SB_CERT=   sign with your key (both, or neither: the snakeoil key);"
 	@echo "                      a key's pass phrase comes from SB_PASS in the environment"
+	@echo "  GDB_PORT=N          the gdbstub's port for the debug targets (default 1234)"
+	@echo "  GDB='CMD'           the debugger they start (default gdb; none: QEMU only)"
 
 # deps.sh is quick and silent when everything is installed.
 deps:

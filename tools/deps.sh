@@ -22,7 +22,8 @@ the clang runtime libraries (ASan/UBSan/libFuzzer) and valgrind; for Secure
 Boot (make image SIGN=1, make keys, make run-secure, the boot suite's
 secure cases) sbsigntool, efitools and openssl, and OVMF's snakeoil
 firmware pair (in Debian's ovmf); libssl-dev for the SHA-256 fuzz target;
-swtpm (the TPM 2.0 simulator behind run-qemu.sh --tpm and TPM=1).
+swtpm (the TPM 2.0 simulator behind run-qemu.sh --tpm and TPM=1); gdb
+(make debug).
 Prints nothing when everything is already installed.
 
   --check   only report what is missing; exit 1 if anything is
@@ -93,6 +94,7 @@ have_cmds make || missing+=(make)
 have_cmds objcopy || missing+=(binutils)
 have_cmds valgrind || missing+=(valgrind)
 have_cmds swtpm || missing+=(swtpm)
+have_cmds gdb || missing+=(gdb)
 have_clang_rt || missing+=(clang-rt)
 have_cmds sbsign sbverify || missing+=(sbsigntool)
 have_cmds cert-to-efi-sig-list sign-efi-sig-list || missing+=(efitools)
@@ -174,7 +176,7 @@ apt_get install -y -q "${pkgs[@]}" </dev/null
 # looked for (an unusual distribution layout) should be said plainly.
 still=()
 have_cmds clang ld.lld lld-link qemu-system-x86_64 mformat sfdisk python3 make valgrind \
-	sbsign sbverify cert-to-efi-sig-list sign-efi-sig-list openssl swtpm || still+=(commands)
+	sbsign sbverify cert-to-efi-sig-list sign-efi-sig-list openssl swtpm gdb || still+=(commands)
 have_ovmf || still+=(ovmf)
 have_clang_rt || still+=(clang-rt)
 have_any_file /usr/include/efi/efi.h || still+=(gnu-efi)
