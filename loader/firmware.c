@@ -8,8 +8,9 @@
  *   struct boot_info | command line (BI_CMDLINE_MAX) | bi_mem_range[cap]
  *
  * After ExitBootServices there is no console and no allocator, so the
- * timing line is printed before it, and the map is normalised once as a
- * dry run to prove the storage is large enough.
+ * timing line is queued and the queue copied into the boot info before
+ * it, and the map is normalised once as a dry run to prove the storage
+ * is large enough.
  */
 #include "loader.h"
 
@@ -378,6 +379,11 @@ EFI_STATUS handoff_exit_boot_services(struct loader *l)
 				    ho->map_size / ho->desc_size, ho->range_cap,
 				    err);
 	print_timing(l);
+	loader_phase_end(l, BI_PHASE_MEMMAP);
+	/* The queued lines go to the kernel; they stay queued too, so that
+	 * a failure below still prints them before its error line. */
+	ho->bi->log_len =
+	    (uint32_t)con_copy_queue(ho->bi->log, sizeof(ho->bi->log));
 
 	/* From here to the jump: no printing, no allocation. A stale map
 	 * key (the map changed) is EFI_INVALID_PARAMETER: get the map
@@ -406,5 +412,9 @@ EFI_STATUS handoff_exit_boot_services(struct loader *l)
 	 * it not fit now, the kernel gets the ranges that did, and a range
 	 * missing from the map is never taken for usable RAM. */
 	normalise_map(l);
+	loader_phase_end(l, BI_PHASE_EXIT);
+	ho->bi->phase_count = l->phases;
+	mem_copy(ho->bi->tsc_phase_end, l->phase_end,
+		 l->phases * sizeof(l->phase_end[0]));
 	return EFI_SUCCESS;
 }

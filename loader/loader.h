@@ -87,6 +87,10 @@ struct loader {
 
 	uint64_t tsc_entry;
 	uint64_t tsc_hz;
+	/* TSC at the end of each phase (enum bi_phase), for the boot info;
+	 * phases records how many have ended. */
+	uint64_t phase_end[BI_PHASE_COUNT];
+	uint32_t phases;
 	struct cpu_features cpu;
 
 	uint32_t sb_state; /* enum bi_secure_boot */
@@ -108,8 +112,17 @@ struct loader {
 };
 
 /* console.c */
+/* Queues one line, "loader: " followed by fmt, for the kernel to print
+ * (the boot info's log); see con_flush and loader_error. */
 void con_print(const char *fmt, ...);
-/* Prints `loader: error: <fmt>` and returns status, so callers can write
+/* Prints the queued lines on ConOut now. */
+void con_flush(void);
+/* Copies the queued lines into dst (cap bytes, not NUL-terminated) and
+ * returns their length; lines that do not fit are printed instead. The
+ * queue keeps them, so an error after this still prints them. */
+size_t con_copy_queue(char *dst, size_t cap);
+/* Prints the queued lines, then `loader: error: <fmt>`, on ConOut and
+ * returns status, so callers can write
  * `return loader_error(EFI_LOAD_ERROR, "...", ...);`. */
 EFI_STATUS loader_error(EFI_STATUS status, const char *fmt, ...);
 /* "EFI_NOT_FOUND", ... or "EFI status 0x..." for codes it does not
@@ -202,6 +215,10 @@ void paging_deactivate(struct boot_tables *t);
 /* paging_deactivate, then frees every table the loader allocated. */
 void paging_teardown(struct boot_tables *t);
 
+/* main.c */
+/* Ends phase p (enum bi_phase) now; phases end in order. */
+void loader_phase_end(struct loader *l, uint32_t p);
+
 /* firmware.c: GOP and RSDP record what they find in l->fb and l->rsdp,
  * and print a line only when there is none. */
 void firmware_gop(struct loader *l);
@@ -211,10 +228,11 @@ void firmware_rsdp(struct loader *l);
  * timestamps. */
 EFI_STATUS handoff_alloc(struct loader *l);
 void handoff_free(struct handoff *ho);
-/* Last call before the jump: prints the timing line,
- * exits boot services (retrying as the spec requires) and fills the
- * boot info's memory map. On failure with l->exit_called set, boot
- * services must not be used again. */
+/* Last call before the jump: queues the timing line, copies the queued
+ * lines into the boot info, exits boot services (retrying as the spec
+ * requires), fills the boot info's memory map and phase stamps. On
+ * failure with l->exit_called set, boot services must not be used
+ * again. */
 EFI_STATUS handoff_exit_boot_services(struct loader *l);
 
 #endif

@@ -9,8 +9,12 @@
  * The console is slow: OVMF draws every character on the framebuffer as
  * well as sending it to the serial port, about 20 us a character under
  * QEMU (TCG), so a 60-character line costs over a millisecond. The happy
- * path therefore prints a few short summary lines, and nothing that says
- * only "as expected" (a config file that was found, an empty cmdline).
+ * path therefore prints nothing itself: its few summary lines go into
+ * the boot info for the kernel to print (console.c), and none says only
+ * "as expected" (a config file that was found, an empty cmdline).
+ *
+ * Each phase of enum bi_phase ends with a TSC stamp (loader_phase_end),
+ * which the kernel prints as cycles and a share of the loader's time.
  *
  * Every step that fails has already printed its one `loader: error:`
  * line; efi_main then frees what was allocated, puts the firmware's CR3
@@ -68,6 +72,12 @@ static EFI_STATUS read_config(struct loader *l)
 	return EFI_SUCCESS;
 }
 
+void loader_phase_end(struct loader *l, uint32_t p)
+{
+	l->phase_end[p] = cpu_rdtsc();
+	l->phases = p + 1;
+}
+
 /* Returns only on failure; on success it ends in the kernel. */
 static EFI_STATUS boot(struct loader *l)
 {
@@ -85,9 +95,11 @@ static EFI_STATUS boot(struct loader *l)
 	if (EFI_ERROR(s))
 		return loader_error(s, "no Loaded Image protocol (%s)",
 				    efi_status_name(s));
+	loader_phase_end(l, BI_PHASE_START);
 	s = secureboot_init(l);
 	if (EFI_ERROR(s))
 		return s;
+	loader_phase_end(l, BI_PHASE_SECURE_BOOT);
 	s = file_open_volume(l);
 	if (EFI_ERROR(s))
 		return s;
@@ -100,8 +112,9 @@ static EFI_STATUS boot(struct loader *l)
 	if (l->cfg.cmdline[0])
 		con_print("cmdline \"%s\"%s", l->cfg.cmdline,
 			  l->cmdline_from_options ? " (load options)" : "");
+	loader_phase_end(l, BI_PHASE_CONFIG);
 
-	s = kernel_load(l);
+	s = kernel_load(l); /* ends the phases up to BI_PHASE_MEASURE */
 	if (EFI_ERROR(s))
 		return s;
 	file_close_volume(l);
@@ -110,12 +123,15 @@ static EFI_STATUS boot(struct loader *l)
 	if (EFI_ERROR(s))
 		return s;
 	paging_activate(&l->tables);
+	loader_phase_end(l, BI_PHASE_MAP);
 
 	firmware_gop(l);
 	firmware_rsdp(l);
+	loader_phase_end(l, BI_PHASE_GOP_ACPI);
 	s = handoff_alloc(l);
 	if (EFI_ERROR(s))
 		return s;
+	/* Ends BI_PHASE_MEMMAP and BI_PHASE_EXIT and stores the stamps. */
 	s = handoff_exit_boot_services(l);
 	if (EFI_ERROR(s))
 		return s;
