@@ -37,7 +37,8 @@ KERNEL_SRCS := \
 	kernel/selftest/selftest_cpu.c \
 	kernel/selftest/selftest_mm.c \
 	kernel/selftest/selftest_dev.c \
-	kernel/selftest/selftest_pt.c
+	kernel/selftest/selftest_pt.c \
+	kernel/selftest/selftest_cost.c
 
 # The ESP gets the kernel without its debug info (a quarter of the size,
 # so a quarter of the loader's read); $(KERNEL_ELF) keeps it for gdb.

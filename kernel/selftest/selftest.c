@@ -182,6 +182,7 @@ uint32_t selftest_run(const struct handoff *h, const struct cpu_features *cpu)
 	    {selftest_cpu_tests, &selftest_cpu_count},
 	    {selftest_mm_tests, &selftest_mm_count},
 	    {selftest_dev_tests, &selftest_dev_count},
+	    {selftest_cost_tests, &selftest_cost_count},
 	    {selftest_pt_tests, &selftest_pt_count},
 	};
 	struct st_ctx c = {.h = h, .cpu = cpu};
