@@ -67,7 +67,7 @@ static const char *const phase_names[BI_PHASE_COUNT] = {
     [BI_PHASE_LOAD] = "validate-copy",
     [BI_PHASE_MEASURE] = "tpm-measure",
     [BI_PHASE_MAP] = "mapping",
-    [BI_PHASE_GOP_ACPI] = "gop-acpi",
+    [BI_PHASE_GOP] = "gop",
     [BI_PHASE_MEMMAP] = "memory-map",
     [BI_PHASE_EXIT] = "exit-boot-services",
 };

@@ -132,7 +132,8 @@ enum bi_secure_boot {
  * than BI_PHASE_MAX; the kernel names the ones it knows.
  */
 enum bi_phase {
-	BI_PHASE_START = 0,   /* CPUID, TSC rate, watchdog, Loaded Image */
+	BI_PHASE_START = 0,   /* watchdog, CPUID, the RSDP and the TSC rate's
+				 start, Loaded Image */
 	BI_PHASE_SECURE_BOOT, /* the SecureBoot and SetupMode variables */
 	BI_PHASE_CONFIG,      /* the volume, loader.conf read, hashed and
 				 parsed, the load options */
@@ -141,7 +142,7 @@ enum bi_phase {
 	BI_PHASE_LOAD,        /* elf_validate, the segments' pages and copy */
 	BI_PHASE_MEASURE,     /* TPM: PCR 8 and 9, or finding there is none */
 	BI_PHASE_MAP,         /* the PML4 copy, the kernel's mappings, CR3 */
-	BI_PHASE_GOP_ACPI,    /* the framebuffer and the RSDP */
+	BI_PHASE_GOP,         /* the framebuffer (graphics output) */
 	BI_PHASE_MEMMAP,      /* the boot-info block, the memory map and its
 				 dry run */
 	BI_PHASE_EXIT,        /* ExitBootServices (with its retries) and the

@@ -300,7 +300,6 @@ EFI_STATUS handoff_alloc(struct loader *l)
 	bi->cmdline_addr = (uint64_t)(uintptr_t)cmdline;
 	bi->boot_pml4 = l->tables.pml4;
 	bi->tsc_loader_entry = l->tsc_entry;
-	bi->tsc_hz = l->tsc_hz;
 	/* Every check passed by now: a mismatch never gets this far. */
 	bi->secure_boot = l->sb_state;
 	bi->sb_flags = BI_SB_KERNEL_HASHED |
@@ -354,9 +353,11 @@ static void print_timing(const struct loader *l)
 	uint64_t bp = l->tsc_entry ? ticks * 10000 / l->tsc_entry : 0;
 
 	con_print("time %lu.%lu ms (kernel sha256 %lu.%lu ms), %lu.%02lu%% of "
-		  "firmware's %lu ms",
+		  "firmware's %lu ms; TSC %lu MHz from %s%s%s%s",
 		  us / 1000, us % 1000 / 100, hash_us / 1000,
-		  hash_us % 1000 / 100, bp / 100, bp % 100, l->tsc_entry / khz);
+		  hash_us % 1000 / 100, bp / 100, bp % 100, l->tsc_entry / khz,
+		  l->tsc_hz / 1000000, l->tsc_how, l->tsc_why ? " (" : "",
+		  l->tsc_why ? l->tsc_why : "", l->tsc_why ? ")" : "");
 }
 
 EFI_STATUS handoff_exit_boot_services(struct loader *l)
@@ -378,6 +379,8 @@ EFI_STATUS handoff_exit_boot_services(struct loader *l)
 				    "normalise into %u ranges (error %d)",
 				    ho->map_size / ho->desc_size, ho->range_cap,
 				    err);
+	tsc_rate_finish(l);
+	ho->bi->tsc_hz = l->tsc_hz;
 	print_timing(l);
 	loader_phase_end(l, BI_PHASE_MEMMAP);
 	/* The queued lines go to the kernel; they stay queued too, so that

