@@ -64,12 +64,12 @@ static const char *const phase_names[BI_PHASE_COUNT] = {
     [BI_PHASE_CONFIG] = "config",
     [BI_PHASE_KERNEL_READ] = "kernel-read",
     [BI_PHASE_KERNEL_HASH] = "kernel-hash",
-    [BI_PHASE_LOAD] = "validate-copy",
-    [BI_PHASE_MEASURE] = "tpm-measure",
-    [BI_PHASE_MAP] = "mapping",
+    [BI_PHASE_VALIDATE_COPY] = "validate-copy",
+    [BI_PHASE_TPM_MEASURE] = "tpm-measure",
+    [BI_PHASE_MAPPING] = "mapping",
     [BI_PHASE_GOP] = "gop",
-    [BI_PHASE_MEMMAP] = "memory-map",
-    [BI_PHASE_EXIT] = "exit-boot-services",
+    [BI_PHASE_MEMORY_MAP] = "memory-map",
+    [BI_PHASE_EXIT_BOOT_SERVICES] = "exit-boot-services",
 };
 
 const char *bi_phase_name(uint32_t phase)

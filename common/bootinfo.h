@@ -132,21 +132,19 @@ enum bi_secure_boot {
  * than BI_PHASE_MAX; the kernel names the ones it knows.
  */
 enum bi_phase {
-	BI_PHASE_START = 0,   /* watchdog, CPUID, the RSDP and the TSC rate's
-				 start, Loaded Image */
+	/* watchdog, CPUID, the RSDP and the TSC rate's start, Loaded Image */
+	BI_PHASE_START = 0,
 	BI_PHASE_SECURE_BOOT, /* the SecureBoot and SetupMode variables */
-	BI_PHASE_CONFIG,      /* the volume, loader.conf read, hashed and
-				 parsed, the load options */
-	BI_PHASE_KERNEL_READ, /* the kernel file into memory */
-	BI_PHASE_KERNEL_HASH, /* its SHA-256, and the embedded hash's check */
-	BI_PHASE_LOAD,        /* elf_validate, the segments' pages and copy */
-	BI_PHASE_MEASURE,     /* TPM: PCR 8 and 9, or finding there is none */
-	BI_PHASE_MAP,         /* the PML4 copy, the kernel's mappings, CR3 */
-	BI_PHASE_GOP,         /* the framebuffer (graphics output) */
-	BI_PHASE_MEMMAP,      /* the boot-info block, the memory map and its
-				 dry run */
-	BI_PHASE_EXIT,        /* ExitBootServices (with its retries) and the
-				 final map */
+	/* the volume, loader.conf read, hashed and parsed, load options */
+	BI_PHASE_CONFIG,
+	BI_PHASE_KERNEL_READ,   /* the kernel file into memory */
+	BI_PHASE_KERNEL_HASH,   /* its SHA-256, checked if one is embedded */
+	BI_PHASE_VALIDATE_COPY, /* elf_validate, the segments' pages, copy */
+	BI_PHASE_TPM_MEASURE,   /* PCR 8 and 9, or finding there is no TPM */
+	BI_PHASE_MAPPING,       /* the PML4 copy, the kernel's mappings, CR3 */
+	BI_PHASE_GOP,           /* the framebuffer (graphics output) */
+	BI_PHASE_MEMORY_MAP,    /* the boot-info block, the map, its dry run */
+	BI_PHASE_EXIT_BOOT_SERVICES, /* with its retries, and the final map */
 	BI_PHASE_COUNT
 };
 #define BI_PHASE_MAX 16

@@ -382,7 +382,7 @@ EFI_STATUS handoff_exit_boot_services(struct loader *l)
 	tsc_rate_finish(l);
 	ho->bi->tsc_hz = l->tsc_hz;
 	print_timing(l);
-	loader_phase_end(l, BI_PHASE_MEMMAP);
+	loader_phase_end(l, BI_PHASE_MEMORY_MAP);
 	/* The queued lines go to the kernel; they stay queued too, so that
 	 * a failure below still prints them before its error line. */
 	ho->bi->log_len =
@@ -415,7 +415,7 @@ EFI_STATUS handoff_exit_boot_services(struct loader *l)
 	 * it not fit now, the kernel gets the ranges that did, and a range
 	 * missing from the map is never taken for usable RAM. */
 	normalise_map(l);
-	loader_phase_end(l, BI_PHASE_EXIT);
+	loader_phase_end(l, BI_PHASE_EXIT_BOOT_SERVICES);
 	ho->bi->phase_count = l->phases;
 	mem_copy(ho->bi->tsc_phase_end, l->phase_end,
 		 l->phases * sizeof(l->phase_end[0]));

@@ -101,7 +101,7 @@ EFI_STATUS kernel_load(struct loader *l)
 		if (EFI_ERROR(s))
 			return s;
 	}
-	loader_phase_end(l, BI_PHASE_LOAD);
+	loader_phase_end(l, BI_PHASE_VALIDATE_COPY);
 	/* Measured while the file is still in memory, so PCR 9 gets the
 	 * very bytes that were validated and loaded, not a second read. */
 	measure_boot(l);
@@ -109,7 +109,7 @@ EFI_STATUS kernel_load(struct loader *l)
 	 * allocated (a failure later frees it in kernel_free): it is loader
 	 * data, which the kernel reclaims, and OVMF's FreePool of it cost
 	 * about 200,000 instructions, 0.35 ms under TCG. */
-	loader_phase_end(l, BI_PHASE_MEASURE);
+	loader_phase_end(l, BI_PHASE_TPM_MEASURE);
 	return EFI_SUCCESS;
 }
 

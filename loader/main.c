@@ -117,7 +117,7 @@ static EFI_STATUS boot(struct loader *l)
 			  l->cmdline_from_options ? " (load options)" : "");
 	loader_phase_end(l, BI_PHASE_CONFIG);
 
-	s = kernel_load(l); /* ends the phases up to BI_PHASE_MEASURE */
+	s = kernel_load(l); /* ends the phases up to BI_PHASE_TPM_MEASURE */
 	if (EFI_ERROR(s))
 		return s;
 	file_close_volume(l);
@@ -126,14 +126,15 @@ static EFI_STATUS boot(struct loader *l)
 	if (EFI_ERROR(s))
 		return s;
 	paging_activate(&l->tables);
-	loader_phase_end(l, BI_PHASE_MAP);
+	loader_phase_end(l, BI_PHASE_MAPPING);
 
 	firmware_gop(l);
 	loader_phase_end(l, BI_PHASE_GOP);
 	s = handoff_alloc(l);
 	if (EFI_ERROR(s))
 		return s;
-	/* Ends BI_PHASE_MEMMAP and BI_PHASE_EXIT and stores the stamps. */
+	/* Ends BI_PHASE_MEMORY_MAP and BI_PHASE_EXIT_BOOT_SERVICES and stores
+	 * the stamps. */
 	s = handoff_exit_boot_services(l);
 	if (EFI_ERROR(s))
 		return s;
