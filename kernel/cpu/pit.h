@@ -25,8 +25,8 @@
  * the output low and the one that saw it high). A window whose brackets
  * add up to more than 0.2% of it was stretched by something (an SMI, a
  * hypervisor that did not run this CPU) and is measured again, up to 10
- * times; the tightest is used. Returns false when there is no PIT (the
- * output is high at once: a missing port reads 0xff) or it never ends.
+ * times; the tightest is used. Returns false when there is no PIT (a
+ * missing port reads 0xff) or no window ever ended.
  */
 bool pit_measure(uint32_t us, uint32_t (*probe)(void), uint64_t *ticks,
 		 uint64_t *tsc, uint64_t *probed);

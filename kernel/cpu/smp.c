@@ -61,6 +61,17 @@ int smp_call(uint32_t cpu, void (*fn)(void *), void *arg)
 	return 0;
 }
 
+void smp_kick(uint32_t cpu)
+{
+	const char *why;
+	struct percpu *c = percpu_get(cpu);
+	if (apic_send_ipi(c->apic_id, ICR_FIXED | VEC_CALL, &why))
+		panic("smp",
+		      "wake-up IPI to cpu %u (APIC id %u) not "
+		      "delivered: %s",
+		      cpu, c->apic_id, why);
+}
+
 bool smp_call_wait(uint32_t cpu, uint64_t timeout_us)
 {
 	struct percpu *c = percpu_get(cpu);
@@ -462,9 +473,14 @@ static uint32_t candidates(const struct acpi_madt *madt, uint32_t limit,
 		}
 		out[n++] = e;
 	}
-	if (by_limit)
-		kprintf("kernel: smp: %u CPUs left out (at most %u CPUs)\n",
+	if (by_limit && limit < SMP_MAX_CPUS)
+		kprintf("kernel: smp: %u CPUs left out by maxcpus=%u\n",
 			by_limit, limit);
+	else if (by_limit)
+		kprintf(
+		    "kernel: smp: %u CPUs left out: the kernel runs at most "
+		    "%u\n",
+		    by_limit, (uint32_t)SMP_MAX_CPUS);
 	return n;
 }
 
@@ -483,8 +499,8 @@ void smp_init(const struct handoff *h, const struct cpu_features *cpu,
 
 	uint32_t limit = SMP_MAX_CPUS, arg = max_cpus_arg(h->cmdline);
 	if (arg == ~0u)
-		kputs("kernel: smp: maxcpus= takes a number of CPUs, at least "
-		      "1: ignored\n");
+		kputs("kernel: smp: maxcpus= takes a number of CPUs from 1 to "
+		      "9999; ignored\n");
 	else if (arg && arg < limit)
 		limit = arg;
 	const char *alone = cmdline_has(h->cmdline, "nosmp") ? "nosmp"

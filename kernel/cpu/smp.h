@@ -48,6 +48,10 @@ uint64_t smp_startup_cycles(void);
  * it has not finished an earlier call. */
 int smp_call(uint32_t cpu, void (*fn)(void *), void *arg);
 
+/* Wakes online CPU `cpu` from hlt (the call IPI with nothing posted):
+ * for code it runs that halts until there is something to do. */
+void smp_kick(uint32_t cpu);
+
 /* Waits until `cpu` finished its posted call; false after timeout_us. */
 bool smp_call_wait(uint32_t cpu, uint64_t timeout_us);
 

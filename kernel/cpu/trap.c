@@ -296,6 +296,9 @@ static void dump(const struct trap_frame *f, uint64_t cr2)
 	backtrace(f->rip, f->rbp);
 }
 
+/* 1 + the number of the first CPU whose exception was not caught. */
+static uint32_t crashed_cpu;
+
 void trap_dispatch(struct trap_frame *f)
 {
 	/* Exceptions this CPU dumped so far. A second one is a fault in the
@@ -310,6 +313,13 @@ void trap_dispatch(struct trap_frame *f)
 	}
 	if (catch_fixup(f))
 		return;
+	/* One CPU reports: the first to crash. Any other stops here, so
+	 * two dumps do not interleave on the console. */
+	uint32_t owner = 0, mine = this_cpu()->index + 1;
+	if (!__atomic_compare_exchange_n(&crashed_cpu, &owner, mine, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) &&
+	    owner != mine)
+		halt_forever();
 	if ((*depth)++)
 		panic("trap",
 		      "%s (vector %lu) at rip %016lx, cr2 %016lx, while "
