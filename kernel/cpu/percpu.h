@@ -49,11 +49,10 @@ struct percpu {
 	uint64_t irqs_unexpected; /* interrupts no handler claimed */
 	uint64_t apic_errors;     /* error interrupts (ESR != 0) */
 	uint32_t last_esr;
-	/* smp_call: the function the CPU is asked to run, and how many it
-	 * finished. */
+	/* smp_call: the function the CPU is asked to run (NULL once it
+	 * finished) and its argument. */
 	void (*volatile call_fn)(void *);
 	void *volatile call_arg;
-	volatile uint64_t calls_done;
 	/* What this CPU's CPUID says differs from the boot CPU's ("" when
 	 * nothing does), for the boot CPU to print. */
 	char differs[128];

@@ -120,14 +120,14 @@ static __attribute__((noreturn)) void idle(struct percpu *c)
 		}
 		irq_enable();
 		fn(c->call_arg);
-		__atomic_fetch_add(&c->calls_done, 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&c->call_fn, NULL, __ATOMIC_RELEASE);
 	}
 }
 
 /* --- the AP's side --- */
 
-/* Appends "name: boot CPU yes, this CPU no" to c->differs. */
+/* Appends "NAME missing" (or "extra": this CPU has it, the boot CPU
+ * not) to c->differs when the two differ. */
 static void differ(struct percpu *c, const char *name, bool boot, bool mine)
 {
 	if (boot == mine)

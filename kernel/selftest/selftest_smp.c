@@ -1,6 +1,7 @@
 /*
  * Self-tests of every CPU: each online CPU checks in with its own stack,
- * GDT, TSS, GS base and the boot CPU's protections; a mapping CPU 0
+ * GDT, TSS, GS base and the boot CPU's protections, and has taken no
+ * interrupt without a handler and no APIC error; a mapping CPU 0
  * removes or makes read-only stops working on every other CPU (the TLB
  * shootdown), also over 10,000 map/unmap rounds while they read; each
  * CPU's timer ticks at its rate; a stack overflow on any CPU is a #DF on
@@ -63,6 +64,8 @@ struct checkin {
 	uint64_t gs, rsp, gdtr, tss, ist1;
 	uint16_t tr;
 	uint64_t cr0, cr4, efer, pat;
+	uint64_t unexpected, apic_errors;
+	uint32_t esr;
 };
 
 static struct checkin seen[SMP_MAX_CPUS];
@@ -87,6 +90,9 @@ static void check_in(void *arg)
 	s->cr4 = read_cr4();
 	s->efer = rdmsr(MSR_EFER);
 	s->pat = cpu_pat() == PAT_KERNEL ? rdmsr(MSR_PAT) : 0;
+	s->unexpected = this_cpu()->irqs_unexpected;
+	s->apic_errors = this_cpu()->apic_errors;
+	s->esr = this_cpu()->last_esr;
 	s->ran = true;
 }
 
@@ -146,6 +152,13 @@ static const char *cpus_check_in(struct st_ctx *c)
 				       "0x%lx EFER 0x%lx PAT 0x%lx",
 				       i, s->cr0, s->cr4, s->efer, s->pat,
 				       b->cr4, b->efer, b->pat);
+		if (s->unexpected || s->apic_errors)
+			return st_fail(c,
+				       "cpu %u: %lu interrupts without a "
+				       "handler, %lu APIC errors (last ESR "
+				       "0x%x)",
+				       i, s->unexpected, s->apic_errors,
+				       s->esr);
 	}
 	return NULL;
 }
