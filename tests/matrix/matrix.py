@@ -48,9 +48,10 @@ CPUS = ["qemu64", "qemu64,-nx", "Nehalem", "Haswell", "Skylake-Server",
         "EPYC", "max"]
 MEMS = [64, 512, 4096, 6144]
 SMPS = [1, 2, 4]
-# The CPU-count cells: (accel, cpu, memory, -smp, extra command line,
-# CPUs that must come online). TCG: 2 and 4 CPUs on two models, 4 more
-# on a third, maxcpus= and nosmp; KVM: 2 CPUs on two models (the grid's
+# The CPU-count cells: (accel, cpu, memory, -smp, extra command line or
+# machine option, CPUs that must come online). TCG: 2 and 4 CPUs on two
+# models, 4 more on a third, maxcpus= and nosmp, and a machine without
+# ACPI (no MADT: one CPU, said so); KVM: 2 CPUs on two models (the grid's
 # cells are the 1-CPU ones; this machine's KVM recommends at most 2).
 # Each 4-CPU TCG boot with its self-tests takes about 4 s here.
 SMP_CELLS = [
@@ -60,9 +61,11 @@ SMP_CELLS = [
     ("tcg", "Skylake-Server", 4096, 4, "", 4),
     ("tcg", "qemu64", 512, 4, "maxcpus=2", 2),
     ("tcg", "qemu64", 512, 2, "nosmp", 1),
+    ("tcg", "qemu64", 512, 2, "machine:acpi=off", 1),
     ("kvm", "qemu64", 512, 2, "", 2),
     ("kvm", "max", 512, 2, "", 2),
 ]
+MACHINE = "machine:"  # an extra that is a QEMU -machine option
 MIN_SELFTESTS = 20
 TIMEOUT = 60
 PINS = os.path.join(ROOT, "tests/matrix/skips.txt")
@@ -168,23 +171,35 @@ def check_skips(cell, pins, flags):
 
 
 def cell_name(accel, cpu, mem, smp=1, extra=""):
+    extra = extra[len(MACHINE):] if extra.startswith(MACHINE) else extra
     return (f"{accel}-{cpu.replace(',', '')}-{mem}M"
             + (f"-smp{smp}" if smp != 1 else "")
             + (f"-{extra.replace('=', '')}" if extra else ""))
+
+
+def cpus_text(smp, extra):
+    """The table's CPUs column: the count and what the cell adds."""
+    if extra.startswith(MACHINE):
+        extra = "-M " + extra[len(MACHINE):]
+    return f"{smp}" + (f" {extra}" if extra else "")
 
 
 def run_cell(kernel, accel, cpu, mem, smp, extra, online, logdir, pins,
              flags):
     name = cell_name(accel, cpu, mem, smp, extra)
     log = os.path.join(logdir, name + ".log")
+    machine = extra.startswith(MACHINE)
     cmd = [os.path.join(ROOT, "tools/run-qemu.sh"), "--direct", kernel,
-           "--append", "test" + (" " + extra if extra else ""),
+           "--append", "test" + (" " + extra if extra and not machine
+                                 else ""),
            "--mem", str(mem), "--cpu", cpu,
            "--headless", "--timeout", str(TIMEOUT), "--log", log]
     if accel == "kvm":
         cmd.append("--kvm")
-    if smp != 1:
-        cmd += ["--", "-smp", str(smp)]
+    qemu = (["-smp", str(smp)] if smp != 1 else []) + \
+        (["-machine", extra[len(MACHINE):]] if machine else [])
+    if qemu:
+        cmd += ["--"] + qemu
     start = time.monotonic()
     r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE)
@@ -375,13 +390,13 @@ def main():
     cells.sort(key=lambda c: order[(c["accel"], c["cpu"], c["mem"],
                                     c["smp"], c["extra"])])
     print()
-    print(f"{'accel':5} {'cpu':15} {'memory':>7} {'cpus':12} {'result':6} "
+    print(f"{'accel':5} {'cpu':15} {'memory':>7} {'cpus':15} {'result':6} "
           f"{'self-tests':>10} {'skip':>4} {'init cycles':>12} "
           f"{'AP start':>10} {'wall':>6}")
     passed = failed = skipped = 0
     notes = set()
     for c in cells:
-        cpus_col = f"{c['smp']}" + (f" {c['extra']}" if c["extra"] else "")
+        cpus_col = cpus_text(c["smp"], c["extra"])
         if c["host"]:
             skipped += 1
             print(f"{c['accel']:5} {c['cpu']:15} {c['mem']:>5}M  "
@@ -394,7 +409,7 @@ def main():
         passed += ok
         failed += not ok
         print(f"{c['accel']:5} {c['cpu']:15} {c['mem']:>5}M  "
-              f"{cpus_col:12} {'pass' if ok else 'FAIL':6} "
+              f"{cpus_col:15} {'pass' if ok else 'FAIL':6} "
               f"{(f'{st[0]}/{st[0] + st[1]}' if st else '-'):>10} "
               f"{skips:>4} {(str(c['init']) if c['init'] else '-'):>12} "
               f"{(str(c['ap_start']) if c['ap_start'] else '-'):>10} "
@@ -413,7 +428,7 @@ def main():
         for w in wanted:
             if w[0] == "kvm":
                 skipped += 1
-                cpus_col = f"{w[3]}" + (f" {w[4]}" if w[4] else "")
+                cpus_col = cpus_text(w[3], w[4])
                 print(f"{'kvm':5} {w[1]:15} {w[2]:>5}M  "
                       f"host cannot run: {no_kvm}"
                       + (f" ({cpus_col} CPUs)" if w[3] != 1 else ""))
