@@ -229,7 +229,7 @@ bool apic_init(const struct cpu_features *cpu, const struct acpi_madt *madt)
 		x2apic ? "x2APIC (MSRs)" : "xAPIC (MMIO, uncached)",
 		this_cpu()->apic_id, version & 0xff,
 		((version >> 16) & 0xff) + 1,
-		(base & APIC_BASE_BSP) ? "" : " (MSR says not the BSP!)");
+		(base & APIC_BASE_BSP) ? "" : " (IA32_APIC_BASE.BSP is clear)");
 	if (!x2apic)
 		kprintf("kernel: apic: registers at 0x%lx mapped at 0x%lx\n",
 			phys, (uint64_t)(uintptr_t)xapic);

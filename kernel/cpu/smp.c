@@ -512,9 +512,10 @@ void smp_init(const struct handoff *h, const struct cpu_features *cpu,
 	if (!alone && !n)
 		alone = limit == 1 ? "maxcpus=1"
 				   : "the MADT lists no other enabled CPU";
+	uint64_t pml4 = 0;
 	if (!alone) {
 		b.tramp = mm_take_low_page();
-		uint64_t pml4 = mm_take_low_page();
+		pml4 = mm_take_low_page();
 		if (!b.tramp || !pml4) {
 			alone = "no free page below 1 MiB in the memory map "
 				"for the AP trampoline";
@@ -523,8 +524,7 @@ void smp_init(const struct handoff *h, const struct cpu_features *cpu,
 				if (pa)
 					frames_free(mm_frames(), pa, 1);
 			}
-		} else if ((why = prepare(&b, pml4)))
-			panic("smp", "%s", why);
+		}
 	}
 	if (alone) {
 		report_online(0, 0, alone);
@@ -539,6 +539,11 @@ void smp_init(const struct handoff *h, const struct cpu_features *cpu,
 			break;
 		aps[started++] = c;
 	}
+	/* After the stacks: the temporary PML4 copies the kernel's entries
+	 * as they are then. */
+	why = prepare(&b, pml4);
+	if (why)
+		panic("smp", "%s", why);
 
 	/* INIT to all, one wait, then each in turn. */
 	uint64_t first_init = rdtsc(), last = 0;
