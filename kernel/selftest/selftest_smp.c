@@ -436,42 +436,91 @@ static const char *map_unmap_rounds(struct st_ctx *c)
 
 /* --- the tick on every CPU --- */
 
-static uint64_t ticks_seen[SMP_MAX_CPUS];
+#define TICK_TRIES 5
 
-/* Counts this CPU's ticks over 100 ms of TSC, halted in between so an
- * emulator's other CPUs get the host's time. */
+struct tick_count {
+	uint64_t ticks;   /* in the window */
+	uint64_t max_gap; /* TSC cycles between two ticks, at most */
+};
+
+static struct tick_count ticks_seen[SMP_MAX_CPUS];
+
+/*
+ * Counts this CPU's ticks over 100 ms of TSC, halted in between (so an
+ * emulator's other CPUs get the host's time), and the longest gap
+ * between two ticks: a gap of several periods means this CPU did not run
+ * then (a hypervisor, or an emulator's host, gave it no time), and the
+ * ticks that fell into it were lost outside the kernel.
+ */
 static void count_ticks(void *arg)
 {
 	uint64_t flags = irq_save();
 	struct percpu *p = this_cpu();
+	struct tick_count *t = &ticks_seen[p->index];
 	uint64_t end = tsc_deadline(TICK_US);
-	uint64_t t0 = p->ticks;
-	while (!tsc_passed(end))
+	uint64_t first = p->ticks, last = first, at = rdtsc();
+	t->max_gap = 0;
+	while (!tsc_passed(end)) {
 		__asm__ volatile("sti\n\thlt\n\tcli" : : : "memory");
-	ticks_seen[p->index] = p->ticks - t0;
+		if (p->ticks != last) {
+			uint64_t now = rdtsc();
+			if (now - at > t->max_gap)
+				t->max_gap = now - at;
+			at = now;
+			last = p->ticks;
+		}
+	}
+	t->ticks = p->ticks - first;
 	irq_restore(flags);
 }
 
+/*
+ * Each CPU's tick count over 100 ms must be within 20% of the rate. A
+ * count outside that whose CPU also saw a gap of more than 2.5 periods
+ * was disturbed from outside (this machine's 2 cores run many emulated
+ * CPUs; QEMU drops the ticks a stopped CPU misses) and is measured again,
+ * up to 5 times; a timer at a wrong rate fails every time.
+ */
 static const char *ticks_on_all(struct st_ctx *c)
 {
 	uint64_t online = percpu_online_mask();
 	uint64_t want = (uint64_t)timer_hz() * TICK_US / 1000000;
+	uint64_t stall =
+	    tsc_cycles(1000000 / (timer_hz() ? timer_hz() : 1)) * 5 / 2;
+	const char *why = NULL;
 
 	if (!timer_hz())
 		return "no timer (no local APIC or no TSC rate)";
-	mem_set(ticks_seen, 0, sizeof(ticks_seen));
-	const char *why = on_all(c, count_ticks, NULL);
-	if (why)
-		return why;
-	for (uint32_t i = 0; i < SMP_MAX_CPUS; i++)
-		if ((online & (1ull << i)) && (ticks_seen[i] * 5 < want * 4 ||
-					       ticks_seen[i] * 5 > want * 6))
-			return st_fail(
-			    c,
-			    "cpu %u: %lu ticks in %u ms, %lu expected "
-			    "(within 20%%)",
-			    i, ticks_seen[i], TICK_US / 1000, want);
-	return NULL;
+	for (int try = 1; try <= TICK_TRIES; try++) {
+		mem_set(ticks_seen, 0, sizeof(ticks_seen));
+		why = on_all(c, count_ticks, NULL);
+		if (why)
+			return why;
+		for (uint32_t i = 0; i < SMP_MAX_CPUS; i++) {
+			const struct tick_count *t = &ticks_seen[i];
+			if (!(online & (1ull << i)) ||
+			    (t->ticks * 5 >= want * 4 &&
+			     t->ticks * 5 <= want * 6))
+				continue;
+			why =
+			    st_fail(c,
+				    "cpu %u: %lu ticks in %u ms, %lu expected "
+				    "(within 20%%); longest gap %lu us; %d "
+				    "tries",
+				    i, t->ticks, TICK_US / 1000, want,
+				    tsc_us(t->max_gap), try);
+			if (t->max_gap <= stall)
+				return why; /* a wrong rate, not a stall */
+		}
+		if (!why)
+			return NULL;
+		if (try < TICK_TRIES)
+			kprintf("selftest: timer-ticks-on-every-cpu: %s: "
+				"measuring again\n",
+				why);
+		why = try == TICK_TRIES ? why : NULL;
+	}
+	return why;
 }
 
 /* --- a stack overflow on every CPU --- */
