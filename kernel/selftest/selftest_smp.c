@@ -505,10 +505,10 @@ static const char *ticks_on_all(struct st_ctx *c)
 			why =
 			    st_fail(c,
 				    "cpu %u: %lu ticks in %u ms, %lu expected "
-				    "(within 20%%); longest gap %lu us; %d "
-				    "tries",
+				    "(within 20%%); longest gap %lu us (try "
+				    "%d of %d)",
 				    i, t->ticks, TICK_US / 1000, want,
-				    tsc_us(t->max_gap), try);
+				    tsc_us(t->max_gap), try, TICK_TRIES);
 			if (t->max_gap <= stall)
 				return why; /* a wrong rate, not a stall */
 		}
