@@ -16,7 +16,7 @@
  * many reads are well over a second, longer than any count. */
 #define SPIN_LIMIT 2000000u
 #define ATTEMPTS   10
-#define SLACK_PER  500 /* brackets may take 1/500 of the window */
+#define SLACK_PER  100 /* brackets may take 1% of the window */
 
 static uint8_t status(void)
 {

@@ -23,7 +23,7 @@
  * Each end of the window is bracketed by TSC reads (the start by the
  * reads around programming the count, the end by the last poll that saw
  * the output low and the one that saw it high). A window whose brackets
- * add up to more than 0.2% of it was stretched by something (an SMI, a
+ * add up to more than 1% of it was stretched by something (an SMI, a
  * hypervisor that did not run this CPU) and is measured again, up to 10
  * times; the tightest is used. Returns false when there is no PIT (a
  * missing port reads 0xff) or no window ever ended.

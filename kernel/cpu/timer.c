@@ -52,7 +52,7 @@ static uint64_t against_pit(void)
 
 /* The same against the TSC: each end of the window is a TSC read on
  * either side of reading the count; a window whose brackets take more
- * than 0.2% of it is measured again (up to 10 times). */
+ * than 1% of it is measured again (up to 10 times). */
 static uint64_t against_tsc(void)
 {
 	uint64_t want = tsc_cycles(CAL_US), best_slack = ~0ull, best = 0;
@@ -71,7 +71,7 @@ static uint64_t against_tsc(void)
 			best_slack = slack;
 			best = (uint64_t)(c0 - c1) * tsc_hz() / mid;
 		}
-		if (slack * 500 < mid)
+		if (slack * 100 < mid)
 			break;
 	}
 	return best;
