@@ -171,6 +171,13 @@ static void protect(const struct cpu_features *f)
 	write_cr4(cr4);
 }
 
+/* Tells the boot CPU this one changed its state (see wait_for_change). */
+static void tell_boot_cpu(void)
+{
+	const char *why;
+	(void)apic_send_ipi(percpu_get(0)->apic_id, ICR_FIXED | VEC_CALL, &why);
+}
+
 /* From the trampoline: long mode on the temporary tables, interrupts off,
  * on c's stack. */
 __attribute__((noreturn, used)) void smp_ap_entry(struct percpu *c);
@@ -195,6 +202,7 @@ void smp_ap_entry(struct percpu *c)
 		fmt_snprintf(c->differs + len, sizeof(c->differs) - len, "%s%s",
 			     len ? "; " : "", why);
 		__atomic_store_n(&c->state, CPU_FAILED, __ATOMIC_RELEASE);
+		tell_boot_cpu();
 		halt_forever();
 	}
 	if (timer_hz())
@@ -204,6 +212,7 @@ void smp_ap_entry(struct percpu *c)
 					 false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE))
 		halt_forever(); /* too late: the boot CPU gave up on us */
+	tell_boot_cpu();
 	idle(c);
 }
 
@@ -374,6 +383,31 @@ static struct percpu *assign(struct bringup *b, const struct acpi_cpu *e)
 	return c;
 }
 
+/*
+ * Waits until *state is no longer `was` or the deadline passes, and
+ * returns it. Halted in between when the tick is running (it bounds
+ * the sleep; the AP's check-in IPI ends it at once), which leaves an
+ * emulator's host CPUs to the AP instead of to this CPU's spinning.
+ */
+static uint32_t wait_for_change(volatile uint32_t *state, uint32_t was,
+				uint64_t end)
+{
+	uint32_t s;
+	for (;;) {
+		uint64_t flags = irq_save();
+		s = __atomic_load_n(state, __ATOMIC_ACQUIRE);
+		if (s != was || tsc_passed(end)) {
+			irq_restore(flags);
+			return s;
+		}
+		if (timer_hz() && (flags & RFLAGS_IF))
+			__asm__ volatile("sti\n\thlt\n\tcli" : : : "memory");
+		else
+			cpu_pause();
+		irq_restore(flags);
+	}
+}
+
 /* SIPI, SIPI and the wait for c to check in. Returns its check-in time
  * as this CPU saw it, or 0 when it did not. */
 static uint64_t start_one(struct bringup *b, struct percpu *c)
@@ -399,7 +433,7 @@ static uint64_t start_one(struct bringup *b, struct percpu *c)
 		tsc_delay_us(SIPI_DELAY_US);
 	}
 	for (;;) {
-		uint32_t s = __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
+		uint32_t s = wait_for_change(&c->state, CPU_STARTING, end);
 		if (s == CPU_ONLINE)
 			return rdtsc();
 		if (s == CPU_FAILED) {
@@ -410,7 +444,6 @@ static uint64_t start_one(struct bringup *b, struct percpu *c)
 		}
 		if (tsc_passed(end))
 			break;
-		cpu_pause();
 	}
 	uint32_t starting = CPU_STARTING;
 	if (!__atomic_compare_exchange_n(&c->state, &starting, CPU_FAILED,
