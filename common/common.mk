@@ -1,5 +1,6 @@
 # Sources in common/, built for the loader, the kernel and the host.
 COMMON_SRCS := \
+	common/acpi.c \
 	common/bootinfo.c \
 	common/config.c \
 	common/cpu.c \
