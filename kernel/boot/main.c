@@ -25,16 +25,17 @@
  *    vectors run on the current stack;
  *  - the remaining protections (WP, PGE, SMEP, SMAP, UMIP) are turned on
  *    once the kernel runs on its own tables, which have no user pages;
- *  - the TPM's PCRs are read once mm_map_mmio gives its registers an
- *    uncached mapping in the kernel's own tables, and before the
- *    self-tests, which then check that mapping with the rest; its waits
- *    are bounded, and no TPM is one line, never a stop;
  *  - the rest runs on a stack with an unmapped guard page below it, so an
  *    overflow is a #DF on its IST stack, not silent corruption; the
  *    self-tests run last, on the finished kernel;
  *  - the ACPI tables (the MADT: the other CPUs, NMI wiring) are read once
  *    mm_init can map firmware memory outside the direct map;
  *  - the TSC's rate comes before anything that waits or times out;
+ *  - the TPM's PCRs are read once mm_map_mmio gives its registers an
+ *    uncached mapping and the TSC's rate bounds its waits (the loader's
+ *    estimate can be far off, and PVH has none); before the self-tests,
+ *    which then check that mapping with the rest; no TPM is one line,
+ *    never a stop;
  *  - the local APIC needs the MADT's NMI entries and mm_map_mmio, and
  *    comes before the timer, which needs it and the TSC rate and turns
  *    interrupts on;
@@ -102,6 +103,7 @@ static uint64_t kmain_on_own_stack(void *arg)
 
 	madt = acpi_init(h);
 	tsc_init(h, &cpu);
+	tpm_report(tsc_hz());
 	apic_init(&cpu, madt);
 	timer_init(&cpu);
 	smp_init(h, &cpu, madt);
@@ -132,7 +134,6 @@ void kmain(uint64_t bi_phys)
 	mm_init(h, &cpu);
 	trap_init_stacks();
 	cpu_protect(&cpu);
-	tpm_report(h->info.tsc_hz);
 
 	uint64_t guard,
 	    top = mm_alloc_stack(KERNEL_STACK_SIZE / PAGE_SIZE, &guard);
