@@ -1,10 +1,17 @@
 /*
  * x86-64 4-level page tables. See paging.h for the contracts.
  *
- * Structure: walk() is the one descent from the PML4 towards an address;
- * map, unmap, protect, split and translate are loops around it. Map fills
- * every consecutive entry of the table walk() returned before walking
- * again, so a contiguous range costs one walk per table, not per page.
+ * Structure: walk() is the one descent towards an address; map, unmap,
+ * protect, split and translate are loops around it. It starts at the
+ * deepest table the last walk shares with this one (struct pt_cache), so
+ * nearby addresses skip the upper levels. Map fills every consecutive
+ * entry of the table walk() returned before walking again, so a
+ * contiguous range costs one walk per table, not per page; a single page
+ * takes a short path of its own through the same walker (map_page).
+ *
+ * Checks on the fast paths are masks: forbidden() gathers every bit that
+ * makes a present entry invalid, so one AND stands for pt_entry_check,
+ * which still writes the reason when the AND refuses an entry.
  */
 #include "paging.h"
 
@@ -23,6 +30,10 @@
  * subtree. */
 #define PTE_TABLE (PTE_P | PTE_W)
 
+/* Bits of va + 2^47 that must be clear for a canonical, page-aligned va:
+ * the sum is below 2^48 exactly when bits 63..47 of va are all equal. */
+#define VA_BAD_BITS 0xffff000000000fffull
+
 static inline bool is_leaf(int level, uint64_t e)
 {
 	return level == PT_L1 || (level <= PT_L3 && (e & PTE_PS));
@@ -35,9 +46,14 @@ static inline uint64_t entry_addr(int level, uint64_t e)
 	return is_leaf(level, e) ? a & PT_MASK(level) : a;
 }
 
+/* The table page at phys: through env->table, or at phys + table_offset
+ * when it is NULL. */
 static inline uint64_t *table_of(const struct page_table *pt, uint64_t phys)
 {
-	return pt->env->table(pt->env->ctx, phys);
+	const struct pt_env *env = pt->env;
+	if (!env->table)
+		return (uint64_t *)(uintptr_t)(phys + env->table_offset);
+	return env->table(env->ctx, phys);
 }
 
 const char *pt_level_name(int level)
@@ -111,10 +127,40 @@ static uint64_t alloc_table(const struct page_table *pt)
 	return phys;
 }
 
+static void free_table(struct pt_env *env, uint64_t phys)
+{
+	if (env->free) {
+		env->free(env->ctx, phys);
+		env->tables_freed++;
+	}
+}
+
+/* Nothing below the root is known; the masks are the env's now. */
+static void cache_reset(struct page_table *pt)
+{
+	struct pt_cache *c = &pt->cache;
+	c->root = pt->root;
+	c->linear_root = pt->env && !pt->env->table ? pt->root : ~0ull;
+	for (int i = 0; i < PT_LEVELS - 1; i++)
+		c->key[i] = 0;
+	uint64_t phys = pt->env ? pt->env->phys_mask & PTE_ADDR_MAX_MASK : 0;
+	uint64_t nx_bad = pt->env && pt->env->nx ? 0 : PTE_NX;
+	c->pa_bad = ~phys;
+	c->attr_bad = ~(PTE_ATTR_MASK & ~PTE_U) | nx_bad;
+	/* Exactly what pt_entry_check refuses in a present 4 KiB leaf. */
+	c->leaf_bad = PTE_HIGH_IGNORED | (PTE_ADDR_MAX_MASK & ~phys) | nx_bad;
+}
+
+void pt_forget(struct page_table *pt)
+{
+	cache_reset(pt);
+}
+
 int pt_init(struct page_table *pt, struct pt_env *env)
 {
 	pt->env = env;
 	pt->root = alloc_table(pt);
+	cache_reset(pt);
 	return pt->root ? 0 : -ERR_NOMEM;
 }
 
@@ -122,61 +168,239 @@ void pt_attach(struct page_table *pt, struct pt_env *env, uint64_t root)
 {
 	pt->env = env;
 	pt->root = root;
+	cache_reset(pt);
+}
+
+/* The key of va's table at level l in the cache: the bits that select
+ * the entries above it, and every bit below them set, so that no key is
+ * 0, the key of nothing. */
+static inline uint64_t cache_key(uint64_t va, int l)
+{
+	return va | (PT_SIZE(l + 1) - 1);
+}
+
+/* The table page at phys, for a walker that knows whether env->table is
+ * NULL (linear: tables at phys + table_offset). */
+static inline __attribute__((always_inline)) uint64_t *
+table_at(const struct pt_env *env, uint64_t phys, bool linear)
+{
+	if (linear)
+		return (uint64_t *)(uintptr_t)(phys + env->table_offset);
+	return env->table(env->ctx, phys);
+}
+
+/* Where a walk is: a level, and the physical address of the table of
+ * that level on the way to the address walked. */
+struct walk_pos {
+	int level;
+	uint64_t table;
+};
+
+/* A walk in progress: the walker's arguments (see walk_from()) and where
+ * it is. */
+struct walk_state {
+	struct page_table *pt;
+	struct pt_env *env; /* pt->env, read once */
+	uint64_t va;
+	int level;
+	bool create;
+	bool linear;
+	bool cache;
+	uint64_t inter;
+	struct pt_walk *w;
+	uint64_t table; /* physical address of the table being looked at */
+	uint64_t *e;    /* the entry looked at last; NULL on an error */
+	int err;
+};
+
+/* Why link_table has no table for a level-l entry: no page (or a
+ * misaligned one, an allocator bug: it is not given back), or a page the
+ * link v would put above MAXPHYADDR (it is given back). */
+static __attribute__((noinline, cold)) int
+link_refused(struct pt_env *env, int l, uint64_t child, uint64_t v)
+{
+	if (!child || (child & ~PAGE_MASK))
+		return -ERR_NOMEM;
+	env->tables_allocated++;
+	free_table(env, child);
+	const char *why = pt_entry_check(env, l, v);
+	env->last_error = why ? why : "table address above MAXPHYADDR";
+	return -ERR_RANGE;
+}
+
+/* Allocates and links a table for the empty entry *e at level l. Returns
+ * the new entry, or 0 with s->err set. One mask checks the page: an
+ * address outside phys_mask (which also catches a misaligned page and
+ * bits 52-63). The link never has NX, whatever NXE allows: it would take
+ * execution from the whole subtree. */
+static inline __attribute__((always_inline)) uint64_t
+link_table(struct walk_state *s, uint64_t *e, int l)
+{
+	struct pt_env *env = s->env;
+	uint64_t child = env->alloc(env->ctx);
+	uint64_t v = child | PTE_TABLE | s->inter;
+	if (!child || (child & (~env->phys_mask | ~PTE_ADDR_MAX_MASK))) {
+		s->err = link_refused(env, l, child, v);
+		return 0;
+	}
+	env->tables_allocated++;
+	*e = v;
+	return v;
 }
 
 /*
- * The walker. Descends from the PML4 towards va and returns a pointer to
- * the entry for va at `level`, or to the entry where the descent had to
- * stop above it: a large leaf, or a non-present entry when create is
- * false. *reached is the level of the returned entry. With create,
- * missing tables are allocated and linked with PTE_TABLE | inter (inter is
- * PTE_U or 0). w, when not NULL, records every entry and table visited.
- * Returns NULL only when create needed a table and none was had (*err).
+ * One level of a walk, at level l (a constant once inlined): looks at
+ * the entry for va and returns true when the walk stops there (the
+ * target level, a leaf, a missing table without create, or an error in
+ * s->err with s->e NULL); otherwise moves s->table down a level and,
+ * with s->cache, records it.
  */
-static uint64_t *walk(const struct page_table *pt, uint64_t va, int level,
-		      bool create, uint64_t inter, int *reached, int *err,
-		      struct pt_walk *w)
+static inline __attribute__((always_inline)) bool walk_level(struct walk_state *s,
+							     int l)
 {
-	uint64_t table = pt->root;
-	if (w)
-		w->levels = 0;
-	for (int l = PT_L4;; l--) {
-		uint64_t *e = &table_of(pt, table)[PT_INDEX(va, l)];
-		if (w) {
-			w->table[w->levels] = table;
-			w->entry[w->levels++] = *e;
-		}
-		if (l == level || (*e & PTE_P && is_leaf(l, *e))) {
-			*reached = l;
-			return e;
-		}
-		if (!(*e & PTE_P)) {
-			if (!create) {
-				*reached = l;
-				return e;
-			}
-			uint64_t child = alloc_table(pt);
-			if (!child) {
-				*err = -ERR_NOMEM;
-				return NULL;
-			}
-			int rc = set_entry(pt, e, l, child | PTE_TABLE | inter);
-			if (rc) {
-				if (pt->env->free) {
-					pt->env->free(pt->env->ctx, child);
-					pt->env->tables_freed++;
-				}
-				*err = rc;
-				return NULL;
-			}
-		} else if ((inter & PTE_U) && !(*e & PTE_U)) {
+	struct page_table *pt = s->pt;
+	uint64_t *e = &table_at(s->env, s->table, s->linear)[PT_INDEX(s->va, l)];
+	uint64_t v = *e;
+	s->e = e;
+	if (s->w) {
+		s->w->table[s->w->levels] = s->table;
+		s->w->entry[s->w->levels++] = v;
+	}
+	if (l == s->level)
+		return true;
+	if (v & PTE_P) {
+		if (is_leaf(l, v))
+			return true;
+		if (s->inter & ~v & PTE_U) {
 			/* Paging-structure caches may hold this entry with U
 			 * clear: the caller flushes (see pt_map). */
-			*e |= PTE_U;
-			pt->env->u_widened = true;
+			v |= PTE_U;
+			*e = v;
+			s->env->u_widened = true;
 		}
-		table = *e & PTE_ADDR_MAX_MASK;
+	} else {
+		if (!s->create)
+			return true;
+		v = link_table(s, e, l);
+		if (!v) {
+			s->e = NULL;
+			return true;
+		}
 	}
+	s->table = v & PTE_ADDR_MAX_MASK;
+	if (s->cache) {
+		pt->cache.key[l - 2] = cache_key(s->va, l - 1);
+		pt->cache.table[l - 2] = s->table;
+	}
+	return false;
+}
+
+/*
+ * The walker. Descends from *pos towards va and returns a pointer to the
+ * entry for va at `level`, or to the entry where the descent had to stop
+ * above it: a large leaf, or a non-present entry when create is false.
+ * *pos becomes the level and table of the returned entry. With create,
+ * missing tables are allocated and linked with PTE_TABLE | inter (inter
+ * is PTE_U or 0). w, when not NULL, records every entry and table visited.
+ * Returns NULL only when create needed a table and none was had (*err).
+ * With cache, every table it passes through goes into the cache.
+ *
+ * Always inlined and unrolled by level: each caller gets a copy with its
+ * constants folded (level, create, w, linear, cache), which is most of
+ * what a single page costs. linear says env->table is NULL.
+ */
+static inline __attribute__((always_inline)) uint64_t *
+walk_from(struct page_table *pt, uint64_t va, int level, bool create,
+	  uint64_t inter, struct walk_pos *pos, int *err, struct pt_walk *w,
+	  bool linear, bool cache)
+{
+	struct walk_state s = {
+	    .pt = pt,
+	    .env = pt->env,
+	    .va = va,
+	    .level = level,
+	    .create = create,
+	    .linear = linear,
+	    .cache = cache,
+	    .inter = inter,
+	    .w = w,
+	    .table = pos->table,
+	};
+	int l = pos->level;
+	switch (l) {
+	case PT_L4:
+		if (walk_level(&s, PT_L4))
+			break;
+		l = PT_L3;
+		/* fall through */
+	case PT_L3:
+		if (walk_level(&s, PT_L3))
+			break;
+		l = PT_L2;
+		/* fall through */
+	case PT_L2:
+		if (walk_level(&s, PT_L2))
+			break;
+		l = PT_L1;
+		/* fall through */
+	default:
+		walk_level(&s, PT_L1);
+		break;
+	}
+	pos->level = l;
+	pos->table = s.table;
+	if (!s.e)
+		*err = s.err;
+	return s.e;
+}
+
+/* Where the cache lets a walk of va towards `level` start, for a cache
+ * known to be the root's: the deepest table it knows on va's path, not
+ * below level. */
+static inline __attribute__((always_inline)) struct walk_pos
+cache_start_at(struct page_table *pt, uint64_t va, int level)
+{
+	struct pt_cache *c = &pt->cache;
+	for (int k = level; k < PT_L4; k++)
+		if (c->key[k - 1] == cache_key(va, k))
+			return (struct walk_pos){k, c->table[k - 1]};
+	return (struct walk_pos){PT_L4, pt->root};
+}
+
+/* cache_start_at, for any cache: one of another root (pt_attach, or a
+ * root written directly), or never set, is emptied first. */
+static inline __attribute__((always_inline)) struct walk_pos
+cache_start(struct page_table *pt, uint64_t va, int level)
+{
+	struct pt_cache *c = &pt->cache;
+	if (c->root != pt->root) /* a new root, or an unset cache */
+		cache_reset(pt);
+	return cache_start_at(pt, va, level);
+}
+
+/* walk_from for the env's kind of table access (two copies, one that
+ * calls env->table and one that adds table_offset), starting where the
+ * cache says -- except for w, and for user walks, which give every entry
+ * on the way U: those start at the PML4. *reached is the level of the
+ * returned entry. */
+static inline __attribute__((always_inline)) uint64_t *
+walk(struct page_table *pt, uint64_t va, int level, bool create,
+     uint64_t inter, int *reached, int *err, struct pt_walk *w)
+{
+	struct walk_pos pos = {PT_L4, pt->root};
+	uint64_t *e;
+	if (w)
+		w->levels = 0;
+	else if (!(inter & PTE_U))
+		pos = cache_start(pt, va, level);
+	if (pt->env->table)
+		e = walk_from(pt, va, level, create, inter, &pos, err, w, false,
+			      true);
+	else
+		e = walk_from(pt, va, level, create, inter, &pos, err, w, true,
+			      true);
+	*reached = pos.level;
+	return e;
 }
 
 /* Checks [va, va+size): page aligned, not wrapping, canonical, and on one
@@ -219,8 +443,148 @@ static void flush(struct page_table *pt, uint64_t va, uint64_t size)
 		pt->env->flush(pt->env->ctx, va, size);
 }
 
-int pt_map(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
-	   uint64_t attr, int max_level, uint64_t *fail_va)
+/* Drops the flag the walker set when it added U to an existing
+ * intermediate entry, flushing [va, va+size) (at least a page) so that no
+ * paging-structure cache keeps the entry without U. */
+static void flush_widened(struct page_table *pt, uint64_t va, uint64_t size)
+{
+	pt->env->u_widened = false;
+	flush(pt, va, size ? size : PAGE_SIZE);
+}
+
+/* map_page's result when it did not map. */
+static __attribute__((noinline, cold)) int
+map_page_failed(uint64_t va, int rc, uint64_t *fail_va)
+{
+	if (fail_va)
+		*fail_va = va;
+	return rc;
+}
+
+static int map_range(struct page_table *pt, uint64_t va, uint64_t pa,
+		     uint64_t size, uint64_t attr, int max_level,
+		     uint64_t *fail_va);
+
+/* What map_page's masks refuse goes to map_range, which checks it again
+ * against the env itself and maps it or says why not: user pages, bad
+ * arguments, entries the validator refuses, and any page at all while
+ * the masks are unset. */
+static __attribute__((noinline, cold)) int
+map_page_slow(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t attr,
+	      uint64_t *fail_va)
+{
+	return map_range(pt, va, pa, PAGE_SIZE, attr, PT_L1, fail_va);
+}
+
+/*
+ * The rest of map_page_in when its walk found the entry *e at level l > 1
+ * empty: links a new table there (as the walker does), walks on from it
+ * with create, through the same walker, and writes the leaf. Functions
+ * of their own, called last: the walk before them calls nothing with
+ * linear tables, so only these, which call the allocator, save
+ * registers. The PT alone missing (l is PT_L2) is the usual case, with
+ * a copy of its own that keeps fewer values across the call.
+ */
+static inline __attribute__((always_inline)) int
+map_page_grow_in(struct page_table *pt, uint64_t va, uint64_t leaf,
+		 uint64_t *fail_va, uint64_t *e, int l, bool linear)
+{
+	struct walk_state s = {.pt = pt, .env = pt->env};
+	uint64_t v = link_table(&s, e, l);
+	if (!v)
+		return map_page_failed(va, s.err, fail_va);
+	struct walk_pos at = {l - 1, v & PTE_ADDR_MAX_MASK};
+	int rc = 0;
+	e = walk_from(pt, va, PT_L1, true, 0, &at, &rc, NULL, linear, false);
+	if (!e || (*e & PTE_P)) /* no table; or the allocator's page was
+				   not zeroed */
+		return map_page_failed(va, e ? -ERR_EXISTS : rc, fail_va);
+	*e = leaf;
+	return 0;
+}
+
+static __attribute__((noinline)) int
+map_page_grow_pt_add(struct page_table *pt, uint64_t va, uint64_t leaf,
+		     uint64_t *fail_va, uint64_t *e)
+{
+	return map_page_grow_in(pt, va, leaf, fail_va, e, PT_L2, true);
+}
+
+static __attribute__((noinline)) int
+map_page_grow_add(struct page_table *pt, uint64_t va, uint64_t leaf,
+		  uint64_t *fail_va, uint64_t *e, int l)
+{
+	return map_page_grow_in(pt, va, leaf, fail_va, e, l, true);
+}
+
+static __attribute__((noinline)) int
+map_page_grow_call(struct page_table *pt, uint64_t va, uint64_t leaf,
+		   uint64_t *fail_va, uint64_t *e, int l)
+{
+	return map_page_grow_in(pt, va, leaf, fail_va, e, l, false);
+}
+
+/* The walk and the write of pt_map for one 4 KiB supervisor page whose
+ * arguments passed map_page's tests: leaf is the entry to write. */
+static inline __attribute__((always_inline)) int
+map_page_in(struct page_table *pt, uint64_t va, uint64_t leaf,
+	    uint64_t *fail_va, bool linear)
+{
+	struct walk_pos at = {PT_L4, pt->root};
+	int rc = 0;
+	uint64_t *e = walk_from(pt, va, PT_L1, false, 0, &at, &rc, NULL,
+				linear, false);
+	if (*e & PTE_P) /* a 4 KiB page, or a large leaf above */
+		return map_page_failed(va, -ERR_EXISTS, fail_va);
+	if (at.level == PT_L1) {
+		*e = leaf;
+		return 0;
+	}
+	if (linear && at.level == PT_L2)
+		return map_page_grow_pt_add(pt, va, leaf, fail_va, e);
+	if (linear)
+		return map_page_grow_add(pt, va, leaf, fail_va, e, at.level);
+	return map_page_grow_call(pt, va, leaf, fail_va, e, at.level);
+}
+
+/* map_page_in with calls to env->table, in a function of its own so that
+ * the linear copy, inlined in pt_map, saves no registers. */
+static __attribute__((noinline)) int map_page_call(struct page_table *pt,
+						   uint64_t va, uint64_t leaf,
+						   uint64_t *fail_va)
+{
+	return map_page_in(pt, va, leaf, fail_va, false);
+}
+
+/*
+ * pt_map of one 4 KiB supervisor page: the same checks and results as
+ * map_range, which still maps what these masks refuse (map_page_slow).
+ *
+ * Three masks stand for every argument check and the validator's checks
+ * of a 4 KiB leaf, kept in the cache when the table set was made (see
+ * cache_reset): pa may not have pa_bad's bits, ~phys_mask, which holds
+ * misalignment, bits at or above MAXPHYADDR and bits 52-63; attr may not
+ * have attr_bad's, everything outside PTE_ATTR_MASK, and NX without NXE
+ * (and U, for map_range to add U on the way); va + 2^47 has VA_BAD_BITS
+ * clear when va is canonical and aligned. pa_bad always has bit 0, and
+ * (pa | 1) & pa_bad is 1 only then: unset (zero) masks refuse every page.
+ */
+static inline __attribute__((always_inline)) int
+map_page(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t attr,
+	 uint64_t *fail_va)
+{
+	if ((((pa | 1) & pt->cache.pa_bad) ^ 1) | (attr & pt->cache.attr_bad) |
+	    ((va + (1ull << 47)) & VA_BAD_BITS))
+		return map_page_slow(pt, va, pa, attr, fail_va);
+	if (pt->env->table)
+		return map_page_call(pt, va, pa | attr | PTE_P, fail_va);
+	return map_page_in(pt, va, pa | attr | PTE_P, fail_va, true);
+}
+
+/* pt_map of anything but a single page. */
+static __attribute__((noinline)) int
+map_range(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
+	  uint64_t attr, int max_level, uint64_t *fail_va)
 {
 	int rc = 0;
 	uint64_t start = va;
@@ -265,8 +629,8 @@ int pt_map(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
 				/* A table is here already: map this part
 				 * through it with smaller leaves, so only a
 				 * page that is really mapped conflicts. */
-				rc = pt_map(pt, va, pa, step, attr, level - 1,
-					    fail_va);
+				rc = map_range(pt, va, pa, step, attr,
+					       level - 1, fail_va);
 				if (rc)
 					return rc;
 			} else {
@@ -279,13 +643,17 @@ int pt_map(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
 	}
 	if (rc && fail_va)
 		*fail_va = va;
-	if (pt->env->u_widened) {
-		/* An intermediate entry gained U: drop cached copies of it
-		 * (an INVLPG clears the paging-structure caches). */
-		pt->env->u_widened = false;
-		flush(pt, start, va > start ? va - start : PAGE_SIZE);
-	}
+	if (pt->env->u_widened) /* an INVLPG clears the paging-structure caches */
+		flush_widened(pt, start, va - start);
 	return rc;
+}
+
+int pt_map(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
+	   uint64_t attr, int max_level, uint64_t *fail_va)
+{
+	if (size != PAGE_SIZE)
+		return map_range(pt, va, pa, size, attr, max_level, fail_va);
+	return map_page(pt, va, pa, attr, fail_va);
 }
 
 /* Replaces the large leaf *e at level by a table of the next level down
@@ -319,10 +687,7 @@ static int split_leaf(const struct page_table *pt, uint64_t *e, int level)
 		why = pt_entry_check(pt->env, level,
 				     child | PTE_TABLE | (old & PTE_U));
 	if (why) {
-		if (pt->env->free) {
-			pt->env->free(pt->env->ctx, child);
-			pt->env->tables_freed++;
-		}
+		free_table(pt->env, child);
 		pt->env->last_error = why;
 		return -ERR_RANGE;
 	}
@@ -350,12 +715,18 @@ static uint64_t chunk(uint64_t va, int level, uint64_t size)
 	return left < size ? left : size;
 }
 
+/* An unmap that frees tables reads a whole table for each one it frees:
+ * 32 entries to a test. */
 static bool table_empty(const struct page_table *pt, uint64_t phys)
 {
 	const uint64_t *t = table_of(pt, phys);
-	for (uint32_t i = 0; i < PT_ENTRIES; i++)
-		if (t[i])
+	for (uint32_t i = 0; i < PT_ENTRIES; i += 32) {
+		uint64_t any = 0;
+		for (uint32_t k = 0; k < 32; k++)
+			any |= t[i + k];
+		if (any)
 			return false;
+	}
 	return true;
 }
 
@@ -379,6 +750,8 @@ static void unlink_empty_tables(struct page_table *pt, uint64_t va,
 			    !is_leaf(level, *e)) {
 				uint64_t child = *e & PTE_ADDR_MAX_MASK;
 				if (table_empty(pt, child)) {
+					/* The cache may lead through it. */
+					pt_forget(pt);
 					*e = 0;
 					table_of(pt, child)[0] = *chain;
 					*chain = child;
@@ -386,6 +759,17 @@ static void unlink_empty_tables(struct page_table *pt, uint64_t va,
 			}
 			a += PT_SIZE(level);
 		} while (a != end && a - va < size);
+	}
+}
+
+/* Frees the tables unlink_empty_tables chained. */
+static void free_chain(struct page_table *pt, uint64_t chain)
+{
+	while (chain) {
+		uint64_t next = table_of(pt, chain)[0];
+		table_of(pt, chain)[0] = 0;
+		free_table(pt->env, chain);
+		chain = next;
 	}
 }
 
@@ -410,7 +794,9 @@ static uint64_t *leaf_in_range(struct page_table *pt, uint64_t a, uint64_t left,
 	}
 }
 
-int pt_unmap(struct page_table *pt, uint64_t va, uint64_t size)
+/* pt_unmap of any range. */
+static __attribute__((noinline)) int
+unmap_range(struct page_table *pt, uint64_t va, uint64_t size)
 {
 	if (!range_ok(va, size))
 		return -ERR_INVALID;
@@ -430,17 +816,14 @@ int pt_unmap(struct page_table *pt, uint64_t va, uint64_t size)
 	if (pt->env->free)
 		unlink_empty_tables(pt, va, size, &chain);
 	flush(pt, va, size);
-	while (chain) {
-		uint64_t next = table_of(pt, chain)[0];
-		table_of(pt, chain)[0] = 0;
-		pt->env->free(pt->env->ctx, chain);
-		pt->env->tables_freed++;
-		chain = next;
-	}
+	free_chain(pt, chain);
 	return rc;
 }
 
-int pt_protect(struct page_table *pt, uint64_t va, uint64_t size, uint64_t attr)
+/* pt_protect of any range. */
+static __attribute__((noinline)) int
+protect_range(struct page_table *pt, uint64_t va, uint64_t size,
+	      uint64_t attr)
 {
 	if ((attr & ~PTE_ATTR_MASK) || !range_ok(va, size))
 		return -ERR_INVALID;
@@ -467,22 +850,220 @@ int pt_protect(struct page_table *pt, uint64_t va, uint64_t size, uint64_t attr)
 	return rc;
 }
 
-int pt_translate(const struct page_table *pt, uint64_t va, uint64_t *pa,
-		 uint64_t *leaf_entry, int *level, struct pt_walk *w)
+/*
+ * pt_unmap and pt_protect of one 4 KiB page, for a cache known to be the
+ * root's and linear tables, or through env->table: the walk from where
+ * the cache says and the write. Anything else -- a large leaf to split, a
+ * missing table, a table that may have become empty when the env frees
+ * them, a user page or an entry the masks refuse -- goes to the range
+ * functions, which do it all over and say what is wrong.
+ */
+/*
+ * The rest of a single-page unmap whose PT became empty: unlinks it and
+ * every table above that becomes empty in turn (never the root), flushes,
+ * then frees them (as unmap_range: only after the flush, for the
+ * paging-structure caches).
+ */
+static __attribute__((noinline)) int unmap_page_tables(struct page_table *pt,
+						       uint64_t va)
 {
-	if (!va_canonical(va))
-		return -ERR_INVALID;
+	struct pt_walk w;
 	int reached, err = 0;
-	uint64_t *e = walk(pt, va, PT_L1, false, 0, &reached, &err, w);
-	if (!(*e & PTE_P))
+	uint64_t chain = 0;
+	walk(pt, va, PT_L1, false, 0, &reached, &err, &w);
+	/* w.table[i] is the table of level PT_L4 - i on va's path; its
+	 * link is in w.table[i - 1]. The PT (i = 3) is empty. */
+	for (int i = w.levels - 1;
+	     i > 0 && (i == PT_L4 - PT_L1 || table_empty(pt, w.table[i]));
+	     i--) {
+		table_of(pt, w.table[i - 1])[PT_INDEX(va, PT_L4 - i + 1)] = 0;
+		table_of(pt, w.table[i])[0] = chain;
+		chain = w.table[i];
+	}
+	if (chain)
+		pt_forget(pt); /* it may lead through them */
+	flush(pt, va, PAGE_SIZE);
+	free_chain(pt, chain);
+	return 0;
+}
+
+static inline __attribute__((always_inline)) int
+unmap_page_in(struct page_table *pt, uint64_t va, bool linear)
+{
+	struct walk_pos at = cache_start_at(pt, va, PT_L1);
+	int err = 0;
+	uint64_t *e = walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL,
+				linear, true);
+	if (at.level != PT_L1)
+		return unmap_range(pt, va, PAGE_SIZE);
+	*e = 0; /* a non-present entry stays non-present */
+	if (pt->env->free && table_empty(pt, at.table))
+		return unmap_page_tables(pt, va);
+	flush(pt, va, PAGE_SIZE);
+	return 0;
+}
+
+static inline __attribute__((always_inline)) int
+protect_page_in(struct page_table *pt, uint64_t va, uint64_t attr,
+		bool linear)
+{
+	struct walk_pos at = cache_start_at(pt, va, PT_L1);
+	int err = 0;
+	uint64_t *e = walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL,
+				linear, true);
+	uint64_t v = (*e & ~PTE_ATTR_MASK) | attr;
+	if (at.level != PT_L1 || !(v & PTE_P) || (v & pt->cache.leaf_bad))
+		return protect_range(pt, va, PAGE_SIZE, attr);
+	*e = v;
+	flush(pt, va, PAGE_SIZE);
+	return 0;
+}
+
+static __attribute__((noinline)) int
+unmap_page_other(struct page_table *pt, uint64_t va)
+{
+	if (pt->cache.root != pt->root)
+		cache_reset(pt);
+	if (pt->env->table)
+		return unmap_page_in(pt, va, false);
+	return unmap_page_in(pt, va, true);
+}
+
+static __attribute__((noinline)) int
+protect_page_other(struct page_table *pt, uint64_t va, uint64_t attr)
+{
+	if (pt->cache.root != pt->root)
+		cache_reset(pt);
+	if (pt->env->table)
+		return protect_page_in(pt, va, attr, false);
+	return protect_page_in(pt, va, attr, true);
+}
+
+int pt_unmap(struct page_table *pt, uint64_t va, uint64_t size)
+{
+	if (size != PAGE_SIZE || ((va + (1ull << 47)) & VA_BAD_BITS))
+		return unmap_range(pt, va, size);
+	if (pt->root == pt->cache.linear_root)
+		return unmap_page_in(pt, va, true);
+	return unmap_page_other(pt, va);
+}
+
+/* A user page takes protect_range, which gives every entry on the way U.
+ * NX without NXE is in leaf_bad. */
+int pt_protect(struct page_table *pt, uint64_t va, uint64_t size, uint64_t attr)
+{
+	if (size != PAGE_SIZE || (attr & ~(PTE_ATTR_MASK & ~PTE_U)) ||
+	    ((va + (1ull << 47)) & VA_BAD_BITS))
+		return protect_range(pt, va, size, attr);
+	if (pt->root == pt->cache.linear_root)
+		return protect_page_in(pt, va, attr, true);
+	return protect_page_other(pt, va, attr);
+}
+
+/* pt_translate's results for the entry *e that its walk reached at
+ * level: -ERR_NOTFOUND for an entry that is not present. */
+static inline __attribute__((always_inline)) int
+translated(uint64_t va, const uint64_t *e, int level, uint64_t *pa,
+	   uint64_t *leaf_entry, int *level_out)
+{
+	uint64_t v = *e;
+	if (!(v & PTE_P))
 		return -ERR_NOTFOUND;
 	if (pa)
-		*pa = entry_addr(reached, *e) | (va & (PT_SIZE(reached) - 1));
-	if (leaf_entry)
-		*leaf_entry = *e;
-	if (level)
-		*level = reached;
+		*pa = entry_addr(level, v) | (va & (PT_SIZE(level) - 1));
+	if ((uintptr_t)leaf_entry | (uintptr_t)level_out) {
+		if (leaf_entry)
+			*leaf_entry = v;
+		if (level_out)
+			*level_out = level;
+	}
 	return 0;
+}
+
+/* pt_translate without w, from where the cache says, for one kind of
+ * table access. An address the cache knows shares its bits above bit 21
+ * or 30 with an address walked before, so it is canonical; the others
+ * are checked. The walk ends at a 4 KiB leaf far more often than
+ * anywhere else, so that exit has a copy of translated() of its own,
+ * with the level a constant. */
+static inline __attribute__((always_inline)) int
+translate_in(struct page_table *pt, uint64_t va, uint64_t *pa,
+	     uint64_t *leaf_entry, int *level, bool linear, int from)
+{
+	struct walk_pos at = cache_start_at(pt, va, from);
+	if (at.level == PT_L4 && !va_canonical(va))
+		return -ERR_INVALID;
+	int err = 0;
+	uint64_t *e = walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL,
+				linear, true);
+	if (at.level == PT_L1)
+		return translated(va, e, PT_L1, pa, leaf_entry, level);
+	return translated(va, e, at.level, pa, leaf_entry, level);
+}
+
+/* translate_in with the root checked first, for either kind of table
+ * access. */
+static __attribute__((noinline)) int
+translate_other(struct page_table *pt, uint64_t va, uint64_t *pa,
+		uint64_t *leaf_entry, int *level)
+{
+	if (pt->cache.root != pt->root)
+		cache_reset(pt);
+	if (pt->env->table)
+		return translate_in(pt, va, pa, leaf_entry, level, false,
+				    PT_L1);
+	return translate_in(pt, va, pa, leaf_entry, level, true, PT_L1);
+}
+
+/* translate_in for linear tables and a cache known to be the root's,
+ * whose PT and PD did not match: from its PDPT or the root. */
+static __attribute__((noinline)) int
+translate_far(struct page_table *pt, uint64_t va, uint64_t *pa,
+	      uint64_t *leaf_entry, int *level)
+{
+	return translate_in(pt, va, pa, leaf_entry, level, true, PT_L3);
+}
+
+/* With w: every level from the PML4 down is recorded. */
+static __attribute__((noinline)) int
+translate_walk(struct page_table *pt, uint64_t va, uint64_t *pa,
+	       uint64_t *leaf_entry, int *level, struct pt_walk *w)
+{
+	int reached, err = 0;
+	uint64_t *e = walk(pt, va, PT_L1, false, 0, &reached, &err, w);
+	return translated(va, e, reached, pa, leaf_entry, level);
+}
+
+int pt_translate(const struct page_table *cpt, uint64_t va, uint64_t *pa,
+		 uint64_t *leaf_entry, int *level, struct pt_walk *w)
+{
+	/* The cache is state, not content: see paging.h. */
+	struct page_table *pt = (struct page_table *)cpt;
+	if (w) {
+		if (!va_canonical(va))
+			return -ERR_INVALID;
+		return translate_walk(pt, va, pa, leaf_entry, level, w);
+	}
+	/* linear_root is the root only while the cache is the root's and
+	 * the tables are linear: one test for both. Then an address in the
+	 * PT or the PD of the last walk, the usual case of a scan, is looked
+	 * up here; the rest in translate_other. */
+	struct pt_cache *c = &pt->cache;
+	struct walk_pos at;
+	if (pt->root != c->linear_root)
+		return translate_other(pt, va, pa, leaf_entry, level);
+	if (c->key[PT_L1 - 1] == cache_key(va, PT_L1))
+		at = (struct walk_pos){PT_L1, c->table[PT_L1 - 1]};
+	else if (c->key[PT_L2 - 1] == cache_key(va, PT_L2))
+		at = (struct walk_pos){PT_L2, c->table[PT_L2 - 1]};
+	else
+		return translate_far(pt, va, pa, leaf_entry, level);
+	int err = 0;
+	uint64_t *e = walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL, true,
+				true);
+	if (at.level == PT_L1)
+		return translated(va, e, PT_L1, pa, leaf_entry, level);
+	return translated(va, e, at.level, pa, leaf_entry, level);
 }
 
 /* Sign-extends bit 47 so PML4 slots 256..511 give higher-half addresses. */
@@ -536,10 +1117,7 @@ static void destroy(struct page_table *pt, uint64_t table, int level)
 	for (uint32_t i = 0; level > PT_L1 && i < PT_ENTRIES; i++)
 		if ((t[i] & PTE_P) && !is_leaf(level, t[i]))
 			destroy(pt, t[i] & PTE_ADDR_MAX_MASK, level - 1);
-	if (pt->env->free) {
-		pt->env->free(pt->env->ctx, table);
-		pt->env->tables_freed++;
-	}
+	free_table(pt->env, table);
 }
 
 void pt_destroy(struct page_table *pt)
@@ -547,6 +1125,7 @@ void pt_destroy(struct page_table *pt)
 	if (pt->root)
 		destroy(pt, pt->root, PT_L4);
 	pt->root = 0;
+	cache_reset(pt);
 }
 
 void pt_tally_init(struct pt_tally *t)
