@@ -367,17 +367,6 @@ cache_start_at(struct page_table *pt, uint64_t va, int level)
 	return (struct walk_pos){PT_L4, pt->root};
 }
 
-/* cache_start_at, for any cache: one of another root (pt_attach, or a
- * root written directly), or never set, is emptied first. */
-static inline __attribute__((always_inline)) struct walk_pos
-cache_start(struct page_table *pt, uint64_t va, int level)
-{
-	struct pt_cache *c = &pt->cache;
-	if (c->root != pt->root) /* a new root, or an unset cache */
-		cache_reset(pt);
-	return cache_start_at(pt, va, level);
-}
-
 /* walk_from for the env's kind of table access (two copies, one that
  * calls env->table and one that adds table_offset), starting where the
  * cache says -- except for w, and for user walks, which give every entry
@@ -389,10 +378,12 @@ walk(struct page_table *pt, uint64_t va, int level, bool create,
 {
 	struct walk_pos pos = {PT_L4, pt->root};
 	uint64_t *e;
+	if (pt->cache.root != pt->root) /* a new root, or an unset cache */
+		cache_reset(pt);
 	if (w)
 		w->levels = 0;
 	else if (!(inter & PTE_U))
-		pos = cache_start(pt, va, level);
+		pos = cache_start_at(pt, va, level);
 	if (pt->env->table)
 		e = walk_from(pt, va, level, create, inter, &pos, err, w, false,
 			      true);
