@@ -146,7 +146,7 @@ static void cache_reset(struct page_table *pt)
 	uint64_t phys = pt->env ? pt->env->phys_mask & PTE_ADDR_MAX_MASK : 0;
 	uint64_t nx_bad = pt->env && pt->env->nx ? 0 : PTE_NX;
 	c->pa_bad = ~phys;
-	c->attr_bad = ~(PTE_ATTR_MASK & ~PTE_U) | nx_bad;
+	c->attr_check = ~(PTE_ATTR_MASK & ~PTE_U) | nx_bad | PTE_W;
 	/* Exactly what pt_entry_check refuses in a present 4 KiB leaf. */
 	c->leaf_bad = PTE_HIGH_IGNORED | (PTE_ADDR_MAX_MASK & ~phys) | nx_bad;
 }
@@ -555,16 +555,19 @@ static __attribute__((noinline)) int map_page_call(struct page_table *pt,
  * of a 4 KiB leaf, kept in the cache when the table set was made (see
  * cache_reset): pa may not have pa_bad's bits, ~phys_mask, which holds
  * misalignment, bits at or above MAXPHYADDR and bits 52-63; attr may not
- * have attr_bad's, everything outside PTE_ATTR_MASK, and NX without NXE
- * (and U, for map_range to add U on the way); va + 2^47 has VA_BAD_BITS
- * clear when va is canonical and aligned. pa_bad always has bit 0, and
- * (pa | 1) & pa_bad is 1 only then: unset (zero) masks refuse every page.
+ * have attr_check's bits but PTE_W, which are everything outside
+ * PTE_ATTR_MASK, NX without NXE, and U (for map_range to add U on the
+ * way); va + 2^47 has VA_BAD_BITS clear when va is canonical and aligned.
+ * PTE_W, which attr may have, marks the masks set: (attr | PTE_W) &
+ * attr_check is PTE_W exactly when attr passes, and 0 in a cache never
+ * set, which so refuses every page.
  */
 static inline __attribute__((always_inline)) int
 map_page(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t attr,
 	 uint64_t *fail_va)
 {
-	if ((((pa | 1) & pt->cache.pa_bad) ^ 1) | (attr & pt->cache.attr_bad) |
+	if ((pa & pt->cache.pa_bad) |
+	    (((attr | PTE_W) & pt->cache.attr_check) ^ PTE_W) |
 	    ((va + (1ull << 47)) & VA_BAD_BITS))
 		return map_page_slow(pt, va, pa, attr, fail_va);
 	if (pt->env->table)

@@ -134,10 +134,10 @@ struct pt_cache {
 	uint64_t key[PT_LEVELS - 1];
 	uint64_t table[PT_LEVELS - 1];
 	/* From env->phys_mask and env->nx when the cache was emptied: the
-	 * bits a page frame's address, a single page's attr, and a 4 KiB
-	 * leaf may not have (see map_page in paging.c). */
+	 * bits a page frame's address, a single page's attr (and PTE_W),
+	 * and a 4 KiB leaf may not have (see map_page in paging.c). */
 	uint64_t pa_bad;
-	uint64_t attr_bad;
+	uint64_t attr_check;
 	uint64_t leaf_bad;
 };
 
