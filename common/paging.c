@@ -255,11 +255,12 @@ link_table(struct walk_state *s, uint64_t *e, int l)
  * s->err with s->e NULL); otherwise moves s->table down a level and,
  * with s->cache, records it.
  */
-static inline __attribute__((always_inline)) bool walk_level(struct walk_state *s,
-							     int l)
+static inline __attribute__((always_inline)) bool
+walk_level(struct walk_state *s, int l)
 {
 	struct page_table *pt = s->pt;
-	uint64_t *e = &table_at(s->env, s->table, s->linear)[PT_INDEX(s->va, l)];
+	uint64_t *e =
+	    &table_at(s->env, s->table, s->linear)[PT_INDEX(s->va, l)];
 	uint64_t v = *e;
 	s->e = e;
 	if (s->w) {
@@ -373,8 +374,8 @@ cache_start_at(struct page_table *pt, uint64_t va, int level)
  * on the way U: those start at the PML4. *reached is the level of the
  * returned entry. */
 static inline __attribute__((always_inline)) uint64_t *
-walk(struct page_table *pt, uint64_t va, int level, bool create,
-     uint64_t inter, int *reached, int *err, struct pt_walk *w)
+walk(struct page_table *pt, uint64_t va, int level, bool create, uint64_t inter,
+     int *reached, int *err, struct pt_walk *w)
 {
 	struct walk_pos pos = {PT_L4, pt->root};
 	uint64_t *e;
@@ -444,8 +445,8 @@ static void flush_widened(struct page_table *pt, uint64_t va, uint64_t size)
 }
 
 /* map_page's result when it did not map. */
-static __attribute__((noinline, cold)) int
-map_page_failed(uint64_t va, int rc, uint64_t *fail_va)
+static __attribute__((noinline, cold)) int map_page_failed(uint64_t va, int rc,
+							   uint64_t *fail_va)
 {
 	if (fail_va)
 		*fail_va = va;
@@ -523,8 +524,8 @@ map_page_in(struct page_table *pt, uint64_t va, uint64_t leaf,
 {
 	struct walk_pos at = {PT_L4, pt->root};
 	int rc = 0;
-	uint64_t *e = walk_from(pt, va, PT_L1, false, 0, &at, &rc, NULL,
-				linear, false);
+	uint64_t *e =
+	    walk_from(pt, va, PT_L1, false, 0, &at, &rc, NULL, linear, false);
 	if (*e & PTE_P) /* a 4 KiB page, or a large leaf above */
 		return map_page_failed(va, -ERR_EXISTS, fail_va);
 	if (at.level == PT_L1) {
@@ -576,9 +577,10 @@ map_page(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t attr,
 }
 
 /* pt_map of anything but a single page. */
-static __attribute__((noinline)) int
-map_range(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
-	  uint64_t attr, int max_level, uint64_t *fail_va)
+static __attribute__((noinline)) int map_range(struct page_table *pt,
+					       uint64_t va, uint64_t pa,
+					       uint64_t size, uint64_t attr,
+					       int max_level, uint64_t *fail_va)
 {
 	int rc = 0;
 	uint64_t start = va;
@@ -637,7 +639,8 @@ map_range(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
 	}
 	if (rc && fail_va)
 		*fail_va = va;
-	if (pt->env->u_widened) /* an INVLPG clears the paging-structure caches */
+	if (pt->env
+		->u_widened) /* an INVLPG clears the paging-structure caches */
 		flush_widened(pt, start, va - start);
 	return rc;
 }
@@ -789,8 +792,8 @@ static uint64_t *leaf_in_range(struct page_table *pt, uint64_t a, uint64_t left,
 }
 
 /* pt_unmap of any range. */
-static __attribute__((noinline)) int
-unmap_range(struct page_table *pt, uint64_t va, uint64_t size)
+static __attribute__((noinline)) int unmap_range(struct page_table *pt,
+						 uint64_t va, uint64_t size)
 {
 	if (!range_ok(va, size))
 		return -ERR_INVALID;
@@ -816,8 +819,7 @@ unmap_range(struct page_table *pt, uint64_t va, uint64_t size)
 
 /* pt_protect of any range. */
 static __attribute__((noinline)) int
-protect_range(struct page_table *pt, uint64_t va, uint64_t size,
-	      uint64_t attr)
+protect_range(struct page_table *pt, uint64_t va, uint64_t size, uint64_t attr)
 {
 	if ((attr & ~PTE_ATTR_MASK) || !range_ok(va, size))
 		return -ERR_INVALID;
@@ -886,8 +888,8 @@ unmap_page_in(struct page_table *pt, uint64_t va, bool linear)
 {
 	struct walk_pos at = cache_start_at(pt, va, PT_L1);
 	int err = 0;
-	uint64_t *e = walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL,
-				linear, true);
+	uint64_t *e =
+	    walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL, linear, true);
 	if (at.level != PT_L1)
 		return unmap_range(pt, va, PAGE_SIZE);
 	*e = 0; /* a non-present entry stays non-present */
@@ -898,13 +900,12 @@ unmap_page_in(struct page_table *pt, uint64_t va, bool linear)
 }
 
 static inline __attribute__((always_inline)) int
-protect_page_in(struct page_table *pt, uint64_t va, uint64_t attr,
-		bool linear)
+protect_page_in(struct page_table *pt, uint64_t va, uint64_t attr, bool linear)
 {
 	struct walk_pos at = cache_start_at(pt, va, PT_L1);
 	int err = 0;
-	uint64_t *e = walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL,
-				linear, true);
+	uint64_t *e =
+	    walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL, linear, true);
 	uint64_t v = (*e & ~PTE_ATTR_MASK) | attr;
 	if (at.level != PT_L1 || !(v & PTE_P) || (v & pt->cache.leaf_bad))
 		return protect_range(pt, va, PAGE_SIZE, attr);
@@ -913,8 +914,8 @@ protect_page_in(struct page_table *pt, uint64_t va, uint64_t attr,
 	return 0;
 }
 
-static __attribute__((noinline)) int
-unmap_page_other(struct page_table *pt, uint64_t va)
+static __attribute__((noinline)) int unmap_page_other(struct page_table *pt,
+						      uint64_t va)
 {
 	if (pt->cache.root != pt->root)
 		cache_reset(pt);
@@ -988,8 +989,8 @@ translate_in(struct page_table *pt, uint64_t va, uint64_t *pa,
 	if (at.level == PT_L4 && !va_canonical(va))
 		return -ERR_INVALID;
 	int err = 0;
-	uint64_t *e = walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL,
-				linear, true);
+	uint64_t *e =
+	    walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL, linear, true);
 	if (at.level == PT_L1)
 		return translated(va, e, PT_L1, pa, leaf_entry, level);
 	return translated(va, e, at.level, pa, leaf_entry, level);
@@ -997,9 +998,10 @@ translate_in(struct page_table *pt, uint64_t va, uint64_t *pa,
 
 /* translate_in with the root checked first, for either kind of table
  * access. */
-static __attribute__((noinline)) int
-translate_other(struct page_table *pt, uint64_t va, uint64_t *pa,
-		uint64_t *leaf_entry, int *level)
+static __attribute__((noinline)) int translate_other(struct page_table *pt,
+						     uint64_t va, uint64_t *pa,
+						     uint64_t *leaf_entry,
+						     int *level)
 {
 	if (pt->cache.root != pt->root)
 		cache_reset(pt);
@@ -1011,9 +1013,10 @@ translate_other(struct page_table *pt, uint64_t va, uint64_t *pa,
 
 /* translate_in for linear tables and a cache known to be the root's,
  * whose PT and PD did not match: from its PDPT or the root. */
-static __attribute__((noinline)) int
-translate_far(struct page_table *pt, uint64_t va, uint64_t *pa,
-	      uint64_t *leaf_entry, int *level)
+static __attribute__((noinline)) int translate_far(struct page_table *pt,
+						   uint64_t va, uint64_t *pa,
+						   uint64_t *leaf_entry,
+						   int *level)
 {
 	return translate_in(pt, va, pa, leaf_entry, level, true, PT_L3);
 }
@@ -1053,8 +1056,8 @@ int pt_translate(const struct page_table *cpt, uint64_t va, uint64_t *pa,
 	else
 		return translate_far(pt, va, pa, leaf_entry, level);
 	int err = 0;
-	uint64_t *e = walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL, true,
-				true);
+	uint64_t *e =
+	    walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL, true, true);
 	if (at.level == PT_L1)
 		return translated(va, e, PT_L1, pa, leaf_entry, level);
 	return translated(va, e, at.level, pa, leaf_entry, level);

@@ -371,8 +371,13 @@ static uint32_t *by_address(const uint32_t *idx)
 	return pos;
 }
 
-enum scatter_op { OP_MAP, OP_TRANSLATE, OP_TRANSLATE_SORTED, OP_PROTECT,
-		  OP_UNMAP };
+enum scatter_op {
+	OP_MAP,
+	OP_TRANSLATE,
+	OP_TRANSLATE_SORTED,
+	OP_PROTECT,
+	OP_UNMAP
+};
 
 /* Maps the scattered set, then (unless op is OP_MAP) runs op once per
  * page of it, in the same order; checks the result and prints the

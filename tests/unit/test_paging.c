@@ -998,11 +998,11 @@ static int split_scenario(bool stale)
 	int rc = -1;
 	CHECK_EQ(pt_map(&f->pt, base, 3 * G1, G1, PTE_W | PTE_NX, PT_L3, NULL),
 		 0);
-	CHECK_EQ(pt_map(&f->pt, DMAP + 2 * G1, 0x800000, K4, PTE_W, PT_L1,
-			NULL),
-		 0);
-	const uint64_t va[] = {page, page + K4, page - K4, base,
-			       base + 9 * M2, base + 10 * M2, base + G1 - K4};
+	CHECK_EQ(
+	    pt_map(&f->pt, DMAP + 2 * G1, 0x800000, K4, PTE_W, PT_L1, NULL), 0);
+	const uint64_t va[] = {page,          page + K4,     page - K4,
+			       base,          base + 9 * M2, base + 10 * M2,
+			       base + G1 - K4};
 	CHECK_EQ(cache_mismatches(f, va, ARRAY_SIZE(va)), 0);
 	CHECK_EQ(pt_protect(&f->pt, page, K4, PTE_NX), 0);
 	CHECK_EQ(f->env.splits, 2);
@@ -1122,17 +1122,21 @@ static int single_map_expected(const struct pt_env *env, uint64_t va,
  */
 static void test_single_page_checks(void)
 {
-	static const uint64_t vas[] = {
-	    0x1000, 0x0000800000000000ull, 0x00007ffffffff000ull,
-	    0xffff800000000000ull, 0xffff7ffffffff000ull, 0x1800,
-	    0xfffffffffffff000ull, 0x8000000000001000ull};
+	static const uint64_t vas[] = {0x1000,
+				       0x0000800000000000ull,
+				       0x00007ffffffff000ull,
+				       0xffff800000000000ull,
+				       0xffff7ffffffff000ull,
+				       0x1800,
+				       0xfffffffffffff000ull,
+				       0x8000000000001000ull};
 	uint64_t pas[] = {0x2000, 0x2001, 0x2800, 0, 0, 0, 0, 0, 0, 0};
 	uint32_t cases = 0, wrong = 0;
 	for (int mode = TABLE_CALL; mode <= TABLE_LINEAR; mode++) {
 		for (int bits = 36; bits <= 46; bits += 10) {
 			for (int nx = 0; nx <= 1; nx++) {
-				struct fixture *f =
-				    fixture_mode(true, nx, (enum table_mode)mode);
+				struct fixture *f = fixture_mode(
+				    true, nx, (enum table_mode)mode);
 				f->env.phys_mask =
 				    PTE_ADDR_MAX_MASK & ((1ull << bits) - 1);
 				pt_forget(&f->pt);
@@ -1156,7 +1160,8 @@ static void test_single_page_checks(void)
 							    ((b % 3) ? PTE_W
 								     : 0);
 							uint64_t va = vas[v];
-							bool m = va == mapped_va;
+							bool m =
+							    va == mapped_va;
 							int want =
 							    single_map_expected(
 								&f->env, va,
@@ -1167,31 +1172,58 @@ static void test_single_page_checks(void)
 							    K4, attr, PT_L1,
 							    NULL);
 							if (got == 0)
-								pt_unmap(
-								    &f->pt, va,
-								    K4);
+								pt_unmap(&f->pt,
+									 va,
+									 K4);
 							cases++;
 							if (got != want) {
 								wrong++;
 								if (wrong < 5)
 									printf(
-									    "  map va %#llx pa %#llx attr %#llx: %d, want %d\n",
-									    (unsigned long long)va,
-									    (unsigned long long)pas[p],
-									    (unsigned long long)attr,
+									    "  "
+									    "ma"
+									    "p "
+									    "va"
+									    " %"
+									    "#l"
+									    "lx"
+									    " p"
+									    "a "
+									    "%#"
+									    "ll"
+									    "x "
+									    "at"
+									    "tr"
+									    " %"
+									    "#l"
+									    "lx"
+									    ": "
+									    "%d"
+									    ", "
+									    "wa"
+									    "nt"
+									    " %"
+									    "d"
+									    "\n",
+									    (unsigned long long)
+										va,
+									    (unsigned long long)
+										pas[p],
+									    (unsigned long long)
+										attr,
 									    got,
 									    want);
 							}
 						}
 				for (int b = 0; b < 64; b++) {
 					uint64_t attr = 1ull << b;
-					int want =
-					    (attr & ~PTE_ATTR_MASK) ? -ERR_INVALID
-					    : pt_entry_check(&f->env, PT_L1,
-							     0x3000 | attr |
-								 PTE_P)
-						? -ERR_RANGE
-						: 0;
+					int want = (attr & ~PTE_ATTR_MASK)
+						       ? -ERR_INVALID
+						   : pt_entry_check(
+							 &f->env, PT_L1,
+							 0x3000 | attr | PTE_P)
+						       ? -ERR_RANGE
+						       : 0;
 					cases++;
 					wrong += pt_protect(&f->pt, mapped_va,
 							    K4, attr) != want;
