@@ -1,18 +1,33 @@
 /*
  * Benchmark of common/paging.c on the host.
  *
- *   bench_paging contig4k    pt_map of 1 GiB with 4 KiB leaves in one call
- *   bench_paging scatter4k   pt_map of 262,144 single 4 KiB pages, one call
- *                            each, at random distinct addresses in 512 GiB
- *   bench_paging translate   the same pages mapped, then pt_translate of
- *                            each, in the order they were mapped
- *   bench_paging protect     the same pages mapped, then pt_protect of
- *                            each page on its own, in that order
- *   bench_paging unmap       the same pages mapped, then pt_unmap of each
- *                            page on its own, in that order; tables left
- *                            empty are freed
- *   bench_paging tables      count the table pages of direct maps with
- *                            1 GiB and 2 MiB leaves against the minimum
+ *   bench_paging MODE [--call] [--pages N]
+ *
+ *   contig4k          pt_map of 1 GiB with 4 KiB leaves in one call
+ *   scatter4k         pt_map of N single 4 KiB pages (default 262,144),
+ *                     one call each, at random distinct addresses in a
+ *                     window of N x 2 MiB (512 GiB for the default)
+ *   translate         the scattered set mapped, then pt_translate of each
+ *                     page in the order they were mapped (random)
+ *   translate-sorted  the same in ascending address order, as a scan of a
+ *                     range asks
+ *   protect           the set mapped, then pt_protect of each page on its
+ *                     own, in the order mapped
+ *   unmap             the set mapped, then pt_unmap of each page on its
+ *                     own, in the order mapped, with env->free NULL (the
+ *                     tables stay, as in the loader)
+ *   unmap-free        the same with env->free set, as in the kernel: the
+ *                     tables left empty are found and freed
+ *   tables            count the table pages of direct maps with 1 GiB and
+ *                     2 MiB leaves against the minimum
+ *
+ *   --call   reach tables through a table() callback that adds an offset
+ *            (as every caller did before table_offset); by default
+ *            env->table is NULL and the walker adds table_offset itself,
+ *            as the kernel and the loader do
+ *   --pages  the size of the scattered set: a power of two from 1024 to
+ *            262144; the window grows with it, so the density, and with it
+ *            the share of pages that need a new table, stays the same
  *
  * This program does not count anything itself in the operation modes: it
  * does the work, checks the result (outside the measured function) and
@@ -26,13 +41,13 @@
  *    pointer and clears nothing, so the figures are the mapper's work plus
  *    the call of an allocator, not the cost of clearing 4 KiB per table
  *    (which depends on the allocator, not the mapper).
- *  - table() is one addition, like a direct map (phys + offset). It does
- *    not check its argument; a bad physical address would fault here, and
- *    the checks after mapping would catch a wrong one.
- *  - free and flush are set, as in the kernel, and count their calls (the
- *    arena goes away as a whole; a host has no TLB to flush), so unmap
- *    pays for finding and unlinking the tables it empties, and unmap and
- *    protect for calling the flush.
+ *  - Tables are at phys + offset, like a direct map; with --call through a
+ *    table() of one addition. Neither checks its argument; a bad physical
+ *    address would fault here, and the checks after mapping would catch a
+ *    wrong one.
+ *  - flush is set, as in the kernel, and counts its calls (a host has no
+ *    TLB of these tables); free (unmap-free only) counts the pages handed
+ *    back, and the arena goes away as a whole.
  *
  * The tables mode needs no valgrind: it compares env->tables_allocated
  * (which includes the PML4) with the arithmetic minimum and exits 1 when a
@@ -56,11 +71,16 @@
 #define DATA_BASE 0x0000001000000000ull
 
 #define DIRECT_MAP 0xffff800000000000ull
-/* The scattered window: one PML4 slot (512 GiB, aligned to it). */
-#define SCATTER_BASE         0xffff900000000000ull
-#define SCATTER_WINDOW_PAGES (1ull << 27) /* 512 GiB / 4 KiB */
-#define SCATTER_PAGES        262144u
-#define SCATTER_SEED         0x2545f4914f6cdd1dull
+/* The scattered window: within one PML4 slot (aligned to it). */
+#define SCATTER_BASE    0xffff900000000000ull
+#define SCATTER_SEED    0x2545f4914f6cdd1dull
+#define SCATTER_DEFAULT 262144u /* pages; the window then is 512 GiB */
+
+/* From the command line. */
+static bool opt_call;                            /* --call */
+static uint32_t scatter_pages = SCATTER_DEFAULT; /* --pages */
+#define SCATTER_PAGES        scatter_pages
+#define SCATTER_WINDOW_PAGES ((uint64_t)scatter_pages * PT_ENTRIES)
 
 #define GIB         (1ull << 30)
 #define CONTIG_SIZE GIB
@@ -149,7 +169,7 @@ static void bench_init(struct bench *b, uint64_t arena_pages, bool page1g)
 	    .nx = true,
 	    .page1g = page1g,
 	};
-	if (getenv("BENCH_ADD")) {
+	if (!opt_call) {
 		b->env.table = NULL;
 		b->env.table_offset = b->arena.offset;
 	}
@@ -376,7 +396,8 @@ enum scatter_op {
 	OP_TRANSLATE,
 	OP_TRANSLATE_SORTED,
 	OP_PROTECT,
-	OP_UNMAP
+	OP_UNMAP,
+	OP_UNMAP_FREE
 };
 
 /* Maps the scattered set, then (unless op is OP_MAP) runs op once per
@@ -388,9 +409,11 @@ static int run_scattered(enum scatter_op op, const char *mode)
 	struct bench b;
 	/* At worst one PT per page, plus the PDs, the PDPT and the PML4. */
 	bench_init(&b, SCATTER_PAGES + 1024, true);
+	if (op != OP_UNMAP_FREE) /* as the loader: tables stay */
+		b.env.free = NULL;
 	bool ok = map_scattered(&b, idx);
 	uint64_t tables = b.env.tables_allocated;
-	uint32_t *order;
+	uint32_t *order = NULL;
 
 	switch (op) {
 	case OP_MAP:
@@ -440,6 +463,7 @@ static int run_scattered(enum scatter_op op, const char *mode)
 		ok = ok && b.arena.flushes == SCATTER_PAGES;
 		break;
 	case OP_UNMAP:
+	case OP_UNMAP_FREE:
 		for (uint32_t n = 0; ok && n < SCATTER_PAGES; n++) {
 			int rc = pt_unmap(&b.pt, scatter_va(idx, n), PAGE_SIZE);
 			if (rc) {
@@ -450,26 +474,29 @@ static int run_scattered(enum scatter_op op, const char *mode)
 				ok = false;
 			}
 		}
-		/* Nothing mapped, every table but the PML4 freed, one flush
-		 * per call. */
+		/* Nothing mapped, one flush per call, and every table but
+		 * the PML4 freed (unmap-free) or none (unmap). */
 		ok = ok && leaves_are(&b, 0, PT_L1);
-		if (ok && (b.env.tables_freed != tables - 1 ||
-			   b.arena.freed != tables - 1 ||
-			   b.arena.flushes != SCATTER_PAGES)) {
+		uint64_t want = op == OP_UNMAP_FREE ? tables - 1 : 0;
+		if (ok &&
+		    (b.env.tables_freed != want || b.arena.freed != want ||
+		     b.arena.flushes != SCATTER_PAGES)) {
 			fprintf(stderr,
 				"bench_paging: unmap freed %llu of %llu "
-				"tables (want all but the PML4), %llu "
-				"flushes\n",
+				"tables (want %llu), %llu flushes\n",
 				(unsigned long long)b.arena.freed,
 				(unsigned long long)tables,
+				(unsigned long long)want,
 				(unsigned long long)b.arena.flushes);
 			ok = false;
 		}
 		break;
 	}
-	printf("%s: pages=%u calls=%u tables=%llu window=512GiB%s\n", mode,
-	       SCATTER_PAGES, SCATTER_PAGES, (unsigned long long)tables,
-	       ok ? "" : " CHECK FAILED");
+	printf("%s: pages=%u calls=%u tables=%llu window=%lluGiB access=%s%s"
+	       "\n",
+	       mode, SCATTER_PAGES, SCATTER_PAGES, (unsigned long long)tables,
+	       (unsigned long long)(SCATTER_WINDOW_PAGES * PAGE_SIZE >> 30),
+	       opt_call ? "call" : "add", ok ? "" : " CHECK FAILED");
 	bench_fini(&b);
 	free(idx);
 	return ok ? 0 : 1;
@@ -536,53 +563,90 @@ static int run_tables(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: bench_paging "
-		"contig4k|scatter4k|translate|protect|unmap|tables\n"
-		"  contig4k   pt_map of 1 GiB with 4 KiB leaves (one call)\n"
-		"  scatter4k  pt_map of %u single 4 KiB pages at distinct "
-		"random\n"
-		"             addresses in a 512 GiB window (fixed seed)\n"
-		"  translate  those pages mapped, then pt_translate of each\n"
-		"  protect    those pages mapped, then pt_protect of each "
-		"(one call\n"
-		"             per page)\n"
-		"  unmap      those pages mapped, then pt_unmap of each (one "
-		"call per\n"
-		"             page; emptied tables are freed)\n"
-		"  tables     table pages of 1/64/1024 GiB direct maps with "
-		"1 GiB\n"
-		"             and 2 MiB leaves against the minimum; exits 1 "
-		"on a\n"
-		"             difference\n"
+		"usage: bench_paging MODE [--call] [--pages N]\n"
+		"  contig4k          pt_map of 1 GiB with 4 KiB leaves (one "
+		"call)\n"
+		"  scatter4k         pt_map of N single 4 KiB pages at "
+		"distinct random\n"
+		"                    addresses in a window of N x 2 MiB (fixed "
+		"seed)\n"
+		"  translate         those pages mapped, then pt_translate of "
+		"each, in\n"
+		"                    the order mapped\n"
+		"  translate-sorted  the same in address order\n"
+		"  protect           those pages mapped, then pt_protect of "
+		"each\n"
+		"  unmap             those pages mapped, then pt_unmap of each "
+		"(tables\n"
+		"                    kept: env->free NULL)\n"
+		"  unmap-free        the same, emptied tables freed\n"
+		"  tables            table pages of 1/64/1024 GiB direct maps "
+		"with 1 GiB\n"
+		"                    and 2 MiB leaves against the minimum; "
+		"exits 1 on a\n"
+		"                    difference\n"
+		"  --call            tables through a table() callback, not at "
+		"phys +\n"
+		"                    table_offset\n"
+		"  --pages N         N a power of two, 1024..262144 (default "
+		"%u)\n"
 		"The other modes print pages=N; run them under tools/bench.sh "
 		"to count\nthe instructions inside the function measured.\n",
-		SCATTER_PAGES);
+		SCATTER_DEFAULT);
 }
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
+	static const struct {
+		const char *name;
+		enum scatter_op op;
+	} ops[] = {
+	    {"scatter4k", OP_MAP},
+	    {"translate", OP_TRANSLATE},
+	    {"translate-sorted", OP_TRANSLATE_SORTED},
+	    {"protect", OP_PROTECT},
+	    {"unmap", OP_UNMAP},
+	    {"unmap-free", OP_UNMAP_FREE},
+	};
+	if (argc >= 2 &&
+	    (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		usage(stdout);
+		return 0;
+	}
+	for (int i = 2; i < argc; i++) {
+		char *end;
+		if (!strcmp(argv[i], "--call")) {
+			opt_call = true;
+		} else if (!strcmp(argv[i], "--pages") && i + 1 < argc) {
+			unsigned long n = strtoul(argv[++i], &end, 10);
+			if (*end || n < 1024 || n > SCATTER_DEFAULT ||
+			    (n & (n - 1))) {
+				fprintf(stderr,
+					"bench_paging: --pages takes a power "
+					"of two from 1024 to %u, not '%s'\n",
+					SCATTER_DEFAULT, argv[i]);
+				return 2;
+			}
+			scatter_pages = (uint32_t)n;
+		} else {
+			fprintf(stderr,
+				"bench_paging: unknown argument '%s' (try "
+				"--help)\n",
+				argv[i]);
+			return 2;
+		}
+	}
+	if (argc < 2) {
 		usage(stderr);
 		return 2;
 	}
 	if (!strcmp(argv[1], "contig4k"))
 		return run_contig4k();
-	if (!strcmp(argv[1], "scatter4k"))
-		return run_scattered(OP_MAP, "scatter4k");
-	if (!strcmp(argv[1], "translate"))
-		return run_scattered(OP_TRANSLATE, "translate");
-	if (!strcmp(argv[1], "translate-sorted"))
-		return run_scattered(OP_TRANSLATE_SORTED, "translate-sorted");
-	if (!strcmp(argv[1], "protect"))
-		return run_scattered(OP_PROTECT, "protect");
-	if (!strcmp(argv[1], "unmap"))
-		return run_scattered(OP_UNMAP, "unmap");
 	if (!strcmp(argv[1], "tables"))
 		return run_tables();
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(stdout);
-		return 0;
-	}
-	usage(stderr);
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
+		if (!strcmp(argv[1], ops[i].name))
+			return run_scattered(ops[i].op, ops[i].name);
+	fprintf(stderr, "bench_paging: no mode '%s' (try --help)\n", argv[1]);
 	return 2;
 }
