@@ -1,6 +1,9 @@
 /*
  * x86-64 4-level page tables: entry definitions, the validator, and one
- * range walker that map, unmap, protect and translate share.
+ * walker that map, unmap, protect and translate share, for ranges and,
+ * on short paths of their own, for single 4 KiB pages. Each table set
+ * keeps the tables of its last walks (struct pt_cache), so that a walk
+ * near the last one starts below the PML4.
  *
  * The same code runs in the loader (tables reached by identity), the
  * kernel (tables reached through the direct map) and the host tests
@@ -9,10 +12,12 @@
  * in as struct pt_env.
  *
  * Entries are raw uint64_t with named bit masks (bitfield layout is the
- * compiler's choice). Every entry this code writes goes through
- * pt_entry_check first: bits above MAXPHYADDR, a level's reserved bits,
- * NX without EFER.NXE and 1 GiB leaves without CPUID support are refused,
- * because an emulator may accept them and a CPU will not.
+ * compiler's choice). Every entry this code writes is checked first, by
+ * pt_entry_check or, on the single-page paths, by masks that refuse
+ * exactly what it refuses (tests/unit/test_paging.c holds them to it at
+ * every edge): bits above MAXPHYADDR, a level's reserved bits, NX without
+ * EFER.NXE and 1 GiB leaves without CPUID support are refused, because
+ * an emulator may accept them and a CPU will not.
  *
  * Nothing here flushes the TLB except through env->flush, which unmap and
  * protect call once per operation with the whole changed range, and map
@@ -83,7 +88,10 @@ struct pt_env {
 	/* Returns a pointer through which the table page at phys can be
 	 * read and written. NULL when every table page is at phys +
 	 * table_offset (a direct map, or identity with 0): the walker then
-	 * adds instead of calling, which is most of a walk's cost. */
+	 * adds instead of calling, a call fewer per level. Whether it is
+	 * NULL is read with phys_mask and nx (below); table_offset may
+	 * change at any time (the kernel's does when it leaves the
+	 * identity map): the cache holds no pointer. */
 	uint64_t *(*table)(void *ctx, uint64_t phys);
 	uint64_t table_offset; /* used only when table is NULL */
 	/* Invalidates TLB entries for [va, va+size); may be NULL. */
@@ -91,8 +99,9 @@ struct pt_env {
 	void *ctx;
 
 	/* What the CPU allows. pt_init and pt_attach read phys_mask and nx
-	 * once for the fast path of single pages, and pt_forget() again:
-	 * set them before, or call it after a change. */
+	 * (and whether table is NULL) once for the paths of single pages,
+	 * and pt_forget() again: set them before, or call it after a
+	 * change. */
 	uint64_t phys_mask; /* address bits the CPU has (cpu_phys_addr_mask) */
 	bool nx;            /* EFER.NXE is (or will be) on: PTE_NX allowed */
 	bool page1g;        /* CPUID allows 1 GiB leaves */
@@ -135,7 +144,7 @@ struct pt_cache {
 	uint64_t table[PT_LEVELS - 1];
 	/* From env->phys_mask and env->nx when the cache was emptied: the
 	 * bits a page frame's address, a single page's attr (and PTE_W),
-	 * and a 4 KiB leaf may not have (see map_page in paging.c). */
+	 * and a 4 KiB leaf may not have (see map_page in paging_page.c). */
 	uint64_t pa_bad;
 	uint64_t attr_check;
 	uint64_t leaf_bad;

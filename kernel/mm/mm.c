@@ -288,7 +288,7 @@ void mm_init(const struct handoff *h, const struct cpu_features *cpu)
 	write_cr3(kpt.root);
 	flush_all(); /* the loader's global entries */
 	switched = true;
-	env.table_offset = DMAP_BASE; /* paging.h: the cache holds no pointer */
+	env.table_offset = DMAP_BASE; /* tables through the direct map now */
 	frames_rebase(&frames, phys_to_virt(frames.store_phys));
 	if (fb_va)
 		fbcon_set_base(fb_va);

@@ -13,7 +13,8 @@
 # cannot read clang's DWARF 5 forms and gives up on the whole binary.
 
 BENCH_CFLAGS := $(COMMON_CFLAGS) -gdwarf-4
-BENCH_COMMON_SRCS := common/paging.c common/string.c
+BENCH_COMMON_SRCS := common/paging.c common/paging_page.c \
+	common/paging_range.c common/string.c
 BENCH_BIN := $(BUILD)/bench/bench_paging
 BENCH_OBJS := $(patsubst %.c,$(BUILD)/bench/%.o,\
 	tests/bench/bench_paging.c $(BENCH_COMMON_SRCS))
