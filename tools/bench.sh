@@ -36,7 +36,7 @@
 #   (fixed seed) in a 512 GiB window, one call per page, in the order they
 #   were mapped (random), or in address order where the row says so.
 #   About 64% of them need a new PT. --quick uses 32,768 pages in 64 GiB:
-#   the same density, the same tables per page, figures within 0.1%.
+#   the same density, the same tables per page, figures within 0.5%.
 #
 #   Instruction counts are deterministic for a deterministic program: the
 #   first mode runs a second time and both counts must agree.
@@ -110,7 +110,7 @@ Ends with "N passed, M failed". Needs valgrind (Debian package
   --fbcon-bin PATH  the console bench binary (default
                     build/bench/bench_fbcon)
   --quick           32,768 scattered pages, tables at phys + table_offset
-                    only (what `make test` runs; about 15 s)
+                    only (what `make test` runs; about 15 s of CPU)
   --skip-without-valgrind
                     without valgrind, report the whole bench as skipped
                     with the reason instead of failed (for `make test`)
