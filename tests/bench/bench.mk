@@ -4,7 +4,8 @@
 #
 # `make test-bench`, the suite `bench` of `make test`: the same with
 # --quick (a scattered set of 32,768 pages instead of 262,144, at the same
-# density, and no table()-call column), about 15 s of CPU time. Without valgrind it is one case skipped, with the reason.
+# density, and no table()-call column), about 15 s of CPU time. Without
+# valgrind it is one case skipped, with the reason.
 #
 # Built with plain -O2, no sanitizers, into $(BUILD)/bench/: the ASan
 # objects in $(BUILD)/host/ would measure the sanitizers, not the code.
