@@ -10,6 +10,8 @@ COMMON_SRCS := \
 	common/frames.c \
 	common/memmap.c \
 	common/paging.c \
+	common/paging_page.c \
+	common/paging_range.c \
 	common/pvh.c \
 	common/sha256.c \
 	common/string.c

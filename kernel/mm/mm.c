@@ -102,14 +102,6 @@ static void env_free(void *ctx, uint64_t pa)
 		panic("mm", "table page 0x%lx freed twice", pa);
 }
 
-/* Every walk of every level comes here, so no check: table pages come
- * from the frame allocator, whose map init_frames cut to what the direct
- * map covers (and before the switch, to the identity map). */
-static uint64_t *env_table(void *ctx, uint64_t pa)
-{
-	return (uint64_t *)(uintptr_t)(switched ? DMAP_BASE + pa : pa);
-}
-
 /* pt_unmap and pt_protect flush once per call, before they return and
  * so before their caller frees a frame; pt_unmap frees emptied table
  * pages during the walk, but nothing can take them before the flush:
@@ -266,7 +258,12 @@ void mm_init(const struct handoff *h, const struct cpu_features *cpu)
 	env = (struct pt_env){
 	    .alloc = env_alloc,
 	    .free = env_free,
-	    .table = env_table,
+	    /* Tables at phys + table_offset: the walker adds instead of
+	     * calling. No check: table pages come from the frame
+	     * allocator, whose map init_frames cut to what the direct map
+	     * covers (and before the switch, to the identity map). */
+	    .table = NULL,
+	    .table_offset = 0,
 	    .flush = env_flush,
 	    .phys_mask = cpu_phys_addr_mask(cpu),
 	    .nx = cpu->nx,
@@ -307,6 +304,7 @@ void mm_init(const struct handoff *h, const struct cpu_features *cpu)
 	write_cr3(kpt.root);
 	flush_all(); /* the loader's global entries */
 	switched = true;
+	env.table_offset = DMAP_BASE; /* tables through the direct map now */
 	frames_rebase(&frames, phys_to_virt(frames.store_phys));
 	if (fb_va)
 		fbcon_set_base(fb_va);

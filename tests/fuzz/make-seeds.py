@@ -207,6 +207,33 @@ def acpi_seeds():
     write("acpi", "xsdt-v2-fixed-sums", bytes([1]) + acpi_memory(2))
 
 
+def paging_op(what, how, first, attr=1, frame=0x9, bad=False, extra=0):
+    """One operation of fuzz_paging.c: what 0..3 (map, unmap, protect,
+    translate), how 0..3 (1, 1, 2..17, 512 pages), first page 0..8191."""
+    return bytes([what | how << 2 | (0x10 if bad else 0) | attr << 5,
+                  first & 0xFF, first >> 8, frame | extra << 4])
+
+
+def paging_seeds():
+    # Single pages scattered over both windows, protected, unmapped.
+    ops = b"".join(paging_op(0, 0, p * 523 % 16384) for p in range(40))
+    ops += b"".join(paging_op(2, 0, p * 523 % 16384, attr=3)
+                    for p in range(0, 40, 3))
+    ops += b"".join(paging_op(1, 0, p * 523 % 16384) for p in range(0, 40, 2))
+    for setup in (0, 3, 7):
+        write("paging", "single-pages-%d" % setup, bytes([setup]) + ops)
+    # A 2 MiB leaf, split by a page protected and a page unmapped in it.
+    big = (paging_op(0, 3, 1024, frame=0x8) + paging_op(2, 0, 1030, attr=2)
+           + paging_op(1, 0, 1100) + paging_op(0, 2, 1100, extra=3)
+           + paging_op(3, 0, 1031) + paging_op(1, 3, 1024))
+    write("paging", "split-2m", bytes([3]) + big)
+    # Bad arguments are refused and change nothing.
+    write("paging", "bad-args", bytes([1]) + paging_op(0, 0, 7, bad=True)
+          + paging_op(0, 0, 7, bad=True, frame=0x1) + paging_op(0, 0, 7)
+          + paging_op(2, 0, 7, bad=True) + paging_op(1, 0, 7, bad=True,
+                                                     frame=0x1))
+
+
 if __name__ == "__main__":
     elf_seeds()
     config_seeds()
@@ -214,3 +241,4 @@ if __name__ == "__main__":
     pvh_seeds()
     sha256_seeds()
     acpi_seeds()
+    paging_seeds()
