@@ -1,5 +1,6 @@
 # Sources in common/, built for the loader, the kernel and the host.
 COMMON_SRCS := \
+	common/acpi.c \
 	common/bootinfo.c \
 	common/config.c \
 	common/cpu.c \
@@ -9,6 +10,8 @@ COMMON_SRCS := \
 	common/frames.c \
 	common/memmap.c \
 	common/paging.c \
+	common/paging_page.c \
+	common/paging_range.c \
 	common/pvh.c \
 	common/sha256.c \
 	common/string.c

@@ -1,6 +1,9 @@
 /*
  * x86-64 4-level page tables: entry definitions, the validator, and one
- * range walker that map, unmap, protect and translate share.
+ * walker that map, unmap, protect and translate share, for ranges and,
+ * on short paths of their own, for single 4 KiB pages. Each table set
+ * keeps the tables of its last walks (struct pt_cache), so that a walk
+ * near the last one starts below the PML4.
  *
  * The same code runs in the loader (tables reached by identity), the
  * kernel (tables reached through the direct map) and the host tests
@@ -9,10 +12,12 @@
  * in as struct pt_env.
  *
  * Entries are raw uint64_t with named bit masks (bitfield layout is the
- * compiler's choice). Every entry this code writes goes through
- * pt_entry_check first: bits above MAXPHYADDR, a level's reserved bits,
- * NX without EFER.NXE and 1 GiB leaves without CPUID support are refused,
- * because an emulator may accept them and a CPU will not.
+ * compiler's choice). Every entry this code writes is checked first, by
+ * pt_entry_check or, on the single-page paths, by masks that refuse
+ * exactly what it refuses (tests/unit/test_paging.c holds them to it at
+ * every edge): bits above MAXPHYADDR, a level's reserved bits, NX without
+ * EFER.NXE and 1 GiB leaves without CPUID support are refused, because
+ * an emulator may accept them and a CPU will not.
  *
  * Nothing here flushes the TLB except through env->flush, which unmap and
  * protect call once per operation with the whole changed range, and map
@@ -81,12 +86,22 @@ struct pt_env {
 	 * tables are kept). */
 	void (*free)(void *ctx, uint64_t phys);
 	/* Returns a pointer through which the table page at phys can be
-	 * read and written. */
+	 * read and written. NULL when every table page is at phys +
+	 * table_offset (a direct map, or identity with 0): the walker then
+	 * adds instead of calling, a call fewer per level. Whether it is
+	 * NULL is read with phys_mask and nx (below); table_offset may
+	 * change at any time (the kernel's does when it leaves the
+	 * identity map): the cache holds no pointer. */
 	uint64_t *(*table)(void *ctx, uint64_t phys);
+	uint64_t table_offset; /* used only when table is NULL */
 	/* Invalidates TLB entries for [va, va+size); may be NULL. */
 	void (*flush)(void *ctx, uint64_t va, uint64_t size);
 	void *ctx;
 
+	/* What the CPU allows. pt_init and pt_attach read phys_mask and nx
+	 * (and whether table is NULL) once for the paths of single pages,
+	 * and pt_forget() again: set them before, or call it after a
+	 * change. */
 	uint64_t phys_mask; /* address bits the CPU has (cpu_phys_addr_mask) */
 	bool nx;            /* EFER.NXE is (or will be) on: PTE_NX allowed */
 	bool page1g;        /* CPUID allows 1 GiB leaves */
@@ -106,9 +121,45 @@ struct pt_env {
 	uint64_t splits;
 };
 
+/*
+ * The tables of the last walks, kept per page table so that the next walk
+ * of a nearby address starts below the PML4: for l = 1..3, table[l - 1]
+ * is the physical address of the level-l table that every address va
+ * with va | (PT_SIZE(l + 1) - 1) == key[l - 1] reaches (key 0: none). A
+ * walk starts at the deepest of them on its way.
+ *
+ * It holds physical addresses, never pointers from env->table, so a
+ * table() that changes (the kernel's, from identity to the direct map)
+ * does not make it stale. It is coherent with everything this code does:
+ * pt_map only adds tables, a split only replaces a leaf, and every
+ * function that unlinks a table (pt_unmap, pt_destroy) empties it. Code
+ * that unlinks or replaces a table by writing an entry itself, or
+ * through another struct page_table over the same tables, must call
+ * pt_forget() before this one walks again.
+ */
+struct pt_cache {
+	uint64_t root;        /* the root the tables belong to */
+	uint64_t linear_root; /* root when env->table is NULL, else ~0 */
+	uint64_t key[PT_LEVELS - 1];
+	uint64_t table[PT_LEVELS - 1];
+	/* From env->phys_mask and env->nx when the cache was emptied: the
+	 * bits a page frame's address, a single page's attr (and PTE_W),
+	 * and a 4 KiB leaf may not have (see map_page in paging_page.c). */
+	uint64_t pa_bad;
+	uint64_t attr_check;
+	uint64_t leaf_bad;
+};
+
+/*
+ * A set of tables and how to reach them. Nothing here takes a lock: one
+ * caller at a time per struct page_table, pt_translate included (it
+ * updates the cache). Concurrent readers each use a page_table of their
+ * own over the same root (pt_attach), which has its own cache.
+ */
 struct page_table {
 	struct pt_env *env;
 	uint64_t root; /* physical address of the PML4 */
+	struct pt_cache cache;
 };
 
 /* Why pt_entry_check refused an entry (static strings). */
@@ -119,6 +170,11 @@ int pt_init(struct page_table *pt, struct pt_env *env);
 
 /* Uses an existing PML4 (e.g. a copy of the firmware's). */
 void pt_attach(struct page_table *pt, struct pt_env *env, uint64_t root);
+
+/* Drops the walk cache (see struct pt_cache): for code that changed
+ * intermediate entries without this page_table, or env->phys_mask or
+ * env->nx after pt_init or pt_attach. */
+void pt_forget(struct page_table *pt);
 
 /*
  * Maps [va, va+size) to [pa, pa+size) with attributes attr (PTE_ATTR_MASK
@@ -162,7 +218,9 @@ struct pt_walk {
 
 /* Translates va. Returns 0 and fills *pa, *leaf_entry and *level (when
  * not NULL) for a mapped address; -ERR_NOTFOUND otherwise. *walk (when
- * not NULL) gets every entry visited, found or not. */
+ * not NULL) gets every entry visited, found or not, from the PML4 down.
+ * Updates pt's walk cache, through the const pointer: a page_table is
+ * never an object defined const (pt_init and pt_attach fill it). */
 int pt_translate(const struct page_table *pt, uint64_t va, uint64_t *pa,
 		 uint64_t *leaf_entry, int *level, struct pt_walk *walk);
 

@@ -3,8 +3,10 @@
 # $(BUILD)/kernel/X.c.o / X.S.o and links $(KERNEL_ELF) with
 # kernel/boot/linker.ld. One folder per subsystem: boot/ (entries, kmain,
 # hand-off, report, panic, linker script), cpu/ (CPUID, GDT/TSS, IDT,
-# traps, fault catching), mm/ (page tables, allocator, ptdump), dev/
-# (serial, framebuffer, font, console), selftest/.
+# traps, fault catching, per-CPU blocks, local APIC, TSC, PIT, timer,
+# TLB shootdown, AP start and its trampoline), acpi/ (reaching the ACPI
+# tables), mm/ (page tables, allocator, ptdump), dev/ (serial,
+# framebuffer, font, console), selftest/.
 
 KERNEL_SRCS := \
 	kernel/boot/entry.S \
@@ -22,6 +24,16 @@ KERNEL_SRCS := \
 	kernel/cpu/catch.c \
 	kernel/cpu/catch.S \
 	kernel/cpu/stack.S \
+	kernel/cpu/percpu.c \
+	kernel/cpu/irq.c \
+	kernel/cpu/pit.c \
+	kernel/cpu/tsc.c \
+	kernel/cpu/apic.c \
+	kernel/cpu/timer.c \
+	kernel/cpu/shootdown.c \
+	kernel/cpu/smp.c \
+	kernel/cpu/trampoline.S \
+	kernel/acpi/acpi.c \
 	kernel/mm/mm.c \
 	kernel/mm/direct.c \
 	kernel/mm/mmio.c \
@@ -37,8 +49,9 @@ KERNEL_SRCS := \
 	kernel/selftest/selftest_cpu.c \
 	kernel/selftest/selftest_mm.c \
 	kernel/selftest/selftest_dev.c \
-	kernel/selftest/selftest_pt.c \
-	kernel/selftest/selftest_cost.c
+	kernel/selftest/selftest_smp.c \
+	kernel/selftest/selftest_cost.c \
+	kernel/selftest/selftest_pt.c
 
 # The ESP gets the kernel without its debug info (a quarter of the size,
 # so a quarter of the loader's read); $(KERNEL_ELF) keeps it for gdb.

@@ -133,7 +133,7 @@ EFI_STATUS paging_build(struct loader *l)
 	t->env = (struct pt_env){
 	    .alloc = env_alloc,
 	    .free = NULL,
-	    .table = env_table,
+	    .table = NULL, /* identity: tables at phys + 0 */
 	    .flush = NULL, /* not live yet; CR3 is loaded afterwards */
 	    .ctx = NULL,
 	    .phys_mask = cpu_phys_addr_mask(&l->cpu),

@@ -25,25 +25,41 @@
  *    vectors run on the current stack;
  *  - the remaining protections (WP, PGE, SMEP, SMAP, UMIP) are turned on
  *    once the kernel runs on its own tables, which have no user pages;
- *  - the TPM's PCRs are read once mm_map_mmio gives its registers an
- *    uncached mapping in the kernel's own tables, and before the
- *    self-tests, which then check that mapping with the rest; its waits
- *    are bounded, and no TPM is one line, never a stop;
  *  - the rest runs on a stack with an unmapped guard page below it, so an
  *    overflow is a #DF on its IST stack, not silent corruption; the
- *    self-tests run last, on the finished kernel.
+ *    self-tests run last, on the finished kernel;
+ *  - the ACPI tables (the MADT: the other CPUs, NMI wiring) are read once
+ *    mm_init can map firmware memory outside the direct map;
+ *  - the TSC's rate comes before anything that waits or times out;
+ *  - the TPM's PCRs are read once mm_map_mmio gives its registers an
+ *    uncached mapping and the TSC's rate bounds its waits (the loader's
+ *    estimate can be far off, and PVH has none); before the self-tests,
+ *    which then check that mapping with the rest; no TPM is one line,
+ *    never a stop;
+ *  - the local APIC needs the MADT's NMI entries and mm_map_mmio, and
+ *    comes before the timer, which needs it and the TSC rate and turns
+ *    interrupts on;
+ *  - the APs start last, from the finished boot CPU: they copy its CR0,
+ *    PAT, protections, IDT and tables, and the W^X check then runs on
+ *    tables the trampoline has left again.
  */
 #include "kernel/boot/kernel.h"
 
 #include "common/string.h"
+#include "kernel/acpi/acpi.h"
 #include "kernel/boot/handoff.h"
 #include "kernel/boot/layout.h"
 #include "kernel/boot/panic.h"
 #include "kernel/boot/report.h"
+#include "kernel/cpu/apic.h"
 #include "kernel/cpu/arch.h"
 #include "kernel/cpu/cpu.h"
+#include "kernel/cpu/percpu.h"
+#include "kernel/cpu/smp.h"
 #include "kernel/cpu/stack.h"
+#include "kernel/cpu/timer.h"
 #include "kernel/cpu/trap.h"
+#include "kernel/cpu/tsc.h"
 #include "kernel/dev/console.h"
 #include "kernel/dev/tpm.h"
 #include "kernel/mm/mm.h"
@@ -65,7 +81,7 @@ static __attribute__((noreturn)) void kernel_ready(const struct handoff *h,
 	char buf[64];
 
 	report_format_cycles(buf, sizeof(buf), rdtsc() - kernel_entry_tsc,
-			     h->info.tsc_hz);
+			     tsc_hz() ? tsc_hz() : h->info.tsc_hz);
 	kprintf("kernel: init: %s from kernel entry\n", buf);
 	kputs("kernel: ready\n");
 	if (test_run(h)) {
@@ -83,7 +99,14 @@ static struct cpu_features cpu;
 static uint64_t kmain_on_own_stack(void *arg)
 {
 	const struct handoff *h = arg;
+	const struct acpi_madt *madt;
 
+	madt = acpi_init(h);
+	tsc_init(h, &cpu);
+	tpm_report(tsc_hz());
+	apic_init(&cpu, madt);
+	timer_init(&cpu);
+	smp_init(h, &cpu, madt);
 	if (wx_check(mm_kernel_pt(), cpu.nx))
 		panic("mm", "W^X violated by the kernel's own tables");
 	if (cmdline_has(h->cmdline, "ptdump"))
@@ -111,7 +134,6 @@ void kmain(uint64_t bi_phys)
 	mm_init(h, &cpu);
 	trap_init_stacks();
 	cpu_protect(&cpu);
-	tpm_report(h->info.tsc_hz);
 
 	uint64_t guard,
 	    top = mm_alloc_stack(KERNEL_STACK_SIZE / PAGE_SIZE, &guard);
@@ -119,6 +141,8 @@ void kmain(uint64_t bi_phys)
 		panic("mm", "no memory for the kernel stack");
 	kprintf("kernel: stack 0x%lx-0x%lx, guard page at 0x%lx\n",
 		top - KERNEL_STACK_SIZE, top, guard);
+	this_cpu()->stack_bottom = top - KERNEL_STACK_SIZE;
+	this_cpu()->stack_top = top;
 	call_on_stack((void *)h, kmain_on_own_stack, top);
 	panic("boot", "returned from the kernel's own stack");
 }

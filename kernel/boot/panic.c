@@ -19,10 +19,10 @@ void panic(const char *subsystem, const char *fmt, ...)
 	va_list ap;
 
 	cli();
-	/* A panic while printing a panic (say, the framebuffer faulting)
-	 * must not recurse: stop quietly, the first message is out. */
-	if (!panicking) {
-		panicking = true;
+	/* A panic while printing a panic (say, the framebuffer faulting),
+	 * or on a second CPU, must not print over the first: stop quietly,
+	 * the first message is out. */
+	if (!__atomic_exchange_n(&panicking, true, __ATOMIC_ACQ_REL)) {
 		console_init_serial();
 		kprintf("panic: %s: ", subsystem);
 		va_start(ap, fmt);

@@ -8,13 +8,19 @@
  * The record (struct catch_record in catch.c) sits just below the saved
  * callee-saved registers, so the record's address is also the rsp to
  * resume with, and both exits share the same epilogue. Records form a
- * stack through catch_top, so calls nest.
+ * stack through this CPU's catch_top (struct percpu, reached through
+ * GS), so calls nest, and each CPU catches its own exceptions. The record
+ * also keeps RFLAGS as it was at the call, so a caught fault returns with
+ * the interrupt flag the caller had.
  *
  * SysV: rdi = fn, rsi = arg, rdx = out.
  */
-#define RECORD_PREV 0
-#define RECORD_OUT  8
-#define RECORD_SIZE 24 /* keeps rsp 16-byte aligned at the call */
+#include "kernel/cpu/percpu.h"
+
+#define RECORD_PREV   0
+#define RECORD_OUT    8
+#define RECORD_RFLAGS 16
+#define RECORD_SIZE   24 /* keeps rsp 16-byte aligned at the call */
 
 	.text
 	.globl catch_call, catch_resume
@@ -28,10 +34,12 @@ catch_call:
 	pushq %r14
 	pushq %r15
 	subq $RECORD_SIZE, %rsp
-	movq catch_top(%rip), %rax
+	movq %gs:PERCPU_CATCH_TOP, %rax
 	movq %rax, RECORD_PREV(%rsp)
 	movq %rdx, RECORD_OUT(%rsp)
-	movq %rsp, catch_top(%rip)
+	pushfq
+	popq RECORD_RFLAGS(%rsp)
+	movq %rsp, %gs:PERCPU_CATCH_TOP
 	movq %rdi, %rax
 	movq %rsi, %rdi
 	call *%rax
@@ -40,7 +48,7 @@ catch_call:
 catch_resume:
 	movl $1, %eax
 1:	movq RECORD_PREV(%rsp), %rcx
-	movq %rcx, catch_top(%rip)
+	movq %rcx, %gs:PERCPU_CATCH_TOP
 	addq $RECORD_SIZE, %rsp
 	popq %r15
 	popq %r14

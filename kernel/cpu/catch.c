@@ -5,18 +5,17 @@
 
 #include "common/string.h"
 #include "kernel/cpu/arch.h"
+#include "kernel/cpu/irq.h"
+#include "kernel/cpu/percpu.h"
 #include "kernel/cpu/trap.h"
 
 /* One active run_catching; lives on catch_call's stack (catch.S knows the
- * layout). */
+ * layout). The innermost one is this CPU's catch_top (struct percpu). */
 struct catch_record {
 	struct catch_record *prev;
 	struct caught *out;
-	uint64_t pad;
+	uint64_t rflags; /* at the call */
 };
-
-/* The innermost active record, or NULL. Written by catch.S. */
-struct catch_record *catch_top;
 
 /* kernel/cpu/catch.S */
 uint64_t catch_call(void (*fn)(void *), void *arg, struct caught *out);
@@ -31,7 +30,7 @@ bool run_catching(void (*fn)(void *), void *arg, struct caught *out)
 
 bool catch_fixup(struct trap_frame *f)
 {
-	struct catch_record *r = catch_top;
+	struct catch_record *r = this_cpu()->catch_top;
 
 	/* NMI and #MC come from outside the code under test. */
 	if (!r || f->vector == TRAP_NMI || f->vector == TRAP_MC)
@@ -52,12 +51,12 @@ bool catch_fixup(struct trap_frame *f)
 	/*
 	 * Resume in catch_call with the stack it had at the call. IRETQ
 	 * loads rsp from the frame even at the same privilege level, so
-	 * this also leaves an IST stack. RFLAGS: interrupts off as
-	 * everywhere in this kernel, and AC, DF, TF and NT cleared whatever
-	 * the abandoned code had set (a stac before a faulting access).
+	 * this also leaves an IST stack. RFLAGS: the interrupt flag the
+	 * caller had, and AC, DF, TF and NT cleared whatever the abandoned
+	 * code had set (a stac before a faulting access).
 	 */
 	f->rip = (uint64_t)(uintptr_t)catch_resume;
 	f->rsp = (uint64_t)(uintptr_t)r;
-	f->rflags = RFLAGS_RESERVED;
+	f->rflags = RFLAGS_RESERVED | (r->rflags & RFLAGS_IF);
 	return true;
 }

@@ -33,11 +33,14 @@ struct caught {
  * code under test does not cause) was raised while fn ran, with *out
  * describing it:
  *  - a fault or abort abandons fn: run_catching returns as if fn had
- *    returned, with interrupts off and RFLAGS.AC clear; whatever fn had
- *    not undone stays as it was (e.g. a mapping it made);
+ *    returned, with the interrupt flag as it was at the call and
+ *    RFLAGS.AC clear; whatever fn had not undone stays as it was (e.g. a
+ *    mapping it made);
  *  - #BP (int3) is recorded with out->resumed set and fn continues after
  *    the int3.
- * Calls nest: an exception goes to the innermost run_catching.
+ * Calls nest: an exception goes to the innermost run_catching of the CPU
+ * it happened on (each CPU has its own, in its struct percpu). Interrupts
+ * (vectors 32 and up) are never caught: they go to their handlers.
  */
 bool run_catching(void (*fn)(void *), void *arg, struct caught *out);
 

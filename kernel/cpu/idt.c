@@ -18,9 +18,8 @@ struct gate {
 } __attribute__((packed));
 _Static_assert(sizeof(struct gate) == 16, "64-bit gate layout");
 
-/* Present, DPL 0, 64-bit interrupt gate: IF is cleared on entry. The
- * kernel runs with IF clear anyway; a trap gate would do as well today,
- * but an interrupt gate stays right once interrupts are enabled. */
+/* Present, DPL 0, 64-bit interrupt gate: IF is cleared on entry, so no
+ * handler is interrupted by another interrupt. */
 #define GATE_INTERRUPT 0x8e
 
 /* kernel/cpu/isr.S: the stubs' addresses, in vector order. */
@@ -40,16 +39,21 @@ static void set_gate(uint32_t v, uint64_t handler, int ist)
 	};
 }
 
-void idt_init(void)
+void idt_load(void)
 {
 	struct __attribute__((packed)) {
 		uint16_t limit;
 		uint64_t base;
 	} p = {sizeof(idt) - 1, (uint64_t)(uintptr_t)idt};
 
+	__asm__ volatile("lidt %0" : : "m"(p) : "memory");
+}
+
+void idt_init(void)
+{
 	for (uint32_t v = 0; v < IDT_VECTORS; v++)
 		set_gate(v, isr_stubs[v], 0);
-	__asm__ volatile("lidt %0" : : "m"(p) : "memory");
+	idt_load();
 }
 
 void idt_use_ist(void)

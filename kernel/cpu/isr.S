@@ -1,5 +1,6 @@
 /*
- * The exception entry stubs and the common path to trap_dispatch.
+ * The exception and interrupt entry stubs and the common path to
+ * trap_dispatch.
  *
  * Each stub makes every vector look alike: for vectors where the CPU
  * pushes no error code it pushes a 0, then it pushes its vector number.
@@ -63,6 +64,13 @@ isr_\vec:
 	ISR_ERR 29      /* #VC */
 	ISR_ERR 30      /* #SX */
 	ISR_NOERR 31
+	/* Local-APIC interrupts (kernel/cpu/irq.h): no error code. */
+	.irp vec, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47
+	ISR_NOERR \vec
+	.endr
+	.irp vec, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63
+	ISR_NOERR \vec
+	.endr
 
 	.balign 16
 	.type trap_common, @function
@@ -113,3 +121,9 @@ isr_stubs:
 	.quad isr_8, isr_9, isr_10, isr_11, isr_12, isr_13, isr_14, isr_15
 	.quad isr_16, isr_17, isr_18, isr_19, isr_20, isr_21, isr_22, isr_23
 	.quad isr_24, isr_25, isr_26, isr_27, isr_28, isr_29, isr_30, isr_31
+	.irp vec, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47
+	.quad isr_\vec
+	.endr
+	.irp vec, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63
+	.quad isr_\vec
+	.endr

@@ -19,6 +19,8 @@
 #include "kernel/cpu/catch.h"
 #include "kernel/cpu/gdt.h"
 #include "kernel/cpu/idt.h"
+#include "kernel/cpu/irq.h"
+#include "kernel/cpu/percpu.h"
 #include "kernel/dev/console.h"
 #include "kernel/mm/mm.h"
 #include "kernel/mm/ptdump.h"
@@ -287,21 +289,38 @@ static void dump(const struct trap_frame *f, uint64_t cr2)
 		f->r15);
 	kprintf("  cr0 %016lx  cr3 %016lx  cr4 %016lx\n", read_cr0(),
 		read_cr3(), read_cr4());
+	if (percpu_online_count() > 1)
+		kprintf("  on cpu %u (APIC id %u)\n", this_cpu()->index,
+			this_cpu()->apic_id);
 	report_stack(f);
 	backtrace(f->rip, f->rbp);
 }
 
+/* 1 + the number of the first CPU whose exception was not caught. */
+static uint32_t crashed_cpu;
+
 void trap_dispatch(struct trap_frame *f)
 {
-	/* Exceptions dumped so far. A second one is a fault in the dump
-	 * itself: the screen's faults never get here (console.c draws
+	/* Exceptions this CPU dumped so far. A second one is a fault in the
+	 * dump itself: the screen's faults never get here (console.c draws
 	 * under run_catching), and dumping again would fault again. */
-	static uint32_t depth;
+	uint32_t *depth = &this_cpu()->trap_depth;
 	uint64_t cr2;
 
+	if (f->vector >= IDT_EXCEPTIONS) {
+		irq_dispatch(f->vector);
+		return;
+	}
 	if (catch_fixup(f))
 		return;
-	if (depth++)
+	/* One CPU reports: the first to crash. Any other stops here, so
+	 * two dumps do not interleave on the console. */
+	uint32_t owner = 0, mine = this_cpu()->index + 1;
+	if (!__atomic_compare_exchange_n(&crashed_cpu, &owner, mine, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) &&
+	    owner != mine)
+		halt_forever();
+	if ((*depth)++)
 		panic("trap",
 		      "%s (vector %lu) at rip %016lx, cr2 %016lx, while "
 		      "dumping an exception",
@@ -316,7 +335,7 @@ void trap_dispatch(struct trap_frame *f)
 /* Silent: it runs before the boot banner; trap_init_stacks reports. */
 void trap_init(void)
 {
-	gdt_init();
+	percpu_init_boot(); /* the boot CPU's GDT, TSS and GS base */
 	idt_init();
 }
 
@@ -324,7 +343,7 @@ void trap_init_stacks(void)
 {
 	uint64_t bottom[IST_COUNT + 1], top[IST_COUNT + 1];
 
-	if (gdt_set_ist_stacks())
+	if (gdt_set_ist_stacks(&this_cpu()->gdt))
 		panic("trap", "no memory for the IST stacks");
 	idt_use_ist();
 	for (int i = 1; i <= IST_COUNT; i++)

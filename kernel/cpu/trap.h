@@ -75,8 +75,9 @@ struct trap_frame {
 _Static_assert(sizeof(struct trap_frame) == 22 * 8, "isr.S frame layout");
 
 /*
- * Loads the GDT, the TSS and the IDT: from here on every CPU exception is
- * dumped instead of triple-faulting (or, on the UEFI path, running the
+ * Loads the boot CPU's GDT, TSS and GS base (its struct percpu) and the
+ * IDT: from here on every CPU exception is dumped instead of
+ * triple-faulting (or, on the UEFI path, running the
  * firmware's handlers from memory the kernel will reuse). Needs only the
  * serial console; runs before mm_init so its faults are dumped too.
  */
@@ -89,8 +90,9 @@ void trap_init(void);
  */
 void trap_init_stacks(void);
 
-/* Called by kernel/cpu/isr.S with the saved state. Returns only to resume
- * (a caught self-test exception or an int3 it expects). */
+/* Called by kernel/cpu/isr.S with the saved state. Interrupts (vectors
+ * 32 and up) go to irq_dispatch and return. An exception returns only to
+ * resume (a caught self-test exception or an int3 it expects). */
 void trap_dispatch(struct trap_frame *f);
 
 /* "#PF", "#GP", ... ("#?" for reserved vectors). */

@@ -29,6 +29,7 @@
 #include "kernel/boot/panic.h"
 #include "kernel/cpu/arch.h"
 #include "kernel/cpu/cpu.h"
+#include "kernel/cpu/shootdown.h"
 #include "kernel/dev/console.h"
 #include "kernel/dev/fbcon.h"
 #include "kernel/mm/mm_internal.h"
@@ -42,6 +43,10 @@ static uint64_t stacks_next = STACKS_BASE;
 static uint64_t flush_threshold = 32; /* until measured */
 static uint64_t fb_va;
 static enum mm_cache fb_type = MM_WC; /* what it got */
+/* Pages below 1 MiB set aside before the reclaim, for mm_take_low_page:
+ * the AP trampoline and its PML4. */
+#define LOW_PAGES 2
+static uint64_t low_pages[LOW_PAGES];
 
 /* The allocator's view of the map: the boot info's, clipped to what the
  * direct map reaches. */
@@ -97,14 +102,11 @@ static void env_free(void *ctx, uint64_t pa)
 		panic("mm", "table page 0x%lx freed twice", pa);
 }
 
-/* Every walk of every level comes here, so no check: table pages come
- * from the frame allocator, whose map init_frames cut to what the direct
- * map covers (and before the switch, to the identity map). */
-static uint64_t *env_table(void *ctx, uint64_t pa)
-{
-	return (uint64_t *)(uintptr_t)(switched ? DMAP_BASE + pa : pa);
-}
-
+/* pt_unmap and pt_protect flush once per call, before they return and
+ * so before their caller frees a frame; pt_unmap frees emptied table
+ * pages during the walk, but nothing can take them before the flush:
+ * the kernel's tables are changed by one CPU at a time, and only it
+ * allocates. */
 static void env_flush(void *ctx, uint64_t va, uint64_t size)
 {
 	if (mm_switched())
@@ -124,7 +126,7 @@ static void flush_all(void)
 	}
 }
 
-void tlb_flush(uint64_t va, uint64_t size)
+void tlb_flush_local(uint64_t va, uint64_t size)
 {
 	uint64_t pages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
 	if (pages > flush_threshold) {
@@ -133,6 +135,12 @@ void tlb_flush(uint64_t va, uint64_t size)
 	}
 	for (uint64_t i = 0; i < pages; i++)
 		invlpg(va + i * PAGE_SIZE);
+}
+
+void tlb_flush(uint64_t va, uint64_t size)
+{
+	tlb_flush_local(va, size);
+	tlb_shootdown(va, size);
 }
 
 uint64_t tlb_threshold(void)
@@ -250,7 +258,12 @@ void mm_init(const struct handoff *h, const struct cpu_features *cpu)
 	env = (struct pt_env){
 	    .alloc = env_alloc,
 	    .free = env_free,
-	    .table = env_table,
+	    /* Tables at phys + table_offset: the walker adds instead of
+	     * calling. No check: table pages come from the frame
+	     * allocator, whose map init_frames cut to what the direct map
+	     * covers (and before the switch, to the identity map). */
+	    .table = NULL,
+	    .table_offset = 0,
 	    .flush = env_flush,
 	    .phys_mask = cpu_phys_addr_mask(cpu),
 	    .nx = cpu->nx,
@@ -291,6 +304,7 @@ void mm_init(const struct handoff *h, const struct cpu_features *cpu)
 	write_cr3(kpt.root);
 	flush_all(); /* the loader's global entries */
 	switched = true;
+	env.table_offset = DMAP_BASE; /* tables through the direct map now */
 	frames_rebase(&frames, phys_to_virt(frames.store_phys));
 	if (fb_va)
 		fbcon_set_base(fb_va);
@@ -303,6 +317,13 @@ void mm_init(const struct handoff *h, const struct cpu_features *cpu)
 			fb_type == MM_WC ? "write-combining" : "uncached",
 			fb_va);
 
+	/* The trampoline's pages: free below 1 MiB in the map as handed
+	 * over, taken before the reclaim adds loader and boot-services
+	 * memory there, which firmware's parked APs might still run from
+	 * until the kernel's INIT reaches them. */
+	for (int i = 0; i < LOW_PAGES; i++)
+		low_pages[i] = frames_alloc_low(&frames);
+
 	/* Nothing lives in the loader's memory any more: the boot info,
 	 * map and command line were copied, the old tables are not loaded. */
 	uint64_t got = frames_reclaim(&frames, MEM_LOADER_RECLAIM);
@@ -312,6 +333,18 @@ void mm_init(const struct handoff *h, const struct cpu_features *cpu)
 		got, got >> 8);
 	report_frames("after the switch");
 	measure_tlb();
+}
+
+uint64_t mm_take_low_page(void)
+{
+	for (int i = 0; i < LOW_PAGES; i++) {
+		uint64_t pa = low_pages[i];
+		if (pa) {
+			low_pages[i] = 0;
+			return pa;
+		}
+	}
+	return 0;
 }
 
 uint64_t mm_alloc_stack(uint64_t pages, uint64_t *guard)

@@ -10,9 +10,11 @@
  *                       when CPUID has them, 2 MiB, 4 KiB at the edges).
  *                       Holes and MMIO are not in it. Room: 64 TiB.
  *   0xffffc00000000000  self-test scratch mappings (one PML4 slot)
- *   0xffffe00000000000  MMIO (mm_map_mmio): framebuffer, later the LAPIC;
- *                       RW, NX, global, WC or UC; an unmapped page between
- *                       two mappings. Room: 512 GiB (one PML4 slot).
+ *   0xffffe00000000000  MMIO (mm_map_mmio): framebuffer, the xAPIC page,
+ *                       ACPI tables outside the direct map; RW, NX,
+ *                       global, WC or UC (the tables: read-only, WB); an
+ *                       unmapped page between two mappings. Room: 512 GiB
+ *                       (one PML4 slot).
  *   0xffffff0000000000  kernel stacks, 4 KiB pages RW NX, each with an
  *                       unmapped guard page below it
  *   0xffffffff80100000  the kernel image as linked, 4 KiB pages, text
@@ -100,6 +102,16 @@ uint64_t mm_alloc_stack(uint64_t pages, uint64_t *guard);
 enum mm_cache {
 	MM_UC, /* uncached: device registers */
 	MM_WC, /* write-combining: framebuffers; UC without PAT */
+	/*
+	 * Read-only, write-back: firmware tables that are not in the direct
+	 * map (ACPI in reserved memory or the BIOS area). They are memory,
+	 * RAM or ROM, not registers: WB in the PAT defers to the MTRRs, which
+	 * keep any real device range uncached, and a table parsed byte by
+	 * byte is not read uncached for nothing (Linux maps them cached
+	 * too). Read-only, since the kernel never writes them. Such a page
+	 * is never also in the direct map, so no alias differs in type.
+	 */
+	MM_FW_RO,
 };
 
 /*
@@ -115,9 +127,23 @@ uint64_t mm_map_mmio(uint64_t phys, uint64_t size, enum mm_cache type);
 /* The framebuffer's MMIO mapping (0 when there is none). */
 uint64_t mm_framebuffer_va(void);
 
-/* Invalidates the TLB for [va, va+size): INVLPG per page up to the
- * measured threshold, else a full flush (global pages included). */
+/* Invalidates the TLB for [va, va+size) on every online CPU before it
+ * returns: this CPU's (tlb_flush_local), then every other one's through
+ * a shootdown (kernel/cpu/shootdown.h), which panics naming a CPU that
+ * does not acknowledge. What pt_unmap and pt_protect call, so a caller
+ * may reuse a frame or table page once they return. */
 void tlb_flush(uint64_t va, uint64_t size);
+
+/* This CPU only: INVLPG per page up to the measured threshold, else a
+ * full flush (global pages included). */
+void tlb_flush_local(uint64_t va, uint64_t size);
+
+/* Takes one of the pages below 1 MiB that mm_init set aside before it
+ * reclaimed loader memory (the AP trampoline and its first table, whose
+ * address goes into a 32-bit CR3): returns its physical address, or 0
+ * when none is left (the map had no free low page). Give it back with
+ * frames_free. */
+uint64_t mm_take_low_page(void);
 
 /* Pages above which tlb_flush reloads instead of INVLPG (measured at
  * boot). */

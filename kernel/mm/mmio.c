@@ -1,7 +1,8 @@
 /*
  * Device memory: one virtual area (MMIO_BASE..MMIO_END) where every
  * device the kernel talks to through memory is mapped, each mapping with
- * the memory type the device needs and never executable. Device memory
+ * the memory type the device needs and never executable; and firmware
+ * tables outside the direct map, read-only (MM_FW_RO). Device memory
  * is never in the direct map (common/dmap.h says why), so this is the
  * only way to reach it.
  *
@@ -54,10 +55,12 @@ uint64_t mm_mmio_map(uint64_t phys, uint64_t size, enum mm_cache *type,
 		return 0;
 	/* Without the kernel's PAT, PWT alone would select write-through,
 	 * not WC: the request becomes UC. */
-	if (cpu_pat() != PAT_KERNEL)
+	if (*type == MM_WC && cpu_pat() != PAT_KERNEL)
 		*type = MM_UC;
-	uint64_t cache = *type == MM_WC ? PTE_CACHE_WC : PTE_CACHE_UC;
-	struct mmio_map m = {va - pa, PTE_W | PTE_G | mm_nx() | cache, t};
+	uint64_t attr = *type == MM_WC   ? PTE_W | PTE_CACHE_WC
+			: *type == MM_UC ? PTE_W | PTE_CACHE_UC
+					 : PTE_CACHE_WB; /* MM_FW_RO */
+	struct mmio_map m = {va - pa, attr | PTE_G | mm_nx(), t};
 	int rc = pt_cut(pa, len, PT_L2, map_mmio_piece, &m);
 	if (rc) {
 		*why = rc == -ERR_NOMEM   ? "no memory for page tables"

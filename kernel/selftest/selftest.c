@@ -2,7 +2,8 @@
  * The self-test runner and the helpers the tests share. The tests
  * themselves are in selftest_cpu.c (exceptions and CPU protections),
  * selftest_mm.c (what the CPU enforces on the kernel's mappings),
- * selftest_dev.c (the consoles) and selftest_pt.c (page tables, TLB,
+ * selftest_dev.c (the consoles), selftest_smp.c (every CPU: its state,
+ * TLB shootdown, tick, #DF) and selftest_pt.c (page tables, TLB,
  * allocators).
  *
  * Each test's body runs under run_catching, so an exception it did not
@@ -182,6 +183,7 @@ uint32_t selftest_run(const struct handoff *h, const struct cpu_features *cpu)
 	    {selftest_cpu_tests, &selftest_cpu_count},
 	    {selftest_mm_tests, &selftest_mm_count},
 	    {selftest_dev_tests, &selftest_dev_count},
+	    {selftest_smp_tests, &selftest_smp_count},
 	    {selftest_cost_tests, &selftest_cost_count},
 	    {selftest_pt_tests, &selftest_pt_count},
 	};

@@ -53,8 +53,9 @@ MIN_SELFTESTS = 20  # a good boot must pass at least this many
 
 # Good boots. Keys: mem (MiB), cpu, media (sata, usb, nvme), machine (q35,
 # pc), qemu (extra QEMU arguments), variant (a mkbad.py variant of the
-# ESP kernel), min_kernel_size (bytes the kernel file must exceed), and
-# framebuffer (the kernel must report one).
+# ESP kernel), min_kernel_size (bytes the kernel file must exceed),
+# framebuffer (the kernel must report one), and cpus (QEMU's -smp, 1 when
+# not given: the kernel must print `kernel: cpus: N online` with it).
 GOOD = {
     # No 1 GiB pages, no SMEP/SMAP; the default machine.
     "uefi-boot": {"mem": 256, "cpu": "qemu64"},
@@ -79,6 +80,13 @@ GOOD = {
                                "-device", "virtio-gpu-pci,addr=0x2",
                                "-device", "VGA,addr=0x3"]},
 }
+
+# Issue 10: every CPU. OVMF starts the APs itself and parks them; the
+# kernel must INIT and start all three again through its own trampoline
+# (`kernel: cpus: 4 online`), and the SMP self-tests run on all four.
+GOOD.update({
+    "uefi-smp4": {"mem": 256, "cpu": "qemu64", "cpus": 4},
+})
 
 # Bad inputs: how the image differs from a good one (a mkbad.py variant
 # of build/kernel/kernel.elf, no kernel file, or a loader.conf of its

@@ -4,7 +4,8 @@ under OVMF (TCG) or boots the kernel directly, through tools/run-qemu.sh,
 and judges what the machine showed.
 
 - Good boots pass only when the serial log has the loader's lines,
-  "kernel: ready", "kernel: W^X check: passed", "selftest: N passed, 0
+  "kernel: ready", "kernel: W^X check: passed", "kernel: cpus: N online"
+  with N the case's -smp (1 unless it says), "selftest: N passed, 0
   failed" with N >= MIN_SELFTESTS, exactly the SKIP lines the CPU model
   implies (an unexpected skip, or an expected one that passed, fails by
   name), no "loader: error:" and no "panic:", and the kernel ended the run
@@ -236,6 +237,8 @@ class Case:
             cmd.append("--secure")
         cmd += ["--log", self.log] if serial else ["--no-serial"]
         extra = list(self.args.get("qemu", [])) + list(extra)
+        if self.args.get("cpus", 1) != 1:
+            extra += ["-smp", str(self.args["cpus"])]
         return cmd + (["--"] + extra if extra else [])
 
     def boot(self, cmd, stop_when):
@@ -320,6 +323,12 @@ class Case:
             return f"no 'kernel: ready' line ({describe_status(status)})"
         if not starting(lines, "kernel: W^X check: passed"):
             return "no 'kernel: W^X check: passed' line"
+        cpus = self.args.get("cpus", 1)
+        online = starting(lines, "kernel: cpus: ")
+        if not online or not online[0].startswith(f"kernel: cpus: {cpus} "
+                                                  "online"):
+            return (f"{online[0] if online else 'no kernel: cpus: line'}"
+                    f" ({cpus} asked for with -smp)")
         counts = [m for m in map(SELFTEST.match, lines) if m]
         if not counts:
             return "no 'selftest: N passed, M failed' line"

@@ -8,7 +8,7 @@
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="elf config"]
 #   make test-fuzz      a short deterministic run of each (a test suite)
 
-FUZZ_TARGETS ?= elf config memmap pvh memmap_log sha256 tpm
+FUZZ_TARGETS ?= elf config memmap pvh memmap_log sha256 tpm acpi paging
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_RUNS ?= 2000
 

@@ -160,9 +160,85 @@ def sha256_seeds():
                                              for i in range(129)))
 
 
+def acpi_table(sig, body):
+    """A table: 36-byte header (length, revision 1, OEM) and body, its
+    checksum set."""
+    t = bytearray(sig + struct.pack("<IBB6s8sI4sI", 36 + len(body), 1, 0,
+                                    b"SEEDOE", b"SEEDTBL ", 1, b"SEED", 1)
+                  + body)
+    t[9] = (-sum(t)) & 0xFF
+    return bytes(t)
+
+
+def acpi_memory(revision):
+    """Physical memory for fuzz_acpi.c: the RSDP at 0 naming a root table
+    (XSDT from revision 2, else RSDT) at 0x40 with a FACP and a MADT like
+    QEMU's (two CPUs, an IOAPIC, two overrides, an NMI entry)."""
+    madt_body = struct.pack("<II", 0xFEE00000, 1)
+    madt_body += bytes([0, 8, 0, 0]) + struct.pack("<I", 1)
+    madt_body += bytes([0, 8, 1, 1]) + struct.pack("<I", 1)
+    madt_body += bytes([9, 16, 0, 0]) + struct.pack("<III", 2, 1, 2)
+    madt_body += bytes([1, 12, 0, 0]) + struct.pack("<II", 0xFEC00000, 0)
+    madt_body += bytes([2, 10, 0, 0]) + struct.pack("<IH", 2, 0)
+    madt_body += bytes([2, 10, 0, 9]) + struct.pack("<IH", 9, 0xD)
+    madt_body += bytes([4, 6, 0xFF, 0, 0, 1])
+    facp, madt = 0x100, 0x200
+    if revision >= 2:
+        root = acpi_table(b"XSDT", struct.pack("<QQ", facp, madt))
+    else:
+        root = acpi_table(b"RSDT", struct.pack("<II", facp, madt))
+    rsdp = bytearray(b"RSD PTR " + bytes([0]) + b"SEEDOE" + bytes([revision])
+                     + struct.pack("<I", 0 if revision >= 2 else 0x40))
+    rsdp[8] = (-sum(rsdp)) & 0xFF
+    if revision >= 2:
+        rsdp += struct.pack("<IQ", 36, 0x40) + bytes(4)
+        rsdp[32] = (-sum(rsdp)) & 0xFF
+    mem = bytearray(0x200 + 36 + len(madt_body))
+    mem[0:len(rsdp)] = rsdp
+    mem[0x40:0x40 + len(root)] = root
+    mem[facp:facp + 44] = acpi_table(b"FACP", bytes(8))
+    mem[madt:] = acpi_table(b"APIC", madt_body)
+    return bytes(mem)
+
+
+def acpi_seeds():
+    write("acpi", "rsdt-v1", bytes([0]) + acpi_memory(0))
+    write("acpi", "xsdt-v2", bytes([0]) + acpi_memory(2))
+    write("acpi", "xsdt-v2-fixed-sums", bytes([1]) + acpi_memory(2))
+
+
+def paging_op(what, how, first, attr=1, frame=0x9, bad=False, extra=0):
+    """One operation of fuzz_paging.c: what 0..3 (map, unmap, protect,
+    translate), how 0..3 (1, 1, 2..17, 512 pages), first page 0..8191."""
+    return bytes([what | how << 2 | (0x10 if bad else 0) | attr << 5,
+                  first & 0xFF, first >> 8, frame | extra << 4])
+
+
+def paging_seeds():
+    # Single pages scattered over both windows, protected, unmapped.
+    ops = b"".join(paging_op(0, 0, p * 523 % 16384) for p in range(40))
+    ops += b"".join(paging_op(2, 0, p * 523 % 16384, attr=3)
+                    for p in range(0, 40, 3))
+    ops += b"".join(paging_op(1, 0, p * 523 % 16384) for p in range(0, 40, 2))
+    for setup in (0, 3, 7):
+        write("paging", "single-pages-%d" % setup, bytes([setup]) + ops)
+    # A 2 MiB leaf, split by a page protected and a page unmapped in it.
+    big = (paging_op(0, 3, 1024, frame=0x8) + paging_op(2, 0, 1030, attr=2)
+           + paging_op(1, 0, 1100) + paging_op(0, 2, 1100, extra=3)
+           + paging_op(3, 0, 1031) + paging_op(1, 3, 1024))
+    write("paging", "split-2m", bytes([3]) + big)
+    # Bad arguments are refused and change nothing.
+    write("paging", "bad-args", bytes([1]) + paging_op(0, 0, 7, bad=True)
+          + paging_op(0, 0, 7, bad=True, frame=0x1) + paging_op(0, 0, 7)
+          + paging_op(2, 0, 7, bad=True) + paging_op(1, 0, 7, bad=True,
+                                                     frame=0x1))
+
+
 if __name__ == "__main__":
     elf_seeds()
     config_seeds()
     memmap_seeds()
     pvh_seeds()
     sha256_seeds()
+    acpi_seeds()
+    paging_seeds()

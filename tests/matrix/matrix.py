@@ -3,8 +3,12 @@
 microvm, no firmware) with "test" on the command line, across CPU models,
 memory sizes and accelerators.
 
-A cell passes only when the serial log has "kernel: ready", "W^X check:
-passed" and "selftest: N passed, 0 failed" with N at least MIN_SELFTESTS,
+The grid's cells run on one CPU; CPU-count cells beside it (SMP_CELLS)
+boot 2 or 4 CPUs on a few models, or give `maxcpus=` or `nosmp`, not the
+whole cross product. A cell passes only when the serial log has
+"kernel: ready", "W^X check: passed", "kernel: cpus: N online" with N
+the count the cell asks for, "selftest: N passed, 0 failed" with N at
+least MIN_SELFTESTS,
 the self-tests it skipped are the ones pinned for its CPU model and
 accelerator in tests/matrix/skips.txt (which explains the rules: exact
 under TCG, what the host allows under KVM), no "panic:", and the kernel
@@ -23,8 +27,9 @@ not on a CPU is exactly what this matrix exists to catch. A test skipped
 on one side only is judged by the pins instead, and listed under the
 table.
 
-Prints a table (configuration, result, self-tests, skips, kernel init
-cycles, wall time) and ends with "N passed, M failed, K skipped".
+Prints a table (configuration, CPUs, result, self-tests, skips, kernel
+init cycles, the TSC cycles from the first INIT to the last AP online,
+wall time) and ends with "N passed, M failed, K skipped".
 """
 
 import argparse
@@ -42,6 +47,25 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 CPUS = ["qemu64", "qemu64,-nx", "Nehalem", "Haswell", "Skylake-Server",
         "EPYC", "max"]
 MEMS = [64, 512, 4096, 6144]
+SMPS = [1, 2, 4]
+# The CPU-count cells: (accel, cpu, memory, -smp, extra command line or
+# machine option, CPUs that must come online). TCG: 2 and 4 CPUs on two
+# models, 4 more on a third, maxcpus= and nosmp, and a machine without
+# ACPI (no MADT: one CPU, said so); KVM: 2 CPUs on two models (the grid's
+# cells are the 1-CPU ones; this machine's KVM recommends at most 2).
+# Each 4-CPU TCG boot with its self-tests takes about 4 s here.
+SMP_CELLS = [
+    ("tcg", "qemu64", 512, 2, "", 2),
+    ("tcg", "qemu64", 512, 4, "", 4),
+    ("tcg", "Haswell", 4096, 2, "", 2),
+    ("tcg", "Skylake-Server", 4096, 4, "", 4),
+    ("tcg", "qemu64", 512, 4, "maxcpus=2", 2),
+    ("tcg", "qemu64", 512, 2, "nosmp", 1),
+    ("tcg", "qemu64", 512, 2, "machine:acpi=off", 1),
+    ("kvm", "qemu64", 512, 2, "", 2),
+    ("kvm", "max", 512, 2, "", 2),
+]
+MACHINE = "machine:"  # an extra that is a QEMU -machine option
 MIN_SELFTESTS = 20
 TIMEOUT = 60
 PINS = os.path.join(ROOT, "tests/matrix/skips.txt")
@@ -56,6 +80,8 @@ CPUINFO_FLAG = {"NX": "nx", "SMEP": "smep", "SMAP": "smap", "UMIP": "umip",
                 "PAT": "pat", "PGE": "pge", "PCID": "pcid", "LA57": "la57",
                 "1 GiB pages": "pdpe1gb", "Page1GB": "pdpe1gb"}
 INIT = re.compile(r"^kernel: init: (\d+) cycles")
+ONLINE = re.compile(r"^kernel: cpus: (\d+) online")
+AP_START = re.compile(r"first INIT to last AP online: (\d+) cycles")
 
 
 def kvm_usable():
@@ -144,20 +170,44 @@ def check_skips(cell, pins, flags):
     return "unexpected skips under KVM: " + "; ".join(bad) if bad else None
 
 
-def run_cell(kernel, accel, cpu, mem, logdir, pins, flags):
-    name = f"{accel}-{cpu.replace(',', '')}-{mem}M"
+def cell_name(accel, cpu, mem, smp=1, extra=""):
+    extra = extra[len(MACHINE):] if extra.startswith(MACHINE) else extra
+    return (f"{accel}-{cpu.replace(',', '')}-{mem}M"
+            + (f"-smp{smp}" if smp != 1 else "")
+            + (f"-{extra.replace('=', '')}" if extra else ""))
+
+
+def cpus_text(smp, extra):
+    """The table's CPUs column: the count and what the cell adds."""
+    if extra.startswith(MACHINE):
+        extra = "-M " + extra[len(MACHINE):]
+    return f"{smp}" + (f" {extra}" if extra else "")
+
+
+def run_cell(kernel, accel, cpu, mem, smp, extra, online, logdir, pins,
+             flags):
+    name = cell_name(accel, cpu, mem, smp, extra)
     log = os.path.join(logdir, name + ".log")
+    machine = extra.startswith(MACHINE)
     cmd = [os.path.join(ROOT, "tools/run-qemu.sh"), "--direct", kernel,
-           "--append", "test", "--mem", str(mem), "--cpu", cpu,
+           "--append", "test" + (" " + extra if extra and not machine
+                                 else ""),
+           "--mem", str(mem), "--cpu", cpu,
            "--headless", "--timeout", str(TIMEOUT), "--log", log]
     if accel == "kvm":
         cmd.append("--kvm")
+    qemu = (["-smp", str(smp)] if smp != 1 else []) + \
+        (["-machine", extra[len(MACHINE):]] if machine else [])
+    if qemu:
+        cmd += ["--"] + qemu
     start = time.monotonic()
     r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE)
     wall = time.monotonic() - start
     lines = r.stdout.decode(errors="replace").splitlines()
     cell = {"name": name, "accel": accel, "cpu": cpu, "mem": mem,
+            "smp": smp, "extra": extra, "want_online": online,
+            "online": None, "ap_start": None,
             "wall": wall, "status": r.returncode, "log": log,
             "selftests": None, "init": None, "results": {}, "host": None}
     err = r.stderr.decode(errors="replace").splitlines()
@@ -173,6 +223,11 @@ def run_cell(kernel, accel, cpu, mem, logdir, pins, flags):
         m = INIT.match(line)
         if m:
             cell["init"] = int(m.group(1))
+        m = ONLINE.match(line)
+        if m:
+            cell["online"] = int(m.group(1))
+            m = AP_START.search(line)
+            cell["ap_start"] = int(m.group(1)) if m else None
     # A host limit only when the guest wrote nothing at all; anything the
     # guest printed is judged, so a host limit cannot hide a guest failure.
     if r.returncode == HOST_CANNOT_START and not guest_wrote(log, r):
@@ -207,6 +262,11 @@ def judge(lines, cell, r):
         return "no 'kernel: ready' line"
     if not any("W^X check: passed" in line for line in lines):
         return "no 'W^X check: passed' line"
+    if cell["online"] is None:
+        return "no 'kernel: cpus: N online' line"
+    if cell["online"] != cell["want_online"]:
+        return (f"kernel: cpus: {cell['online']} online, "
+                f"{cell['want_online']} asked for")
     if cell["selftests"] is None:
         return "no 'selftest: N passed, M failed' line"
     passed, failed = cell["selftests"]
@@ -230,6 +290,9 @@ def main():
                     help="CPU models, comma separated ('+' for ',')")
     ap.add_argument("--mems", default=",".join(map(str, MEMS)))
     ap.add_argument("--accels", default="tcg,kvm")
+    ap.add_argument("--smp", default=",".join(map(str, SMPS)),
+                    help="CPU counts: 1 runs the grid, 2 and 4 the "
+                    "CPU-count cells of that count (of the --cpus models)")
     ap.add_argument("--pins", default=PINS,
                     help="the expected skips (default tests/matrix/skips.txt)")
     ap.add_argument("--host-cpuinfo", default="/proc/cpuinfo",
@@ -244,6 +307,16 @@ def main():
     except ValueError:
         print(f"matrix: --mems takes MiB as whole numbers over 0, comma "
               f"separated, not '{opts.mems}'")
+        print("0 passed, 1 failed")
+        return 1
+    try:
+        smps = [int(n) for n in opts.smp.split(",")]
+        if any(n not in SMPS for n in smps):
+            raise ValueError
+    except ValueError:
+        print(f"matrix: --smp takes CPU counts out of "
+              f"{','.join(map(str, SMPS))}, comma separated, not "
+              f"'{opts.smp}'")
         print("0 passed, 1 failed")
         return 1
     if any(a not in ("tcg", "kvm") for a in accels):
@@ -264,8 +337,11 @@ def main():
     os.makedirs(opts.logs, exist_ok=True)
 
     no_kvm = kvm_usable() if "kvm" in accels else None
-    todo = [(a, c, m) for a in accels for c in cpus for m in mems
-            if not (a == "kvm" and no_kvm)]
+    wanted = [(a, c, m, 1, "", 1) for a in accels for c in cpus
+              for m in mems if 1 in smps]
+    wanted += [sc for sc in SMP_CELLS
+               if sc[0] in accels and sc[1] in cpus and sc[3] in smps]
+    todo = [w for w in wanted if not (w[0] == "kvm" and no_kvm)]
     lock = threading.Lock()
     cells = []
 
@@ -290,7 +366,8 @@ def main():
     by_conf = {}
     for c in cells:
         if not c["host"]:
-            by_conf.setdefault((c["cpu"], c["mem"]), {})[c["accel"]] = c
+            by_conf.setdefault((c["cpu"], c["mem"], c["smp"], c["extra"]),
+                               {})[c["accel"]] = c
     for conf, pair in by_conf.items():
         if "tcg" in pair and "kvm" in pair and pair["kvm"]["why"] is None:
             t = {n: v[0] for n, v in pair["tcg"]["results"].items()}
@@ -309,19 +386,22 @@ def main():
                                                 f"kvm={k.get(n)}"
                                                 for n in diff))
 
-    order = {(a, c, m): i for i, (a, c, m) in enumerate(
-        (a, c, m) for a in accels for c in cpus for m in mems)}
-    cells.sort(key=lambda c: order[(c["accel"], c["cpu"], c["mem"])])
+    order = {(w[0], w[1], w[2], w[3], w[4]): i for i, w in enumerate(wanted)}
+    cells.sort(key=lambda c: order[(c["accel"], c["cpu"], c["mem"],
+                                    c["smp"], c["extra"])])
     print()
-    print(f"{'accel':5} {'cpu':15} {'memory':>7}  {'result':6} "
-          f"{'self-tests':>10} {'skip':>4} {'init cycles':>12} {'wall':>6}")
+    print(f"{'accel':5} {'cpu':15} {'memory':>7} {'cpus':15} {'result':6} "
+          f"{'self-tests':>10} {'skip':>4} {'init cycles':>12} "
+          f"{'AP start':>10} {'wall':>6}")
     passed = failed = skipped = 0
     notes = set()
     for c in cells:
+        cpus_col = cpus_text(c["smp"], c["extra"])
         if c["host"]:
             skipped += 1
             print(f"{c['accel']:5} {c['cpu']:15} {c['mem']:>5}M  "
-                  f"host cannot run: {c['host']}")
+                  f"host cannot run: {c['host']}"
+                  + (f" ({cpus_col} CPUs)" if c["smp"] != 1 else ""))
             continue
         st = c["selftests"]
         skips = sum(1 for v in c["results"].values() if v[0] == "SKIP")
@@ -329,9 +409,10 @@ def main():
         passed += ok
         failed += not ok
         print(f"{c['accel']:5} {c['cpu']:15} {c['mem']:>5}M  "
-              f"{'pass' if ok else 'FAIL':6} "
+              f"{cpus_col:15} {'pass' if ok else 'FAIL':6} "
               f"{(f'{st[0]}/{st[0] + st[1]}' if st else '-'):>10} "
               f"{skips:>4} {(str(c['init']) if c['init'] else '-'):>12} "
+              f"{(str(c['ap_start']) if c['ap_start'] else '-'):>10} "
               f"{c['wall']:>5.2f}s")
         for note in c["notes"]:
             print(f"      note: {note}")
@@ -344,10 +425,13 @@ def main():
               "tests/matrix/skips.txt; see their SKIP lines): "
               + ", ".join(sorted(notes)))
     if no_kvm:
-        for c in cpus:
-            for m in mems:
+        for w in wanted:
+            if w[0] == "kvm":
                 skipped += 1
-                print(f"{'kvm':5} {c:15} {m:>5}M  host cannot run: {no_kvm}")
+                cpus_col = cpus_text(w[3], w[4])
+                print(f"{'kvm':5} {w[1]:15} {w[2]:>5}M  "
+                      f"host cannot run: {no_kvm}"
+                      + (f" ({cpus_col} CPUs)" if w[3] != 1 else ""))
     print(f"matrix: {len(cells)} boots in {time.monotonic() - start:.1f}s "
           f"({opts.jobs} at a time), logs in {opts.logs}")
     print(f"{passed} passed, {failed} failed, {skipped} skipped")

@@ -25,7 +25,8 @@ cell() {
 	transcript "$@" >"$S/cells/$accel-$cpu.out"
 }
 
-# mx ACCELS CPUS [HOST-FLAGS]: the matrix at 64 MiB; output in $S/out.
+# mx ACCELS CPUS [HOST-FLAGS [SMP]]: the matrix at 64 MiB (the grid, on
+# one CPU, unless SMP asks for CPU-count cells); output in $S/out.
 mx() {
 	echo k >"$S/k.elf"
 	: >"$S/kvm"
@@ -34,7 +35,7 @@ mx() {
 		FAKE_QEMU_DIR="$S/cells" python3 tests/matrix/matrix.py \
 		--kernel "$S/k.elf" --logs "$S/logs" --jobs 2 --mems 64 \
 		--accels "$1" --cpus "$2" --host-cpuinfo "$S/cpuinfo" \
-		>"$S/out" 2>&1 </dev/null
+		--smp "${4:-1}" >"$S/out" 2>&1 </dev/null
 	status=$?
 }
 
@@ -192,4 +193,19 @@ t_mx_tcg_kvm_difference_fails() {
 	mx tcg,kvm Haswell
 	expect_status 1
 	expect_lines "$S/out" '^ +self-tests differ from TCG: ud2-raises-ud tcg=PASS kvm=None' 1
+}
+
+# A CPU-count cell passes only with as many CPUs online as it asked for:
+# the fake guest reports 1. The nosmp and no-ACPI cells beside it ask for
+# 1 of 2 and pass. (The real cells show that -smp reaches QEMU: 2 and 4
+# online.)
+t_mx_cpu_count_must_match() {
+	cell tcg qemu64 -- smep-blocks-user-exec=SKIP:"CPU has no SMEP" \
+		smap-blocks-user-read=SKIP:"CPU has no SMAP" \
+		smap-stac-clac-open-and-close=SKIP:"CPU has no SMAP"
+	mx tcg qemu64 "" 2
+	expect_status 1
+	expect_last "2 passed, 1 failed, 0 skipped"
+	expect_lines "$S/out" '^FAIL tcg-qemu64-512M-smp2 .*kernel: cpus: 1 online, 2 asked for' 1
+	expect_lines "$S/out" '^PASS tcg-qemu64-512M-smp2-nosmp ' 1
 }

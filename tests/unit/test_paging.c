@@ -3,7 +3,9 @@
  *
  * Physical memory is an arena of PHYS_PAGES pages standing at PHYS_BASE
  * (above 4 GiB, so nothing assumes low addresses); table pages come from
- * it through the same pt_env callbacks the loader and kernel use.
+ * it through the same pt_env callbacks the loader and kernel use, or, in
+ * TABLE_LINEAR fixtures, at phys + table_offset as the kernel's and the
+ * loader's do (the arena is one block, so that is exact).
  */
 #include "check.h"
 #include "common/paging.h"
@@ -23,11 +25,18 @@ struct flushes {
 
 static void record_flush(void *ctx, uint64_t va, uint64_t size);
 
+/* How the tables are reached: the arena's checked table() (it aborts on
+ * a page it did not hand out), phys + table_offset, or a lenient table()
+ * that reads such a page as zeros and counts it (for the tests that make
+ * the walk cache stale on purpose: a stale cache leads to freed pages). */
+enum table_mode { TABLE_CALL, TABLE_LINEAR, TABLE_LENIENT };
+
 struct fixture {
 	struct arena arena;
 	struct flushes fl;
 	struct pt_env env;
 	struct page_table pt;
+	uint64_t stray_reads; /* TABLE_LENIENT: pages not handed out */
 };
 
 static void record_flush(void *ctx, uint64_t va, uint64_t size)
@@ -41,23 +50,48 @@ static void record_flush(void *ctx, uint64_t va, uint64_t size)
 	f->fl.calls++;
 }
 
-static struct fixture *fixture_new(bool page1g, bool nx)
+static uint64_t *lenient_table(void *ctx, uint64_t phys)
+{
+	static uint64_t zeros[PT_ENTRIES];
+	struct fixture *f =
+	    (struct fixture *)((char *)ctx - offsetof(struct fixture, arena));
+	struct arena *a = &f->arena;
+	uint64_t i = (phys - a->base) / PAGE_SIZE;
+	if (phys < a->base || i >= a->pages || !a->used[i]) {
+		f->stray_reads++;
+		memset(zeros, 0, sizeof(zeros));
+		return zeros;
+	}
+	return (uint64_t *)(a->mem + i * PAGE_SIZE);
+}
+
+static struct fixture *fixture_mode(bool page1g, bool nx, enum table_mode m)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	arena_init(&f->arena, PHYS_BASE, PHYS_PAGES);
 	f->env = (struct pt_env){
 	    .alloc = arena_alloc,
 	    .free = arena_free,
-	    .table = arena_table,
+	    .table = m == TABLE_LENIENT ? lenient_table : arena_table,
 	    .flush = record_flush,
 	    .ctx = &f->arena,
 	    .phys_mask = 0x000ffffffffff000ull & ((1ull << 46) - 1),
 	    .nx = nx,
 	    .page1g = page1g,
 	};
+	if (m == TABLE_LINEAR) {
+		f->env.table = NULL;
+		f->env.table_offset =
+		    (uint64_t)(uintptr_t)f->arena.mem - PHYS_BASE;
+	}
 	if (pt_init(&f->pt, &f->env) != 0)
 		abort();
 	return f;
+}
+
+static struct fixture *fixture_new(bool page1g, bool nx)
+{
+	return fixture_mode(page1g, nx, TABLE_CALL);
 }
 
 static void fixture_free(struct fixture *f)
@@ -322,6 +356,7 @@ static void test_review_cases(void)
 	 * back. */
 	f = fixture_new(true, true);
 	f->env.phys_mask = 0x00000000fffff000ull; /* 32 bits; arena is above */
+	pt_forget(&f->pt); /* the env changed after pt_init */
 	CHECK_EQ(pt_map(&f->pt, KBASE, 0x1000, K4, 0, PT_L1, NULL), -ERR_RANGE);
 	CHECK_EQ(f->env.tables_allocated - f->env.tables_freed, 1);
 	fixture_free(f);
@@ -677,10 +712,12 @@ static int count_leaf(void *arg, const struct pt_leaf *leaf)
 	return 0;
 }
 
-static void test_random_model(void)
+/* ops random operations against the model, over tables reached as mode
+ * says. With single, three in four are of a single page (the fast paths
+ * of pt_map, pt_unmap and pt_protect); otherwise ranges, mostly small. */
+static void random_model(enum table_mode mode, uint32_t ops, bool single)
 {
-	struct fixture *f = fixture_new(true, true);
-	const uint32_t ops = 100000;
+	struct fixture *f = fixture_mode(true, true, mode);
 	uint32_t done = 0, mismatches = 0;
 	memset(model, 0, sizeof(model));
 
@@ -689,6 +726,8 @@ static void test_random_model(void)
 		/* Mostly small ranges, sometimes 2 MiB-sized ones. */
 		uint32_t len = (rnd() % 4 == 0) ? 512 + (uint32_t)(rnd() % 600)
 						: 1 + (uint32_t)(rnd() % 40);
+		if (single && rnd() % 4 != 0)
+			len = 1;
 		uint32_t first = (uint32_t)(rnd() % WIN_PAGES);
 		if (rnd() % 3 == 0)
 			first &= ~511u; /* 2 MiB aligned */
@@ -788,10 +827,27 @@ static void test_random_model(void)
 	for (int w = 0; w < WINDOWS; w++)
 		CHECK_EQ(pt_unmap(&f->pt, win_base[w], WIN_PAGES * K4), 0);
 	CHECK_EQ(f->env.tables_allocated - f->env.tables_freed, 1);
-	printf("  random: %u ops, %llu tables allocated, %llu splits\n", ops,
+	printf("  random%s%s: %u ops, %llu tables allocated, %llu splits\n",
+	       single ? ", single pages" : "",
+	       mode == TABLE_LINEAR ? ", linear tables" : "", ops,
 	       (unsigned long long)f->env.tables_allocated,
 	       (unsigned long long)f->env.splits);
 	fixture_free(f);
+}
+
+/* The model run of the issue: 100,000 operations, table() calls. */
+static void test_random_model(void)
+{
+	random_model(TABLE_CALL, 100000, false);
+}
+
+/* Single pages in both kinds of table access: the fast paths, and the
+ * walk cache across maps, unmaps that free tables, splits and
+ * protects. */
+static void test_random_model_single(void)
+{
+	random_model(TABLE_CALL, 40000, true);
+	random_model(TABLE_LINEAR, 40000, true);
 }
 
 /* Effective attributes: W and U only when every level has them. */
@@ -841,6 +897,345 @@ static void test_effective_attrs(void)
 	fixture_free(f);
 }
 
+/* ---- the walk cache and the single-page paths ---- */
+
+/* How many of n addresses translate differently through the walk cache
+ * (as every call without w does) and by a walk from the root (w): every
+ * cached answer is taken first, so no reference walk can refresh the
+ * cache in between. */
+static uint32_t cache_mismatches(struct fixture *f, const uint64_t *va,
+				 uint32_t n)
+{
+	struct {
+		int rc, level;
+		uint64_t pa, e;
+	} got[16];
+	uint32_t bad = 0;
+	if (n > ARRAY_SIZE(got))
+		abort();
+	for (uint32_t i = 0; i < n; i++)
+		got[i].rc = pt_translate(&f->pt, va[i], &got[i].pa, &got[i].e,
+					 &got[i].level, NULL);
+	for (uint32_t i = 0; i < n; i++) {
+		struct pt_walk w;
+		uint64_t pa = 0, e = 0;
+		int level = 0;
+		int rc = pt_translate(&f->pt, va[i], &pa, &e, &level, &w);
+		if (rc != got[i].rc ||
+		    (rc == 0 && (pa != got[i].pa || e != got[i].e ||
+				 level != got[i].level)))
+			bad++;
+	}
+	return bad;
+}
+
+/* The PT on va's path (walked from the root), or 0. The cache is left
+ * as it was: the walk would record va's path in it. */
+static uint64_t pt_of(struct fixture *f, uint64_t va)
+{
+	struct pt_walk w;
+	struct pt_cache keep = f->pt.cache;
+	pt_translate(&f->pt, va, NULL, NULL, NULL, &w);
+	f->pt.cache = keep;
+	return w.levels == PT_LEVELS ? w.table[PT_LEVELS - 1] : 0;
+}
+
+/*
+ * Unmap frees the three tables of a page the cache knows; the next map,
+ * one PML4 slot further with the same indexes below, gets the same three
+ * pages back (the arena hands out the lowest free page first once its
+ * search restarts) and fills them. Through a cache that was not dropped
+ * (stale: put back as it was before the unmap), the first address now
+ * leads into the new page's PT and translates to the new page. Returns
+ * the mismatches of cache_mismatches(); -1 when the pages were not
+ * reused, so the scenario proved nothing.
+ */
+static int unmap_scenario(bool stale)
+{
+	struct fixture *f = fixture_mode(true, true, TABLE_LENIENT);
+	const uint64_t va1 = DMAP + 5 * G1 + 7 * M2 + 3 * K4;
+	const uint64_t va2 = va1 + 512 * G1;
+	CHECK_EQ(pt_map(&f->pt, va1, 0x200000, K4, PTE_W, PT_L1, NULL), 0);
+	uint64_t pt1 = pt_of(f, va1);
+	CHECK_EQ(pt_translate(&f->pt, va1, NULL, NULL, NULL, NULL), 0);
+	struct pt_cache before = f->pt.cache;
+	CHECK_EQ(pt_unmap(&f->pt, va1, K4), 0);
+	CHECK_EQ(f->env.tables_freed, 3);
+	if (stale)
+		f->pt.cache = before;
+	f->arena.next = 0;
+	CHECK_EQ(pt_map(&f->pt, va2, 0x900000, K4, PTE_W, PT_L1, NULL), 0);
+	int rc = -1;
+	if (pt_of(f, va2) == pt1) {
+		const uint64_t va[] = {va1, va1 + K4, va2, va1 - M2};
+		rc = (int)cache_mismatches(f, va, ARRAY_SIZE(va));
+	}
+	fixture_free(f);
+	return rc;
+}
+
+static void test_cache_unmap(void)
+{
+	CHECK_EQ(unmap_scenario(false), 0);
+	/* The check sees a cache that unmap left stale. */
+	CHECK(unmap_scenario(true) > 0);
+}
+
+/*
+ * A split makes the tables a page is reached through: protecting one
+ * 4 KiB page of a 1 GiB leaf splits it into a PD of 2 MiB leaves and one
+ * of those into a PT. Translations through the cache must see them; then
+ * the 2 MiB around the page is unmapped, which frees that PT, and a page
+ * elsewhere (under a PD made before) gets the PT's page back. A cache
+ * kept from right after the split (stale) still leads through it.
+ * Returns the mismatches, or -1 when the PT's page was not reused.
+ */
+static int split_scenario(bool stale)
+{
+	struct fixture *f = fixture_mode(true, true, TABLE_LENIENT);
+	const uint64_t base = DMAP + G1, page = base + 9 * M2 + 5 * K4;
+	const uint64_t other = DMAP + 2 * G1 + 9 * M2 + 5 * K4;
+	int rc = -1;
+	CHECK_EQ(pt_map(&f->pt, base, 3 * G1, G1, PTE_W | PTE_NX, PT_L3, NULL),
+		 0);
+	CHECK_EQ(
+	    pt_map(&f->pt, DMAP + 2 * G1, 0x800000, K4, PTE_W, PT_L1, NULL), 0);
+	const uint64_t va[] = {page,          page + K4,     page - K4,
+			       base,          base + 9 * M2, base + 10 * M2,
+			       base + G1 - K4};
+	CHECK_EQ(cache_mismatches(f, va, ARRAY_SIZE(va)), 0);
+	CHECK_EQ(pt_protect(&f->pt, page, K4, PTE_NX), 0);
+	CHECK_EQ(f->env.splits, 2);
+	CHECK_EQ(cache_mismatches(f, va, ARRAY_SIZE(va)), 0);
+	uint64_t pt = pt_of(f, page);
+	struct pt_cache after = f->pt.cache;
+	CHECK_EQ(pt_unmap(&f->pt, base + 9 * M2, M2), 0);
+	CHECK_EQ(f->env.tables_freed, 1);
+	if (stale)
+		f->pt.cache = after;
+	f->arena.next = 0;
+	CHECK_EQ(pt_map(&f->pt, other, 0x700000, K4, PTE_W, PT_L1, NULL), 0);
+	if (pt_of(f, other) == pt)
+		rc = (int)cache_mismatches(f, va, ARRAY_SIZE(va));
+	fixture_free(f);
+	return rc;
+}
+
+static void test_cache_split(void)
+{
+	CHECK_EQ(split_scenario(false), 0);
+	CHECK(split_scenario(true) > 0);
+}
+
+/*
+ * Protect writes through the table the walk (from the cache) found: one
+ * page in each of 16 PTs, protected in an order that moves the cache
+ * between them, every one checked at the end by a walk from the root.
+ * With the cache made stale (the previous page's PT kept under this
+ * page's key), the protect lands in the wrong PT: the page keeps its
+ * attributes. Returns the pages whose attributes are wrong.
+ */
+static int protect_scenario(bool stale)
+{
+	struct fixture *f = fixture_mode(true, true, TABLE_LENIENT);
+	uint64_t va[16];
+	int wrong = 0;
+	for (uint32_t i = 0; i < 16; i++) {
+		va[i] = KBASE + (uint64_t)((i * 7) % 16) * M2 + 3 * K4;
+		CHECK_EQ(pt_map(&f->pt, va[i], 0x100000 + i * K4, K4,
+				PTE_W | PTE_NX, PT_L1, NULL),
+			 0);
+	}
+	CHECK_EQ(pt_translate(&f->pt, va[0], NULL, NULL, NULL, NULL), 0);
+	for (uint32_t i = 0; i < 16; i++) {
+		if (stale && i > 0)
+			f->pt.cache.key[PT_L1 - 1] = va[i] | (M2 - 1);
+		CHECK_EQ(pt_protect(&f->pt, va[i], K4, PTE_G), 0);
+	}
+	for (uint32_t i = 0; i < 16; i++) {
+		struct pt_walk w;
+		uint64_t e = 0;
+		pt_translate(&f->pt, va[i], NULL, &e, NULL, &w);
+		wrong += (e & PTE_ATTR_MASK) != PTE_G;
+	}
+	fixture_free(f);
+	return wrong;
+}
+
+static void test_cache_protect(void)
+{
+	CHECK_EQ(protect_scenario(false), 0);
+	CHECK(protect_scenario(true) > 0);
+}
+
+/* A page_table filled by hand, not by pt_init or pt_attach, has a zeroed
+ * cache: it must lead nowhere, and its zeroed masks must send every
+ * single page to the checked path. pt_forget() reads the env again. */
+static void test_cache_unset_and_forget(void)
+{
+	struct fixture *f = fixture_new(true, true);
+	struct page_table byhand = {.env = &f->env, .root = f->pt.root};
+	uint64_t pa;
+	CHECK_EQ(pt_map(&byhand, 0x1000, 0x5000, K4, PTE_W, PT_L1, NULL), 0);
+	CHECK_EQ(pt_map(&byhand, 0x2000, 1ull << 46, K4, 0, PT_L1, NULL),
+		 -ERR_RANGE);
+	CHECK_EQ(pt_map(&byhand, 0x3000, 0x5000, K4, PTE_PS, PT_L1, NULL),
+		 -ERR_INVALID);
+	CHECK_EQ(pt_translate(&byhand, 0x1000, &pa, NULL, NULL, NULL), 0);
+	CHECK_EQ(pa, 0x5000);
+	CHECK_EQ(pt_protect(&byhand, 0x1000, K4, 0), 0);
+	CHECK_EQ(pt_unmap(&byhand, 0x1000, K4), 0);
+	CHECK_EQ(pt_translate(&f->pt, 0x1000, NULL, NULL, NULL, NULL),
+		 -ERR_NOTFOUND);
+
+	/* NXE turned off after pt_init: pt_forget() makes the single-page
+	 * path refuse NX again, as the validator does. */
+	f->env.nx = false;
+	pt_forget(&f->pt);
+	CHECK_EQ(pt_map(&f->pt, 0x4000, 0x5000, K4, PTE_NX, PT_L1, NULL),
+		 -ERR_RANGE);
+	CHECK_EQ(pt_map(&f->pt, 0x4000, 0x5000, K4, PTE_W, PT_L1, NULL), 0);
+	CHECK_EQ(pt_protect(&f->pt, 0x4000, K4, PTE_NX), -ERR_RANGE);
+	fixture_free(f);
+}
+
+/* The result pt_map of one page must give, from the rules paging.h
+ * states: bad arguments, then the validator, then a page mapped. */
+static int single_map_expected(const struct pt_env *env, uint64_t va,
+			       uint64_t pa, uint64_t attr, bool mapped)
+{
+	if ((attr & ~PTE_ATTR_MASK) || !IS_ALIGNED(va | pa, K4) ||
+	    !va_canonical(va))
+		return -ERR_INVALID;
+	if (pt_entry_check(env, PT_L1, pa | attr | PTE_P))
+		return -ERR_RANGE;
+	return mapped ? -ERR_EXISTS : 0;
+}
+
+/*
+ * The masks of the single-page paths against the rules, on values at
+ * every edge: each attribute bit and the bits around them, physical
+ * addresses at and around MAXPHYADDR and up to bit 63, misaligned ones,
+ * canonical and non-canonical addresses. For both table modes, NXE on and
+ * off, and 36 and 46 address bits. pt_protect of a mapped page is checked
+ * the same way (its va is always good).
+ */
+static void test_single_page_checks(void)
+{
+	static const uint64_t vas[] = {0x1000,
+				       0x0000800000000000ull,
+				       0x00007ffffffff000ull,
+				       0xffff800000000000ull,
+				       0xffff7ffffffff000ull,
+				       0x1800,
+				       0xfffffffffffff000ull,
+				       0x8000000000001000ull};
+	uint64_t pas[] = {0x2000, 0x2001, 0x2800, 0, 0, 0, 0, 0, 0, 0};
+	uint32_t cases = 0, wrong = 0;
+	for (int mode = TABLE_CALL; mode <= TABLE_LINEAR; mode++) {
+		for (int bits = 36; bits <= 46; bits += 10) {
+			for (int nx = 0; nx <= 1; nx++) {
+				struct fixture *f = fixture_mode(
+				    true, nx, (enum table_mode)mode);
+				f->env.phys_mask =
+				    PTE_ADDR_MAX_MASK & ((1ull << bits) - 1);
+				pt_forget(&f->pt);
+				pas[3] = (1ull << bits) - K4;
+				pas[4] = 1ull << bits;
+				pas[5] = 1ull << 51;
+				pas[6] = 1ull << 52;
+				pas[7] = 1ull << 62;
+				pas[8] = 1ull << 63;
+				pas[9] = (1ull << bits) | 0x800;
+				uint64_t mapped_va = 0x5000;
+				CHECK_EQ(pt_map(&f->pt, mapped_va, 0x3000, K4,
+						PTE_W, PT_L1, NULL),
+					 0);
+				for (size_t v = 0; v < ARRAY_SIZE(vas); v++)
+					for (size_t p = 0; p < ARRAY_SIZE(pas);
+					     p++)
+						for (int b = 0; b < 64; b++) {
+							uint64_t attr =
+							    (1ull << b) |
+							    ((b % 3) ? PTE_W
+								     : 0);
+							uint64_t va = vas[v];
+							bool m =
+							    va == mapped_va;
+							int want =
+							    single_map_expected(
+								&f->env, va,
+								pas[p], attr,
+								m);
+							int got = pt_map(
+							    &f->pt, va, pas[p],
+							    K4, attr, PT_L1,
+							    NULL);
+							if (got == 0)
+								pt_unmap(&f->pt,
+									 va,
+									 K4);
+							cases++;
+							if (got != want) {
+								wrong++;
+								if (wrong < 5)
+									printf(
+									    "  "
+									    "ma"
+									    "p "
+									    "va"
+									    " %"
+									    "#l"
+									    "lx"
+									    " p"
+									    "a "
+									    "%#"
+									    "ll"
+									    "x "
+									    "at"
+									    "tr"
+									    " %"
+									    "#l"
+									    "lx"
+									    ": "
+									    "%d"
+									    ", "
+									    "wa"
+									    "nt"
+									    " %"
+									    "d"
+									    "\n",
+									    (unsigned long long)
+										va,
+									    (unsigned long long)
+										pas[p],
+									    (unsigned long long)
+										attr,
+									    got,
+									    want);
+							}
+						}
+				for (int b = 0; b < 64; b++) {
+					uint64_t attr = 1ull << b;
+					int want = (attr & ~PTE_ATTR_MASK)
+						       ? -ERR_INVALID
+						   : pt_entry_check(
+							 &f->env, PT_L1,
+							 0x3000 | attr | PTE_P)
+						       ? -ERR_RANGE
+						       : 0;
+					cases++;
+					wrong += pt_protect(&f->pt, mapped_va,
+							    K4, attr) != want;
+				}
+				fixture_free(f);
+			}
+		}
+	}
+	CHECK_MSG(wrong == 0, "%u of %u single-page results differ", wrong,
+		  cases);
+}
+
 int main(void)
 {
 	RUN(test_entry_check);
@@ -858,6 +1253,12 @@ int main(void)
 	RUN(test_cut);
 	RUN(test_cut_refuses);
 	RUN(test_effective_attrs);
+	RUN(test_cache_unmap);
+	RUN(test_cache_split);
+	RUN(test_cache_protect);
+	RUN(test_cache_unset_and_forget);
+	RUN(test_single_page_checks);
 	RUN(test_random_model);
+	RUN(test_random_model_single);
 	return check_summary();
 }

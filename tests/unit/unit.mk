@@ -3,7 +3,7 @@
 # of common/. `make test-unit` builds and runs them all and writes
 # $(TEST_RESULTS)/unit.txt, ending in the summed "N passed, M failed".
 
-UNIT_TESTS := bootinfo config cpu elf fmt memmap pvh sha256 string
+UNIT_TESTS := acpi bootinfo config cpu elf fmt memmap pvh sha256 string
 # tools/memmap-check's parts (tools/tools.mk links them in)
 UNIT_TESTS += memmap_log memmap_sim
 # ---- the lead adds `paging` here (tests/unit/test_paging.c) ----

@@ -1,0 +1,371 @@
+/*
+ * The entry points pt_map, pt_unmap, pt_protect and pt_translate, and
+ * their paths for one 4 KiB page: checks folded into masks the cache
+ * keeps (struct pt_cache), a walk from the deepest table the cache knows
+ * (or from the root, for a map), and copies of the walker for each kind of
+ * table access, so that with tables at phys + table_offset the common
+ * case calls nothing. Anything out of the ordinary goes to the range
+ * functions (paging_range.c), which check everything again and say what
+ * is wrong.
+ */
+#include "paging_walk.h"
+
+/* map_page's result when it did not map. */
+static __attribute__((noinline, cold)) int map_page_failed(uint64_t va, int rc,
+							   uint64_t *fail_va)
+{
+	if (fail_va)
+		*fail_va = va;
+	return rc;
+}
+
+/* What map_page's masks refuse goes to pt_map_range, which checks it again
+ * against the env itself and maps it or says why not: user pages, bad
+ * arguments, entries the validator refuses, and any page at all while
+ * the masks are unset. */
+static __attribute__((noinline, cold)) int
+map_page_slow(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t attr,
+	      uint64_t *fail_va)
+{
+	return pt_map_range(pt, va, pa, PAGE_SIZE, attr, PT_L1, fail_va);
+}
+
+/*
+ * The rest of map_page_in when its walk found the entry *e at level l > 1
+ * empty: links a new table there (as the walker does), walks on from it
+ * with create, through the same walker, and writes the leaf. Functions
+ * of their own, called last: the walk before them calls nothing with
+ * linear tables, so only these, which call the allocator, save
+ * registers. The PT alone missing (l is PT_L2) is the usual case: its
+ * copy writes the leaf into the new PT directly.
+ */
+static inline __attribute__((always_inline)) int
+map_page_grow_in(struct page_table *pt, uint64_t va, uint64_t leaf,
+		 uint64_t *fail_va, uint64_t *e, int l, bool linear)
+{
+	struct walk_state s = {.pt = pt, .env = pt->env};
+	uint64_t v = link_table(&s, e, l);
+	if (!v)
+		return map_page_failed(va, s.err, fail_va);
+	struct walk_pos at = {l - 1, v & PTE_ADDR_MAX_MASK};
+	int rc = 0;
+	if (l == PT_L2) /* the new table is the PT: no walk below it */
+		e = &table_at(s.env, at.table, linear)[PT_INDEX(va, PT_L1)];
+	else
+		e = walk_from(pt, va, PT_L1, true, 0, &at, &rc, NULL, linear,
+			      false);
+	if (!e || (*e & PTE_P)) /* no table; or the allocator's page was
+				   not zeroed */
+		return map_page_failed(va, e ? -ERR_EXISTS : rc, fail_va);
+	*e = leaf;
+	return 0;
+}
+
+static __attribute__((noinline)) int
+map_page_grow_pt_add(struct page_table *pt, uint64_t va, uint64_t leaf,
+		     uint64_t *fail_va, uint64_t *e)
+{
+	return map_page_grow_in(pt, va, leaf, fail_va, e, PT_L2, true);
+}
+
+static __attribute__((noinline)) int
+map_page_grow_add(struct page_table *pt, uint64_t va, uint64_t leaf,
+		  uint64_t *fail_va, uint64_t *e, int l)
+{
+	return map_page_grow_in(pt, va, leaf, fail_va, e, l, true);
+}
+
+static __attribute__((noinline)) int
+map_page_grow_call(struct page_table *pt, uint64_t va, uint64_t leaf,
+		   uint64_t *fail_va, uint64_t *e, int l)
+{
+	return map_page_grow_in(pt, va, leaf, fail_va, e, l, false);
+}
+
+/* The walk and the write of pt_map for one 4 KiB supervisor page whose
+ * arguments passed map_page's tests: leaf is the entry to write. The walk
+ * starts at the PML4 and leaves the cache alone: for scattered pages the
+ * lookup and the records would cost more than the level they save, and a
+ * map unlinks nothing, so the cache stays right. */
+static inline __attribute__((always_inline)) int
+map_page_in(struct page_table *pt, uint64_t va, uint64_t leaf,
+	    uint64_t *fail_va, bool linear)
+{
+	struct walk_pos at = {PT_L4, pt->root};
+	int rc = 0;
+	uint64_t *e =
+	    walk_from(pt, va, PT_L1, false, 0, &at, &rc, NULL, linear, false);
+	if (*e & PTE_P) /* a 4 KiB page, or a large leaf above */
+		return map_page_failed(va, -ERR_EXISTS, fail_va);
+	if (at.level == PT_L1) {
+		*e = leaf;
+		return 0;
+	}
+	if (linear && at.level == PT_L2)
+		return map_page_grow_pt_add(pt, va, leaf, fail_va, e);
+	if (linear)
+		return map_page_grow_add(pt, va, leaf, fail_va, e, at.level);
+	return map_page_grow_call(pt, va, leaf, fail_va, e, at.level);
+}
+
+/* map_page_in with calls to env->table, in a function of its own so that
+ * the linear copy, inlined in pt_map, saves no registers. */
+static __attribute__((noinline)) int map_page_call(struct page_table *pt,
+						   uint64_t va, uint64_t leaf,
+						   uint64_t *fail_va)
+{
+	return map_page_in(pt, va, leaf, fail_va, false);
+}
+
+/*
+ * pt_map of one 4 KiB supervisor page: the same checks and results as
+ * pt_map_range, which still maps what these masks refuse (map_page_slow).
+ *
+ * Three masks stand for every argument check and the validator's checks
+ * of a 4 KiB leaf, kept in the cache when the table set was made (see
+ * pt_cache_reset): pa may not have pa_bad's bits, ~phys_mask, which holds
+ * misalignment, bits at or above MAXPHYADDR and bits 52-63; attr may not
+ * have attr_check's bits but PTE_W, which are everything outside
+ * PTE_ATTR_MASK, NX without NXE, and U (for pt_map_range to add U on the
+ * way); va + 2^47 has VA_BAD_BITS clear when va is canonical and aligned.
+ * PTE_W, which attr may have, marks the masks set: (attr | PTE_W) &
+ * attr_check is PTE_W exactly when attr passes, and 0 in a cache never
+ * set, which so refuses every page.
+ */
+static inline __attribute__((always_inline)) int
+map_page(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t attr,
+	 uint64_t *fail_va)
+{
+	if ((pa & pt->cache.pa_bad) |
+	    (((attr | PTE_W) & pt->cache.attr_check) ^ PTE_W) |
+	    ((va + (1ull << 47)) & VA_BAD_BITS))
+		return map_page_slow(pt, va, pa, attr, fail_va);
+	if (pt->env->table)
+		return map_page_call(pt, va, pa | attr | PTE_P, fail_va);
+	return map_page_in(pt, va, pa | attr | PTE_P, fail_va, true);
+}
+
+int pt_map(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
+	   uint64_t attr, int max_level, uint64_t *fail_va)
+{
+	if (size != PAGE_SIZE)
+		return pt_map_range(pt, va, pa, size, attr, max_level, fail_va);
+	return map_page(pt, va, pa, attr, fail_va);
+}
+
+/*
+ * pt_unmap and pt_protect of one 4 KiB page, for a cache known to be the
+ * root's and linear tables, or through env->table: the walk from where
+ * the cache says and the write. Anything else -- a large leaf to split, a
+ * missing table, a table that may have become empty when the env frees
+ * them, a user page or an entry the masks refuse -- goes to the range
+ * functions, which do it all over and say what is wrong.
+ */
+/*
+ * The rest of a single-page unmap whose PT became empty: unlinks it and
+ * every table above that becomes empty in turn (never the root), flushes,
+ * then frees them (as pt_unmap_range: only after the flush, for the
+ * paging-structure caches).
+ */
+static __attribute__((noinline)) int unmap_page_tables(struct page_table *pt,
+						       uint64_t va)
+{
+	struct pt_walk w;
+	int reached, err = 0;
+	uint64_t chain = 0;
+	walk(pt, va, PT_L1, false, 0, &reached, &err, &w);
+	/* w.table[i] is the table of level PT_L4 - i on va's path; its
+	 * link is in w.table[i - 1]. The PT (i = 3) is empty. */
+	for (int i = w.levels - 1;
+	     i > 0 && (i == PT_L4 - PT_L1 || pt_table_empty(pt, w.table[i]));
+	     i--) {
+		table_of(pt, w.table[i - 1])[PT_INDEX(va, PT_L4 - i + 1)] = 0;
+		table_of(pt, w.table[i])[0] = chain;
+		chain = w.table[i];
+	}
+	if (chain)
+		pt_forget(pt); /* it may lead through them */
+	flush(pt, va, PAGE_SIZE);
+	pt_free_chain(pt, chain);
+	return 0;
+}
+
+static inline __attribute__((always_inline)) int
+unmap_page_in(struct page_table *pt, uint64_t va, bool linear)
+{
+	struct walk_pos at = cache_start_at(pt, va, PT_L1);
+	int err = 0;
+	uint64_t *e =
+	    walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL, linear, true);
+	if (at.level != PT_L1)
+		return pt_unmap_range(pt, va, PAGE_SIZE);
+	*e = 0; /* a non-present entry stays non-present */
+	if (pt->env->free && pt_table_empty(pt, at.table))
+		return unmap_page_tables(pt, va);
+	flush(pt, va, PAGE_SIZE);
+	return 0;
+}
+
+static inline __attribute__((always_inline)) int
+protect_page_in(struct page_table *pt, uint64_t va, uint64_t attr, bool linear)
+{
+	struct walk_pos at = cache_start_at(pt, va, PT_L1);
+	int err = 0;
+	uint64_t *e =
+	    walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL, linear, true);
+	uint64_t v = (*e & ~PTE_ATTR_MASK) | attr;
+	if (at.level != PT_L1 || !(v & PTE_P) || (v & pt->cache.leaf_bad))
+		return pt_protect_range(pt, va, PAGE_SIZE, attr);
+	*e = v;
+	flush(pt, va, PAGE_SIZE);
+	return 0;
+}
+
+static __attribute__((noinline)) int unmap_page_other(struct page_table *pt,
+						      uint64_t va)
+{
+	if (pt->cache.root != pt->root)
+		pt_cache_reset(pt);
+	if (pt->env->table)
+		return unmap_page_in(pt, va, false);
+	return unmap_page_in(pt, va, true);
+}
+
+static __attribute__((noinline)) int
+protect_page_other(struct page_table *pt, uint64_t va, uint64_t attr)
+{
+	if (pt->cache.root != pt->root)
+		pt_cache_reset(pt);
+	if (pt->env->table)
+		return protect_page_in(pt, va, attr, false);
+	return protect_page_in(pt, va, attr, true);
+}
+
+int pt_unmap(struct page_table *pt, uint64_t va, uint64_t size)
+{
+	if (size != PAGE_SIZE || ((va + (1ull << 47)) & VA_BAD_BITS))
+		return pt_unmap_range(pt, va, size);
+	if (pt->root == pt->cache.linear_root)
+		return unmap_page_in(pt, va, true);
+	return unmap_page_other(pt, va);
+}
+
+/* A user page takes pt_protect_range, which gives every entry on the way U.
+ * NX without NXE is in leaf_bad. */
+int pt_protect(struct page_table *pt, uint64_t va, uint64_t size, uint64_t attr)
+{
+	if (size != PAGE_SIZE || (attr & ~(PTE_ATTR_MASK & ~PTE_U)) ||
+	    ((va + (1ull << 47)) & VA_BAD_BITS))
+		return pt_protect_range(pt, va, size, attr);
+	if (pt->root == pt->cache.linear_root)
+		return protect_page_in(pt, va, attr, true);
+	return protect_page_other(pt, va, attr);
+}
+
+/* pt_translate's results for the entry *e that its walk reached at
+ * level: -ERR_NOTFOUND for an entry that is not present. */
+static inline __attribute__((always_inline)) int
+translated(uint64_t va, const uint64_t *e, int level, uint64_t *pa,
+	   uint64_t *leaf_entry, int *level_out)
+{
+	uint64_t v = *e;
+	if (!(v & PTE_P))
+		return -ERR_NOTFOUND;
+	if (pa)
+		*pa = entry_addr(level, v) | (va & (PT_SIZE(level) - 1));
+	if ((uintptr_t)leaf_entry | (uintptr_t)level_out) {
+		if (leaf_entry)
+			*leaf_entry = v;
+		if (level_out)
+			*level_out = level;
+	}
+	return 0;
+}
+
+/* pt_translate without w, from where the cache says, for one kind of
+ * table access. An address the cache knows shares its bits above bit 21
+ * or 30 with an address walked before, so it is canonical; the others
+ * are checked. The walk ends at a 4 KiB leaf far more often than
+ * anywhere else, so that exit has a copy of translated() of its own,
+ * with the level a constant. */
+static inline __attribute__((always_inline)) int
+translate_in(struct page_table *pt, uint64_t va, uint64_t *pa,
+	     uint64_t *leaf_entry, int *level, bool linear, int from)
+{
+	struct walk_pos at = cache_start_at(pt, va, from);
+	if (at.level == PT_L4 && !va_canonical(va))
+		return -ERR_INVALID;
+	int err = 0;
+	uint64_t *e =
+	    walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL, linear, true);
+	if (at.level == PT_L1)
+		return translated(va, e, PT_L1, pa, leaf_entry, level);
+	return translated(va, e, at.level, pa, leaf_entry, level);
+}
+
+/* translate_in with the root checked first, for either kind of table
+ * access. */
+static __attribute__((noinline)) int translate_other(struct page_table *pt,
+						     uint64_t va, uint64_t *pa,
+						     uint64_t *leaf_entry,
+						     int *level)
+{
+	if (pt->cache.root != pt->root)
+		pt_cache_reset(pt);
+	if (pt->env->table)
+		return translate_in(pt, va, pa, leaf_entry, level, false,
+				    PT_L1);
+	return translate_in(pt, va, pa, leaf_entry, level, true, PT_L1);
+}
+
+/* translate_in for linear tables and a cache known to be the root's,
+ * whose PT and PD did not match: from its PDPT or the root. */
+static __attribute__((noinline)) int translate_far(struct page_table *pt,
+						   uint64_t va, uint64_t *pa,
+						   uint64_t *leaf_entry,
+						   int *level)
+{
+	return translate_in(pt, va, pa, leaf_entry, level, true, PT_L3);
+}
+
+/* With w: every level from the PML4 down is recorded. */
+static __attribute__((noinline)) int
+translate_walk(struct page_table *pt, uint64_t va, uint64_t *pa,
+	       uint64_t *leaf_entry, int *level, struct pt_walk *w)
+{
+	int reached, err = 0;
+	uint64_t *e = walk(pt, va, PT_L1, false, 0, &reached, &err, w);
+	return translated(va, e, reached, pa, leaf_entry, level);
+}
+
+int pt_translate(const struct page_table *cpt, uint64_t va, uint64_t *pa,
+		 uint64_t *leaf_entry, int *level, struct pt_walk *w)
+{
+	/* The cache is state, not content: see paging.h. */
+	struct page_table *pt = (struct page_table *)cpt;
+	if (w) {
+		if (!va_canonical(va))
+			return -ERR_INVALID;
+		return translate_walk(pt, va, pa, leaf_entry, level, w);
+	}
+	/* linear_root is the root only while the cache is the root's and
+	 * the tables are linear: one test for both. Then an address in the
+	 * PT or the PD of the last walk, the usual case of a scan, is looked
+	 * up here; the rest in translate_other. */
+	struct pt_cache *c = &pt->cache;
+	struct walk_pos at;
+	if (pt->root != c->linear_root)
+		return translate_other(pt, va, pa, leaf_entry, level);
+	if (c->key[PT_L1 - 1] == cache_key(va, PT_L1))
+		at = (struct walk_pos){PT_L1, c->table[PT_L1 - 1]};
+	else if (c->key[PT_L2 - 1] == cache_key(va, PT_L2))
+		at = (struct walk_pos){PT_L2, c->table[PT_L2 - 1]};
+	else
+		return translate_far(pt, va, pa, leaf_entry, level);
+	int err = 0;
+	uint64_t *e =
+	    walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL, true, true);
+	if (at.level == PT_L1)
+		return translated(va, e, PT_L1, pa, leaf_entry, level);
+	return translated(va, e, at.level, pa, leaf_entry, level);
+}
