@@ -58,6 +58,70 @@ const char *bi_secure_boot_name(uint32_t state)
 	return secure_boot_names[state];
 }
 
+static const char *const phase_names[BI_PHASE_COUNT] = {
+    [BI_PHASE_START] = "start",
+    [BI_PHASE_SECURE_BOOT] = "secure-boot",
+    [BI_PHASE_CONFIG] = "config",
+    [BI_PHASE_KERNEL_READ] = "kernel-read",
+    [BI_PHASE_KERNEL_HASH] = "kernel-hash",
+    [BI_PHASE_VALIDATE_COPY] = "validate-copy",
+    [BI_PHASE_TPM_MEASURE] = "tpm-measure",
+    [BI_PHASE_MAPPING] = "mapping",
+    [BI_PHASE_GOP] = "gop",
+    [BI_PHASE_MEMORY_MAP] = "memory-map",
+    [BI_PHASE_EXIT_BOOT_SERVICES] = "exit-boot-services",
+};
+
+const char *bi_phase_name(uint32_t phase)
+{
+	if (phase >= BI_PHASE_COUNT)
+		return NULL;
+	return phase_names[phase];
+}
+
+const char *bootinfo_phases(const struct boot_info *bi,
+			    uint64_t cycles[BI_PHASE_MAX], uint32_t *count)
+{
+	uint64_t prev = bi->tsc_loader_entry;
+
+	*count = 0;
+	if (bi->phase_count == 0 || bi->tsc_loader_entry == 0)
+		return "no phase stamps";
+	if (bi->phase_count > BI_PHASE_MAX)
+		return "phase_count above BI_PHASE_MAX";
+	for (uint32_t i = 0; i < bi->phase_count; i++) {
+		uint64_t end = bi->tsc_phase_end[i];
+
+		if (end < prev)
+			return "a phase ends before the one before it";
+		cycles[i] = end - prev;
+		prev = end;
+	}
+	if (bi->tsc_jump < prev)
+		return "the last phase ends after tsc_jump";
+	*count = bi->phase_count;
+	return NULL;
+}
+
+size_t bootinfo_log_text(const struct boot_info *bi, char *out, size_t cap)
+{
+	size_t len = bi->log_len < BI_LOG_MAX ? bi->log_len : BI_LOG_MAX;
+	size_t n = 0;
+
+	if (cap == 0)
+		return 0;
+	/* Room for the NUL and a closing '\n'. */
+	for (size_t i = 0; i < len && n + 2 < cap; i++) {
+		unsigned char c = (unsigned char)bi->log[i];
+
+		out[n++] = c == '\n' || (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	if (n > 0 && out[n - 1] != '\n' && n + 1 < cap)
+		out[n++] = '\n';
+	out[n] = '\0';
+	return n;
+}
+
 /*
  * Besides magic, version and size, refuses the few values the kernel
  * indexes or walks with before it could notice anything else is wrong:

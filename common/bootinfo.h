@@ -19,8 +19,9 @@
 
 #define BOOTINFO_MAGIC 0x4f464e49544f4f42ull /* "BOOTINFO", little endian */
 /* 2: struct bi_mem_range's last word became attr (BI_MEM_*).
- * 3: the Secure Boot state and the kernel file's SHA-256 at the end. */
-#define BOOTINFO_VERSION 3u
+ * 3: the Secure Boot state and the kernel file's SHA-256 at the end.
+ * 4: the loader's phase stamps and its lines for the kernel to print. */
+#define BOOTINFO_VERSION 4u
 
 /* Memory-range types: the project's own vocabulary. Loaders translate the
  * firmware's types (EFI, E820) into these; see memmap.h. */
@@ -122,6 +123,35 @@ enum bi_secure_boot {
 #define BI_MAX_SEGMENTS 8
 #define BI_CMDLINE_MAX  1024
 
+/*
+ * The loader's phases, in the order it runs them (boot-info version 4).
+ * Phase i ends at tsc_phase_end[i]; phase 0 starts at tsc_loader_entry,
+ * every other one where the one before it ended. So the phases add up to
+ * the loader's time from entry to its last stamp, a few instructions
+ * before tsc_jump. A loader may record fewer (phase_count), never more
+ * than BI_PHASE_MAX; the kernel names the ones it knows.
+ */
+enum bi_phase {
+	/* watchdog, CPUID, the RSDP and the TSC rate's start, Loaded Image */
+	BI_PHASE_START = 0,
+	BI_PHASE_SECURE_BOOT, /* the SecureBoot and SetupMode variables */
+	/* the volume, loader.conf read, hashed and parsed, load options */
+	BI_PHASE_CONFIG,
+	BI_PHASE_KERNEL_READ,   /* the kernel file into memory */
+	BI_PHASE_KERNEL_HASH,   /* its SHA-256, checked if one is embedded */
+	BI_PHASE_VALIDATE_COPY, /* elf_validate, the segments' pages, copy */
+	BI_PHASE_TPM_MEASURE,   /* PCR 8 and 9, or finding there is no TPM */
+	BI_PHASE_MAPPING,       /* the PML4 copy, the kernel's mappings, CR3 */
+	BI_PHASE_GOP,           /* the framebuffer (graphics output) */
+	BI_PHASE_MEMORY_MAP,    /* the boot-info block, the map, its dry run */
+	BI_PHASE_EXIT_BOOT_SERVICES, /* with its retries, and the final map */
+	BI_PHASE_COUNT
+};
+#define BI_PHASE_MAX 16
+
+/* Bytes of the loader's lines the boot info carries (log, log_len). */
+#define BI_LOG_MAX 2048
+
 struct boot_info {
 	uint64_t magic;   /* BOOTINFO_MAGIC */
 	uint32_t version; /* BOOTINFO_VERSION */
@@ -166,6 +196,18 @@ struct boot_info {
 	/* SHA-256 of the kernel file as the loader read it from the ESP,
 	 * every byte of it (zero without BI_SB_KERNEL_HASHED). */
 	uint8_t kernel_sha256[32];
+
+	/* Version 4. */
+	uint32_t phase_count; /* stamps in tsc_phase_end; 0 without a loader */
+	/* Bytes of text in log, without a terminating NUL (there may be
+	 * none): the loader's lines it did not print itself, "loader: ..."
+	 * each ending in '\n', exactly as it would have printed them. The
+	 * firmware console costs about 20 us a character under QEMU's TCG,
+	 * so a loader whose boot goes well leaves its lines to the kernel;
+	 * one that fails prints them before its error line. */
+	uint32_t log_len;
+	uint64_t tsc_phase_end[BI_PHASE_MAX]; /* see enum bi_phase */
+	char log[BI_LOG_MAX];
 };
 
 _Static_assert(sizeof(struct bi_mem_range) == 24, "bi_mem_range layout");
@@ -189,7 +231,14 @@ _Static_assert(__builtin_offsetof(struct boot_info, secure_boot) == 416,
 	       "boot_info layout");
 _Static_assert(__builtin_offsetof(struct boot_info, kernel_sha256) == 424,
 	       "boot_info layout");
-_Static_assert(sizeof(struct boot_info) == 456, "boot_info layout");
+_Static_assert(__builtin_offsetof(struct boot_info, phase_count) == 456,
+	       "boot_info layout");
+_Static_assert(__builtin_offsetof(struct boot_info, tsc_phase_end) == 464,
+	       "boot_info layout");
+_Static_assert(__builtin_offsetof(struct boot_info, log) == 592,
+	       "boot_info layout");
+_Static_assert(sizeof(struct boot_info) == 2640, "boot_info layout");
+_Static_assert(BI_PHASE_COUNT <= BI_PHASE_MAX, "room for every phase");
 
 /* True for the types that are RAM by definition: usable, loader and ACPI
  * reclaimable, ACPI NVS, kernel, boot page tables, firmware runtime code
@@ -203,6 +252,28 @@ const char *mem_type_name(uint32_t type);
 /* The Secure Boot state in words ("on", "off (setup mode)", ...);
  * "unknown" for a value outside enum bi_secure_boot. */
 const char *bi_secure_boot_name(uint32_t state);
+
+/* The name of loader phase i ("config", "kernel-read", ...); NULL for an
+ * index beyond enum bi_phase (a newer loader's). */
+const char *bi_phase_name(uint32_t phase);
+
+/*
+ * The loader's phases as durations: cycles[i] for i < *count, each the
+ * TSC difference from the end of the phase before (tsc_loader_entry for
+ * the first). Returns NULL, or a static string naming why the stamps
+ * cannot be used (none, too many, a stamp before the one it follows or
+ * after tsc_jump); then *count is 0.
+ */
+const char *bootinfo_phases(const struct boot_info *bi,
+			    uint64_t cycles[BI_PHASE_MAX], uint32_t *count);
+
+/*
+ * The loader's lines, ready to print: copies the first min(log_len,
+ * BI_LOG_MAX) bytes of bi->log into out (cap bytes, NUL-terminated),
+ * with every byte outside 0x20..0x7e and '\n' replaced by '?', and a
+ * '\n' after a last line that has none. Returns the length of out.
+ */
+size_t bootinfo_log_text(const struct boot_info *bi, char *out, size_t cap);
 
 /* Checks magic, version and size. Returns NULL when bi is acceptable,
  * else a static string naming the first mismatch. */

@@ -50,6 +50,7 @@ KERNEL_SRCS := \
 	kernel/selftest/selftest_mm.c \
 	kernel/selftest/selftest_dev.c \
 	kernel/selftest/selftest_smp.c \
+	kernel/selftest/selftest_cost.c \
 	kernel/selftest/selftest_pt.c
 
 # The ESP gets the kernel without its debug info (a quarter of the size,

@@ -65,29 +65,21 @@ void cpu_flush_global_tlb(void)
 #define CPUID_HYPERVISOR_TIMING 0x40000010u /* EAX = TSC kHz (VMware, QEMU) */
 
 /*
- * The TSC frequency, cheaply: from CPUID when the CPU or hypervisor tells
- * it, else by counting ticks across a 0.5 ms Stall (short, because the
- * loader's own time is part of the boot it reports). Leaf 0x15 gives the
- * crystal clock and the TSC/crystal ratio; leaf 0x16 only the nominal
- * base frequency, close to the TSC rate on the Intel CPUs that have it.
- * The estimate is used for boot-time figures only, never for correctness.
+ * The TSC frequency as CPUID states it, or 0: leaf 0x15 gives the crystal
+ * clock and the TSC/crystal ratio (exact, when all three are there), a
+ * hypervisor's timing leaf the TSC rate in kHz. Leaf 0x16 is only the
+ * nominal base frequency, close to the TSC rate on the Intel CPUs that
+ * have it: cpu_tsc_hz_nominal.
  */
-uint64_t cpu_tsc_hz(void)
+uint64_t cpu_tsc_hz_cpuid(void)
 {
 	uint32_t r[4];
-	uint32_t max_leaf;
 
 	cpu_cpuid(0, 0, r);
-	max_leaf = r[0];
-	if (max_leaf >= 0x15) {
+	if (r[0] >= 0x15) {
 		cpu_cpuid(0x15, 0, r);
 		if (r[0] && r[1] && r[2])
 			return (uint64_t)r[2] * r[1] / r[0];
-	}
-	if (max_leaf >= 0x16) {
-		cpu_cpuid(0x16, 0, r);
-		if (r[0] & 0xffff)
-			return (uint64_t)(r[0] & 0xffff) * 1000000;
 	}
 	cpu_cpuid(1, 0, r);
 	if (r[2] & (1u << 31)) {
@@ -98,11 +90,35 @@ uint64_t cpu_tsc_hz(void)
 				return (uint64_t)r[0] * 1000;
 		}
 	}
+	return 0;
+}
 
+uint64_t cpu_tsc_hz_nominal(void)
+{
+	uint32_t r[4];
+
+	cpu_cpuid(0, 0, r);
+	if (r[0] < 0x16)
+		return 0;
+	cpu_cpuid(0x16, 0, r);
+	return (uint64_t)(r[0] & 0xffff) * 1000000;
+}
+
+/* Ticks across a 0.5 ms Stall: the last resort (see loader/tsc.c). */
+uint64_t cpu_tsc_hz_stall(void)
+{
 	uint64_t t0 = cpu_rdtsc();
 	efi_bs->Stall(500);
 	uint64_t t1 = cpu_rdtsc();
 	return (t1 - t0) * 2000;
+}
+
+uint32_t cpu_inl(uint16_t port)
+{
+	uint32_t v;
+
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
 }
 
 typedef __attribute__((sysv_abi)) void (*kernel_entry_fn)(uint64_t);

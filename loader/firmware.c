@@ -8,8 +8,9 @@
  *   struct boot_info | command line (BI_CMDLINE_MAX) | bi_mem_range[cap]
  *
  * After ExitBootServices there is no console and no allocator, so the
- * timing line is printed before it, and the map is normalised once as a
- * dry run to prove the storage is large enough.
+ * timing line is queued and the queue copied into the boot info before
+ * it, and the map is normalised once as a dry run to prove the storage
+ * is large enough.
  */
 #include "loader.h"
 
@@ -299,7 +300,6 @@ EFI_STATUS handoff_alloc(struct loader *l)
 	bi->cmdline_addr = (uint64_t)(uintptr_t)cmdline;
 	bi->boot_pml4 = l->tables.pml4;
 	bi->tsc_loader_entry = l->tsc_entry;
-	bi->tsc_hz = l->tsc_hz;
 	/* Every check passed by now: a mismatch never gets this far. */
 	bi->secure_boot = l->sb_state;
 	bi->sb_flags = BI_SB_KERNEL_HASHED |
@@ -353,9 +353,11 @@ static void print_timing(const struct loader *l)
 	uint64_t bp = l->tsc_entry ? ticks * 10000 / l->tsc_entry : 0;
 
 	con_print("time %lu.%lu ms (kernel sha256 %lu.%lu ms), %lu.%02lu%% of "
-		  "firmware's %lu ms",
+		  "firmware's %lu ms; TSC %lu MHz from %s%s%s%s",
 		  us / 1000, us % 1000 / 100, hash_us / 1000,
-		  hash_us % 1000 / 100, bp / 100, bp % 100, l->tsc_entry / khz);
+		  hash_us % 1000 / 100, bp / 100, bp % 100, l->tsc_entry / khz,
+		  l->tsc_hz / 1000000, l->tsc_how, l->tsc_why ? " (" : "",
+		  l->tsc_why ? l->tsc_why : "", l->tsc_why ? ")" : "");
 }
 
 EFI_STATUS handoff_exit_boot_services(struct loader *l)
@@ -377,7 +379,14 @@ EFI_STATUS handoff_exit_boot_services(struct loader *l)
 				    "normalise into %u ranges (error %d)",
 				    ho->map_size / ho->desc_size, ho->range_cap,
 				    err);
+	tsc_rate_finish(l);
+	ho->bi->tsc_hz = l->tsc_hz;
 	print_timing(l);
+	loader_phase_end(l, BI_PHASE_MEMORY_MAP);
+	/* The queued lines go to the kernel; they stay queued too, so that
+	 * a failure below still prints them before its error line. */
+	ho->bi->log_len =
+	    (uint32_t)con_copy_queue(ho->bi->log, sizeof(ho->bi->log));
 
 	/* From here to the jump: no printing, no allocation. A stale map
 	 * key (the map changed) is EFI_INVALID_PARAMETER: get the map
@@ -406,5 +415,9 @@ EFI_STATUS handoff_exit_boot_services(struct loader *l)
 	 * it not fit now, the kernel gets the ranges that did, and a range
 	 * missing from the map is never taken for usable RAM. */
 	normalise_map(l);
+	loader_phase_end(l, BI_PHASE_EXIT_BOOT_SERVICES);
+	ho->bi->phase_count = l->phases;
+	mem_copy(ho->bi->tsc_phase_end, l->phase_end,
+		 l->phases * sizeof(l->phase_end[0]));
 	return EFI_SUCCESS;
 }

@@ -80,6 +80,7 @@ EFI_STATUS kernel_load(struct loader *l)
 	s = read_kernel(l);
 	if (EFI_ERROR(s))
 		return s;
+	loader_phase_end(l, BI_PHASE_KERNEL_READ);
 	/* Every byte of the file, always: the boot info carries the digest
 	 * (the kernel prints it), and a signed loader compares it with its
 	 * embedded hash before elf_validate reads a byte. */
@@ -89,6 +90,7 @@ EFI_STATUS kernel_load(struct loader *l)
 	s = secureboot_verify_kernel(l->cfg.kernel, k->sha256);
 	if (EFI_ERROR(s))
 		return s;
+	loader_phase_end(l, BI_PHASE_KERNEL_HASH);
 	if (elf_validate(k->file, k->file_size, &k->elf, &err) != 0) {
 		elf_error_format(&err, why, sizeof(why));
 		return loader_error(EFI_LOAD_ERROR, "kernel %s: %s",
@@ -99,12 +101,15 @@ EFI_STATUS kernel_load(struct loader *l)
 		if (EFI_ERROR(s))
 			return s;
 	}
+	loader_phase_end(l, BI_PHASE_VALIDATE_COPY);
 	/* Measured while the file is still in memory, so PCR 9 gets the
 	 * very bytes that were validated and loaded, not a second read. */
 	measure_boot(l);
-	/* Everything needed is in the segments now (paging_build prints
-	 * the summary). */
-	kernel_free_file(k);
+	/* Everything needed is in the segments now. The file buffer stays
+	 * allocated (a failure later frees it in kernel_free): it is loader
+	 * data, which the kernel reclaims, and OVMF's FreePool of it cost
+	 * about 200,000 instructions, 0.35 ms under TCG. */
+	loader_phase_end(l, BI_PHASE_TPM_MEASURE);
 	return EFI_SUCCESS;
 }
 

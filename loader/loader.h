@@ -4,6 +4,8 @@
  *
  *   console.c   "loader: " lines on ConOut, the error line, status names
  *   cpu.c       CPUID, MSRs, control registers, TSC, the jump
+ *   tsc.c       the TSC rate: CPUID, else the ACPI PM timer (pmtimer.c)
+ *               across the whole run, else a Stall
  *   file.c      the loader's own volume: open it, read a whole file
  *   secureboot.c  SecureBoot/SetupMode, the embedded hashes and their
  *               rules (before anything is read from the ESP)
@@ -24,6 +26,8 @@
 #define LOADER_LOADER_H
 
 #include "uefi.h"
+
+#include "loader/pmtimer.h"
 
 #include "common/bootinfo.h"
 #include "common/config.h"
@@ -86,7 +90,13 @@ struct loader {
 	EFI_FILE_HANDLE root; /* the loader's volume, NULL when closed */
 
 	uint64_t tsc_entry;
-	uint64_t tsc_hz;
+	uint64_t tsc_hz;      /* 0 until tsc_rate_finish, unless CPUID says */
+	const char *tsc_how;  /* where tsc_hz came from */
+	const char *tsc_why;  /* why not from the PM timer, or NULL */
+	/* TSC at the end of each phase (enum bi_phase), for the boot info;
+	 * phases records how many have ended. */
+	uint64_t phase_end[BI_PHASE_COUNT];
+	uint32_t phases;
 	struct cpu_features cpu;
 
 	uint32_t sb_state; /* enum bi_secure_boot */
@@ -108,8 +118,17 @@ struct loader {
 };
 
 /* console.c */
+/* Queues one line, "loader: " followed by fmt, for the kernel to print
+ * (the boot info's log); see con_flush and loader_error. */
 void con_print(const char *fmt, ...);
-/* Prints `loader: error: <fmt>` and returns status, so callers can write
+/* Prints the queued lines on ConOut now. */
+void con_flush(void);
+/* Copies the queued lines into dst (cap bytes, not NUL-terminated) and
+ * returns their length; lines that do not fit are printed instead. The
+ * queue keeps them, so an error after this still prints them. */
+size_t con_copy_queue(char *dst, size_t cap);
+/* Prints the queued lines, then `loader: error: <fmt>`, on ConOut and
+ * returns status, so callers can write
  * `return loader_error(EFI_LOAD_ERROR, "...", ...);`. */
 EFI_STATUS loader_error(EFI_STATUS status, const char *fmt, ...);
 /* "EFI_NOT_FOUND", ... or "EFI status 0x..." for codes it does not
@@ -124,8 +143,13 @@ uint64_t cpu_read_cr3(void);
 void cpu_write_cr3(uint64_t value);
 uint64_t cpu_read_cr4(void);
 void cpu_flush_global_tlb(void);
-/* Estimates the TSC frequency (Hz). */
-uint64_t cpu_tsc_hz(void);
+/* The TSC frequency in Hz from CPUID's exact leaves (0x15, a hypervisor's
+ * timing leaf), from leaf 0x16's nominal base frequency, or across a
+ * 0.5 ms Stall; 0 when CPUID does not say. loader/tsc.c picks. */
+uint64_t cpu_tsc_hz_cpuid(void);
+uint64_t cpu_tsc_hz_nominal(void);
+uint64_t cpu_tsc_hz_stall(void);
+uint32_t cpu_inl(uint16_t port);
 /* Interrupts off, timestamp into *tsc_jump, then calls entry(arg) as
  * SysV. Never returns. */
 __attribute__((noreturn)) void cpu_enter_kernel(uint64_t entry, uint64_t arg,
@@ -177,8 +201,8 @@ EFI_STATUS options_apply(struct loader *l);
 /* kernel.c */
 /* Reads the kernel named by l->cfg.kernel, hashes it (checked against
  * the embedded hash, if any, before anything parses it), validates and
- * loads it; the file buffer is freed again once the segments hold their
- * bytes. */
+ * loads it. The file buffer is kept (kernel_free frees it; on a good boot
+ * the kernel reclaims it as loader memory). */
 EFI_STATUS kernel_load(struct loader *l);
 /* Frees the file buffer and every segment's pages. */
 void kernel_free(struct kernel *k);
@@ -202,6 +226,20 @@ void paging_deactivate(struct boot_tables *t);
 /* paging_deactivate, then frees every table the loader allocated. */
 void paging_teardown(struct boot_tables *t);
 
+/* main.c */
+/* Ends phase p (enum bi_phase) now; phases end in order. */
+void loader_phase_end(struct loader *l, uint32_t p);
+
+/* tsc.c */
+/* Takes the rate from CPUID, or finds the PM timer (l->rsdp must be set)
+ * and takes the first reading. */
+void tsc_rate_start(struct loader *l);
+/* A reading of the PM timer, at the end of each phase. */
+void tsc_rate_sample(void);
+/* Sets l->tsc_hz and l->tsc_how (a 0.5 ms Stall when nothing else
+ * worked). */
+void tsc_rate_finish(struct loader *l);
+
 /* firmware.c: GOP and RSDP record what they find in l->fb and l->rsdp,
  * and print a line only when there is none. */
 void firmware_gop(struct loader *l);
@@ -211,10 +249,11 @@ void firmware_rsdp(struct loader *l);
  * timestamps. */
 EFI_STATUS handoff_alloc(struct loader *l);
 void handoff_free(struct handoff *ho);
-/* Last call before the jump: prints the timing line,
- * exits boot services (retrying as the spec requires) and fills the
- * boot info's memory map. On failure with l->exit_called set, boot
- * services must not be used again. */
+/* Last call before the jump: queues the timing line, copies the queued
+ * lines into the boot info, exits boot services (retrying as the spec
+ * requires), fills the boot info's memory map and phase stamps. On
+ * failure with l->exit_called set, boot services must not be used
+ * again. */
 EFI_STATUS handoff_exit_boot_services(struct loader *l);
 
 #endif

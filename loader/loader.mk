@@ -11,7 +11,9 @@ LOADER_SRCS := \
 	loader/measure.c \
 	loader/options.c \
 	loader/paging.c \
-	loader/secureboot.c
+	loader/secureboot.c \
+	loader/pmtimer.c \
+	loader/tsc.c
 
 # For gdb (tools/debug.mk links build/loader/BOOTX64.EFI.debug from the same
 # objects): DWARF, which gdb reads from a PE, instead of the CodeView

@@ -1,16 +1,20 @@
 /*
  * efi_main: the boot flow, in the order of DESIGN.md ("Boot flow"):
  *
- *   banner, watchdog off -> Secure Boot state -> loader.conf (its hash)
- *   and load options -> kernel file (its hash), ELF validation,
- *   segments -> PML4 copy, mappings, CR3 -> GOP, RSDP -> boot info ->
- *   memory map, ExitBootServices -> jump.
+ *   banner, watchdog off, RSDP, TSC rate -> Secure Boot state ->
+ *   loader.conf (its hash) and load options -> kernel file (its hash),
+ *   ELF validation, segments -> PML4 copy, mappings, CR3 -> GOP -> boot
+ *   info -> memory map, ExitBootServices -> jump.
  *
  * The console is slow: OVMF draws every character on the framebuffer as
  * well as sending it to the serial port, about 20 us a character under
  * QEMU (TCG), so a 60-character line costs over a millisecond. The happy
- * path therefore prints a few short summary lines, and nothing that says
- * only "as expected" (a config file that was found, an empty cmdline).
+ * path therefore prints nothing itself: its few summary lines go into
+ * the boot info for the kernel to print (console.c), and none says only
+ * "as expected" (a config file that was found, an empty cmdline).
+ *
+ * Each phase of enum bi_phase ends with a TSC stamp (loader_phase_end),
+ * which the kernel prints as cycles and a share of the loader's time.
  *
  * Every step that fails has already printed its one `loader: error:`
  * line; efi_main then frees what was allocated, puts the firmware's CR3
@@ -68,6 +72,13 @@ static EFI_STATUS read_config(struct loader *l)
 	return EFI_SUCCESS;
 }
 
+void loader_phase_end(struct loader *l, uint32_t p)
+{
+	l->phase_end[p] = cpu_rdtsc();
+	l->phases = p + 1;
+	tsc_rate_sample();
+}
+
 /* Returns only on failure; on success it ends in the kernel. */
 static EFI_STATUS boot(struct loader *l)
 {
@@ -77,17 +88,21 @@ static EFI_STATUS boot(struct loader *l)
 	/* The firmware arms a 5-minute watchdog before starting a boot
 	 * option; a loader that takes over the machine disarms it. */
 	efi_bs->SetWatchdogTimer(0, 0, 0, NULL);
-	l->tsc_hz = cpu_tsc_hz();
 	cpu_features_probe(cpu_cpuid, &l->cpu);
+	/* The RSDP first: the ACPI PM timer it leads to times the run. */
+	firmware_rsdp(l);
+	tsc_rate_start(l);
 
 	s = efi_bs->HandleProtocol(
 	    l->image_handle, UEFI_GUID(loaded_image_guid), (void **)&l->image);
 	if (EFI_ERROR(s))
 		return loader_error(s, "no Loaded Image protocol (%s)",
 				    efi_status_name(s));
+	loader_phase_end(l, BI_PHASE_START);
 	s = secureboot_init(l);
 	if (EFI_ERROR(s))
 		return s;
+	loader_phase_end(l, BI_PHASE_SECURE_BOOT);
 	s = file_open_volume(l);
 	if (EFI_ERROR(s))
 		return s;
@@ -100,8 +115,9 @@ static EFI_STATUS boot(struct loader *l)
 	if (l->cfg.cmdline[0])
 		con_print("cmdline \"%s\"%s", l->cfg.cmdline,
 			  l->cmdline_from_options ? " (load options)" : "");
+	loader_phase_end(l, BI_PHASE_CONFIG);
 
-	s = kernel_load(l);
+	s = kernel_load(l); /* ends the phases up to BI_PHASE_TPM_MEASURE */
 	if (EFI_ERROR(s))
 		return s;
 	file_close_volume(l);
@@ -110,12 +126,15 @@ static EFI_STATUS boot(struct loader *l)
 	if (EFI_ERROR(s))
 		return s;
 	paging_activate(&l->tables);
+	loader_phase_end(l, BI_PHASE_MAPPING);
 
 	firmware_gop(l);
-	firmware_rsdp(l);
+	loader_phase_end(l, BI_PHASE_GOP);
 	s = handoff_alloc(l);
 	if (EFI_ERROR(s))
 		return s;
+	/* Ends BI_PHASE_MEMORY_MAP and BI_PHASE_EXIT_BOOT_SERVICES and stores
+	 * the stamps. */
 	s = handoff_exit_boot_services(l);
 	if (EFI_ERROR(s))
 		return s;

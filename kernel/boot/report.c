@@ -132,6 +132,33 @@ static void report_segments(const struct handoff *h)
 	}
 }
 
+/* Each of the loader's phases (boot-info version 4) as cycles and a share
+ * of its time from entry to the jump (total, not 0). */
+static void report_loader_phases(const struct boot_info *bi, uint64_t total)
+{
+	uint64_t cycles[BI_PHASE_MAX];
+	uint32_t count;
+	const char *why = bootinfo_phases(bi, cycles, &count);
+	char buf[64], name[24];
+
+	if (why) {
+		kprintf("kernel: loader phases: none (%s)\n", why);
+		return;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		const char *known = bi_phase_name(i);
+		uint64_t permille = cycles[i] * 1000 / total;
+
+		if (known)
+			fmt_snprintf(name, sizeof(name), "%s:", known);
+		else
+			fmt_snprintf(name, sizeof(name), "phase %u:", i);
+		report_format_cycles(buf, sizeof(buf), cycles[i], bi->tsc_hz);
+		kprintf("kernel: loader phase %-20s %3lu.%lu%% %s\n", name,
+			permille / 10, permille % 10, buf);
+	}
+}
+
 static void report_loader_time(const struct handoff *h)
 {
 	const struct boot_info *bi = &h->info;
@@ -167,6 +194,7 @@ static void report_loader_time(const struct handoff *h)
 		"firmware's %lu cycles before it\n",
 		buf, permille100 / 100, permille100 % 100,
 		bi->tsc_loader_entry);
+	report_loader_phases(bi, total ? total : 1);
 	if (kernel_entry_tsc >= bi->tsc_jump) {
 		report_format_cycles(buf, sizeof(buf),
 				     kernel_entry_tsc - bi->tsc_jump,
@@ -205,8 +233,25 @@ static void report_secure_boot(const struct handoff *h)
 	kprintf("kernel: kernel file sha256: %s\n", hex);
 }
 
+/* The loader's own lines, which a loader whose boot went well leaves in
+ * the boot info instead of printing them through the slow firmware
+ * console (loader/console.c). First, so the log reads as if the loader
+ * had printed them. */
+static void report_loader_lines(const struct handoff *h)
+{
+	static char text[BI_LOG_MAX + 2];
+
+	if (h->info.log_len > BI_LOG_MAX)
+		kprintf("kernel: warning: loader's lines: log_len %u above "
+			"BI_LOG_MAX, %u bytes kept\n",
+			h->info.log_len, (uint32_t)BI_LOG_MAX);
+	if (bootinfo_log_text(&h->info, text, sizeof(text)))
+		kputs(text);
+}
+
 void report_boot(const struct handoff *h, const char *fb_why)
 {
+	report_loader_lines(h);
 	report_banner(h);
 	report_location();
 	report_memory(h);

@@ -184,6 +184,7 @@ uint32_t selftest_run(const struct handoff *h, const struct cpu_features *cpu)
 	    {selftest_mm_tests, &selftest_mm_count},
 	    {selftest_dev_tests, &selftest_dev_count},
 	    {selftest_smp_tests, &selftest_smp_count},
+	    {selftest_cost_tests, &selftest_cost_count},
 	    {selftest_pt_tests, &selftest_pt_count},
 	};
 	struct st_ctx c = {.h = h, .cpu = cpu};

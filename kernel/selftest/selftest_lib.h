@@ -84,8 +84,9 @@ struct selftest {
 /* The tables, in the order they run: exceptions and CPU protections
  * (selftest_cpu.c), what the CPU enforces on the kernel's mappings
  * (selftest_mm.c), the consoles (selftest_dev.c), every CPU
- * (selftest_smp.c), the page-table code and allocators (selftest_pt.c,
- * last, as it ends by checking that no test left anything behind). */
+ * (selftest_smp.c), what page-table operations cost (selftest_cost.c),
+ * the page-table code and allocators (selftest_pt.c, last, as it ends by
+ * checking that no test left anything behind). */
 extern const struct selftest selftest_cpu_tests[];
 extern const uint32_t selftest_cpu_count;
 extern const struct selftest selftest_mm_tests[];
@@ -94,6 +95,8 @@ extern const struct selftest selftest_dev_tests[];
 extern const uint32_t selftest_dev_count;
 extern const struct selftest selftest_smp_tests[];
 extern const uint32_t selftest_smp_count;
+extern const struct selftest selftest_cost_tests[];
+extern const uint32_t selftest_cost_count;
 extern const struct selftest selftest_pt_tests[];
 extern const uint32_t selftest_pt_count;
 

@@ -8,7 +8,9 @@ and judges what the machine showed.
   with N the case's -smp (1 unless it says), "selftest: N passed, 0
   failed" with N >= MIN_SELFTESTS, exactly the SKIP lines the CPU model
   implies (an unexpected skip, or an expected one that passed, fails by
-  name), no "loader: error:" and no "panic:", and the kernel ended the run
+  name), the loader's phases as the kernel prints them (every name of
+  common/bootinfo.c in order, shares adding up to 100%) after the
+  loader's own lines, no "loader: error:" and no "panic:", and the kernel ended the run
   through port 0xf4 with code 0 (run-qemu.sh status 0). Some also need a
   framebuffer or a kernel file over a size.
 - Bad inputs pass only when the log has exactly one "loader: error:" line
@@ -71,6 +73,18 @@ DIRECT_TIMEOUT = 30  # seconds for a direct boot to end
 
 SELFTEST = re.compile(r"^selftest: (\d+) passed, (\d+) failed")
 RESULT = re.compile(r"^selftest: (PASS|FAIL|SKIP) ([^\s:]+):? ?(.*)")
+PHASE = re.compile(r"^kernel: loader phase ([a-z-]+): +(\d+)\.(\d)% (\d+) cycles")
+
+
+def phase_names():
+    """The loader's phases in order, as common/bootinfo.c names them (read
+    from the source, so a phase added there is checked here too)."""
+    path = os.path.join(ROOT, "common", "bootinfo.c")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    table = re.search(r"phase_names\[BI_PHASE_COUNT\] = \{(.*?)\};", text,
+                      re.S)
+    return re.findall(r'= "([a-z-]+)"', table.group(1))
 STARTING = re.compile(r'^BdsDxe: starting (Boot[0-9A-Fa-f]{4}) ')
 # OVMF's line when a boot option's image returned: its description and
 # device path, then the status the image returned (after the last ": ").
@@ -343,6 +357,9 @@ class Case:
             return f"only {passed} self-tests (at least {cases.MIN_SELFTESTS})"
         if status != 0:
             return describe_status(status)
+        why = self.check_phases(lines)
+        if why:
+            return why
         if self.args.get("framebuffer"):
             return self.check_framebuffer(lines)
         return None
@@ -363,6 +380,26 @@ class Case:
                 problems.append(f"{test}: {verdict}, expected SKIP on "
                                 f"-cpu {self.args['cpu']}")
         return "; ".join(problems) or None
+
+    @staticmethod
+    def check_phases(lines):
+        """The kernel printed every loader phase, in order, with cycles and
+        shares adding up to the whole, after the loader's queued lines."""
+        got = [m for m in map(PHASE.match, lines) if m]
+        want = phase_names()
+        names = [m.group(1) for m in got]
+        if names != want:
+            return (f"loader phases printed {names or 'none'}, expected "
+                    f"{want}")
+        share = sum(int(m.group(2)) * 10 + int(m.group(3)) for m in got)
+        if not 990 <= share <= 1010:
+            return f"loader phase shares add up to {share / 10}%, not 100%"
+        first_kernel = next(i for i, line in enumerate(lines)
+                            if line.startswith("kernel:"))
+        if not any(line.startswith("loader: ")
+                   for line in lines[:first_kernel]):
+            return "no loader line before the kernel's first line"
+        return None
 
     @staticmethod
     def check_framebuffer(lines):

@@ -1,7 +1,8 @@
 /*
  * The boot-info contract: the layout (pinned again here, independently of
  * the header's own asserts, from the numbers the loader and kernel rely
- * on), mem_type_name, bi_secure_boot_name and bootinfo_check.
+ * on), mem_type_name, bi_secure_boot_name, bootinfo_check, and the
+ * loader's phases and lines (version 4).
  */
 #include "common/bootinfo.h"
 #include "tests/unit/check.h"
@@ -30,14 +31,20 @@ _Static_assert(offsetof(struct boot_info, tsc_hz) == 408, "tsc_hz");
 _Static_assert(offsetof(struct boot_info, secure_boot) == 416, "sb state");
 _Static_assert(offsetof(struct boot_info, sb_flags) == 420, "sb flags");
 _Static_assert(offsetof(struct boot_info, kernel_sha256) == 424, "sha256");
-_Static_assert(sizeof(struct boot_info) == 456, "boot_info");
+_Static_assert(offsetof(struct boot_info, phase_count) == 456, "phases");
+_Static_assert(offsetof(struct boot_info, log_len) == 460, "log_len");
+_Static_assert(offsetof(struct boot_info, tsc_phase_end) == 464, "stamps");
+_Static_assert(offsetof(struct boot_info, log) == 592, "log");
+_Static_assert(sizeof(struct boot_info) == 2640, "boot_info");
+_Static_assert(BI_PHASE_MAX == 16 && BI_LOG_MAX == 2048, "v4 array sizes");
+_Static_assert(BI_PHASE_COUNT == 11, "phases named in the README");
 _Static_assert(sizeof(struct boot_info) % 8 == 0, "boot_info padding");
 _Static_assert(offsetof(struct bi_framebuffer, width) == 16, "fb width");
 _Static_assert(offsetof(struct bi_framebuffer, red_mask) == 32, "fb masks");
 _Static_assert(offsetof(struct bi_mem_range, type) == 16, "range type");
 _Static_assert(offsetof(struct bi_mem_range, attr) == 20, "range attr");
 _Static_assert(sizeof(struct bi_mem_range) == 24, "range size");
-_Static_assert(BOOTINFO_VERSION == 3, "version 3: Secure Boot, kernel hash");
+_Static_assert(BOOTINFO_VERSION == 4, "version 4: loader phases and lines");
 _Static_assert(BI_MEM_WB == 1, "attr bit 0: write-back RAM");
 _Static_assert(offsetof(struct bi_segment, flags) == 24, "segment flags");
 _Static_assert(BOOTINFO_MAGIC == 0x4f464e49544f4f42ull, "magic value");
@@ -89,11 +96,18 @@ static void test_check_mismatches(void)
 	CHECK_STR(bootinfo_check(&bi),
 		  "unsupported version (not BOOTINFO_VERSION)");
 	valid(&bi);
-	bi.version = 4;
+	bi.version = 3; /* before the phase stamps */
+	CHECK_STR(bootinfo_check(&bi),
+		  "unsupported version (not BOOTINFO_VERSION)");
+	valid(&bi);
+	bi.version = 5;
 	CHECK_STR(bootinfo_check(&bi),
 		  "unsupported version (not BOOTINFO_VERSION)");
 	valid(&bi);
 	bi.size = 416; /* version 2's size */
+	CHECK_STR(bootinfo_check(&bi), "size is not sizeof(struct boot_info)");
+	valid(&bi);
+	bi.size = 456; /* version 3's size */
 	CHECK_STR(bootinfo_check(&bi), "size is not sizeof(struct boot_info)");
 	valid(&bi);
 	bi.segment_count = BI_MAX_SEGMENTS + 1;
@@ -176,6 +190,161 @@ static void test_secure_boot_names(void)
 	}
 }
 
+/* The names the kernel prints, spelled out here; each distinct. */
+static void test_phase_names(void)
+{
+	static const char *const want[] = {
+	    "start",
+	    "secure-boot",
+	    "config",
+	    "kernel-read",
+	    "kernel-hash",
+	    "validate-copy",
+	    "tpm-measure",
+	    "mapping",
+	    "gop",
+	    "memory-map",
+	    "exit-boot-services",
+	};
+	_Static_assert(ARRAY_SIZE(want) == BI_PHASE_COUNT, "every phase");
+	for (uint32_t i = 0; i < BI_PHASE_COUNT; i++)
+		CHECK_STR(bi_phase_name(i), want[i]);
+	CHECK_STR(bi_phase_name(BI_PHASE_COUNT), NULL);
+	CHECK_STR(bi_phase_name(BI_PHASE_MAX), NULL);
+	CHECK_STR(bi_phase_name(0xffffffffu), NULL);
+	for (uint32_t t = 0; t < BI_PHASE_COUNT; t++)
+		for (uint32_t u = 0; u < t; u++)
+			CHECK(strcmp(bi_phase_name(t), bi_phase_name(u)) != 0);
+}
+
+/* Stamps as a loader writes them: entry 1000, phase i ends 100 * (i + 1)
+ * later, the jump 5 after the last. */
+static void stamped(struct boot_info *bi, uint32_t count)
+{
+	valid(bi);
+	bi->tsc_loader_entry = 1000;
+	bi->phase_count = count;
+	for (uint32_t i = 0; i < count; i++)
+		bi->tsc_phase_end[i] = 1000 + 50 * (i + 1) * (i + 2);
+	bi->tsc_jump = (count ? bi->tsc_phase_end[count - 1] : 1000) + 5;
+}
+
+static void test_phases(void)
+{
+	static struct boot_info bi;
+	uint64_t cycles[BI_PHASE_MAX];
+	uint32_t count = 99;
+
+	stamped(&bi, BI_PHASE_COUNT);
+	CHECK_STR(bootinfo_phases(&bi, cycles, &count), NULL);
+	CHECK_EQ(count, BI_PHASE_COUNT);
+	for (uint32_t i = 0; i < count; i++)
+		CHECK_EQ(cycles[i], 100 * (i + 1));
+	/* All BI_PHASE_MAX slots (a newer loader's phases). */
+	stamped(&bi, BI_PHASE_MAX);
+	CHECK_STR(bootinfo_phases(&bi, cycles, &count), NULL);
+	CHECK_EQ(count, BI_PHASE_MAX);
+	CHECK_EQ(cycles[BI_PHASE_MAX - 1], 100 * BI_PHASE_MAX);
+	/* Equal stamps: a phase of zero cycles. */
+	stamped(&bi, 3);
+	bi.tsc_phase_end[1] = bi.tsc_phase_end[0];
+	CHECK_STR(bootinfo_phases(&bi, cycles, &count), NULL);
+	CHECK_EQ(cycles[1], 0);
+	CHECK_EQ(cycles[2], bi.tsc_phase_end[2] - bi.tsc_phase_end[0]);
+	bi.tsc_jump = bi.tsc_phase_end[2];
+	CHECK_STR(bootinfo_phases(&bi, cycles, &count), NULL);
+}
+
+static void test_phases_refused(void)
+{
+	static struct boot_info bi;
+	uint64_t cycles[BI_PHASE_MAX];
+	uint32_t count;
+
+	stamped(&bi, 0); /* the PVH entry's */
+	count = 7;
+	CHECK_STR(bootinfo_phases(&bi, cycles, &count), "no phase stamps");
+	CHECK_EQ(count, 0);
+	stamped(&bi, 4);
+	bi.tsc_loader_entry = 0;
+	CHECK_STR(bootinfo_phases(&bi, cycles, &count), "no phase stamps");
+	stamped(&bi, BI_PHASE_MAX);
+	bi.phase_count = BI_PHASE_MAX + 1;
+	count = 7;
+	CHECK_STR(bootinfo_phases(&bi, cycles, &count),
+		  "phase_count above BI_PHASE_MAX");
+	CHECK_EQ(count, 0);
+	stamped(&bi, 5);
+	bi.tsc_phase_end[3] = bi.tsc_phase_end[2] - 1;
+	CHECK_STR(bootinfo_phases(&bi, cycles, &count),
+		  "a phase ends before the one before it");
+	CHECK_EQ(count, 0);
+	stamped(&bi, 5);
+	bi.tsc_phase_end[0] = bi.tsc_loader_entry - 1;
+	CHECK_STR(bootinfo_phases(&bi, cycles, &count),
+		  "a phase ends before the one before it");
+	stamped(&bi, 5);
+	bi.tsc_jump = bi.tsc_phase_end[4] - 1;
+	CHECK_STR(bootinfo_phases(&bi, cycles, &count),
+		  "the last phase ends after tsc_jump");
+	CHECK_EQ(count, 0);
+}
+
+static void set_log(struct boot_info *bi, const char *text)
+{
+	valid(bi);
+	bi->log_len = (uint32_t)strlen(text);
+	memcpy(bi->log, text, strlen(text));
+}
+
+static void test_log_text(void)
+{
+	static struct boot_info bi;
+	/* Larger than any log: the bound must come from BI_LOG_MAX. */
+	static char out[2 * BI_LOG_MAX];
+
+	set_log(&bi, "");
+	CHECK_EQ(bootinfo_log_text(&bi, out, sizeof(out)), 0);
+	CHECK_STR(out, "");
+	set_log(&bi, "loader: a\nloader: b\n");
+	CHECK_EQ(bootinfo_log_text(&bi, out, sizeof(out)), 20);
+	CHECK_STR(out, "loader: a\nloader: b\n");
+	/* A last line without its newline gets one. */
+	set_log(&bi, "loader: a\nloader: b");
+	CHECK_EQ(bootinfo_log_text(&bi, out, sizeof(out)), 20);
+	CHECK_STR(out, "loader: a\nloader: b\n");
+	/* Control bytes, escape sequences, NULs and bytes above 0x7e are not
+	 * passed to the consoles. */
+	set_log(&bi, "loader: \x1b[2J\tx\x7f\xff\r\n");
+	bi.log[9] = '\0';
+	CHECK_EQ(bootinfo_log_text(&bi, out, sizeof(out)), 18);
+	CHECK_STR(out, "loader: ??2J?x???\n");
+	/* log_len is what counts, not a NUL, and at most BI_LOG_MAX. */
+	set_log(&bi, "loader: abc");
+	bi.log_len = 8;
+	CHECK_STR((bootinfo_log_text(&bi, out, sizeof(out)), out),
+		  "loader: \n");
+	memset(bi.log, 'x', sizeof(bi.log));
+	bi.log_len = 0xffffffffu;
+	CHECK_EQ(bootinfo_log_text(&bi, out, sizeof(out)), BI_LOG_MAX + 1);
+	CHECK_EQ(out[BI_LOG_MAX - 1], 'x');
+	CHECK_EQ(out[BI_LOG_MAX], '\n');
+	CHECK_EQ(out[BI_LOG_MAX + 1], '\0');
+	bi.log_len = BI_LOG_MAX + 1;
+	CHECK_EQ(bootinfo_log_text(&bi, out, sizeof(out)), BI_LOG_MAX + 1);
+	/* A small buffer: cut, still a line, still terminated. */
+	set_log(&bi, "loader: abcdef\n");
+	CHECK_EQ(bootinfo_log_text(&bi, out, 6), 5);
+	CHECK_STR(out, "load\n");
+	CHECK_EQ(bootinfo_log_text(&bi, out, 3), 2);
+	CHECK_STR(out, "l\n");
+	CHECK_EQ(bootinfo_log_text(&bi, out, 2), 0);
+	CHECK_STR(out, "");
+	CHECK_EQ(bootinfo_log_text(&bi, out, 1), 0);
+	CHECK_STR(out, "");
+	CHECK_EQ(bootinfo_log_text(&bi, out, 0), 0);
+}
+
 int main(void)
 {
 	RUN(test_magic_spells_bootinfo);
@@ -184,5 +353,9 @@ int main(void)
 	RUN(test_type_names);
 	RUN(test_ram_types);
 	RUN(test_secure_boot_names);
+	RUN(test_phase_names);
+	RUN(test_phases);
+	RUN(test_phases_refused);
+	RUN(test_log_text);
 	return check_summary();
 }

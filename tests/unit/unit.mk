@@ -19,6 +19,10 @@ UNIT_TESTS += tpm
 # (tests/bench/fbcon_old.c), which the test must catch reading.
 UNIT_TESTS += fbcon
 
+# tests/unit/test_pmtimer.c: the loader's ACPI PM timer and TSC rate
+# (loader/pmtimer.c, pure code built for the host too).
+UNIT_TESTS += pmtimer
+
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/host/tests/unit/test_%)
 
 # test_elf also cuts the real kernel, as linked and as the ESP gets it, at
@@ -33,6 +37,7 @@ FBCON_HOST_OBJS := $(BUILD)/host/kernel/dev/fbcon.o \
 	$(BUILD)/host/kernel/dev/psf.o $(BUILD)/host/kernel/dev/font.S.o \
 	$(BUILD)/host/tests/bench/fbcon_old.o
 $(BUILD)/host/tests/unit/test_fbcon: $(FBCON_HOST_OBJS)
+$(BUILD)/host/tests/unit/test_pmtimer: $(BUILD)/host/loader/pmtimer.o
 
 $(BUILD)/host/kernel/dev/font.S.o: kernel/dev/font.S $(KERNEL_FONT) Makefile
 	@mkdir -p $(@D)

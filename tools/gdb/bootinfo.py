@@ -212,6 +212,43 @@ def show(src, all_ranges):
             f"{cycles(before - entry, hz)}; before exit -> jump "
             f"{cycles(jump - before, hz)}; rate "
             f"{hz // 1000000 if hz else '?'} MHz (loader's estimate)")
+    show_phases(bi, entry, hz)
+    show_log(bi)
+
+
+def show_phases(bi, entry, hz):
+    """The loader's phases (version 4): each stamp's distance from the one
+    before, named from enum bi_phase as the kernel names them."""
+    names = enum_names("enum bi_phase", "BI_PHASE_")
+    count = int(bi["phase_count"])
+    stamps = bi["tsc_phase_end"]
+    room = stamps.type.range()[1] + 1
+    if count == 0:
+        return
+    if count > room:
+        out(f"bootinfo: phase_count {count} is beyond the array ({room})")
+        return
+    prev = entry
+    for i in range(count):
+        end = int(stamps[i])
+        name = names.get(i, f"phase {i}")
+        if end < prev:
+            out(f"bootinfo: loader phase {name}: ends at {end}, before "
+                f"the phase before it ({prev})")
+            return
+        out(f"bootinfo: loader phase {name}: {cycles(end - prev, hz)}")
+        prev = end
+
+
+def show_log(bi):
+    """The loader's lines the kernel prints (version 4), as stored."""
+    n = int(bi["log_len"])
+    room = bi["log"].type.sizeof
+    text = bi["log"].string("latin-1", "replace", min(n, room)) if n else ""
+    for line in text.splitlines():
+        out(f"bootinfo: loader's line: {line}")
+    if n > room:
+        out(f"bootinfo: log_len {n} is beyond the array ({room})")
 
 
 class Bootinfo(gdb.Command):
@@ -223,8 +260,9 @@ loader's struct while the loader runs. ADDR is a physical address (rdi at
 the kernel's entry). Shows the magic, version and size, the boot source,
 a memory-map summary (-m: every range), the framebuffer, the ACPI RSDP and
 EFI system table, the command line, the kernel's segments (as the kernel
-prints them), the boot PML4 and the TSC stamps. The layout is read from
-the DWARF of the loaded symbols."""
+prints them), the boot PML4, the TSC stamps, the loader's phases and the
+lines it left for the kernel to print. The layout is read from the DWARF
+of the loaded symbols."""
 
     def __init__(self):
         super().__init__("bootinfo", gdb.COMMAND_DATA)
