@@ -126,9 +126,9 @@ enum bi_secure_boot {
 /*
  * The loader's phases, in the order it runs them (boot-info version 4).
  * Phase i ends at tsc_phase_end[i]; phase 0 starts at tsc_loader_entry,
- * every other one where the one before it ended. So the phases add up to
- * the loader's time from entry to its last stamp, a few instructions
- * before tsc_jump. A loader may record fewer (phase_count), never more
+ * every other one where the one before it ended. The last stamp is a
+ * few instructions before tsc_jump; bootinfo_phases counts those in the
+ * last phase, so the phases add up to the loader's whole time. A loader may record fewer (phase_count), never more
  * than BI_PHASE_MAX; the kernel names the ones it knows.
  */
 enum bi_phase {
@@ -260,7 +260,8 @@ const char *bi_phase_name(uint32_t phase);
 /*
  * The loader's phases as durations: cycles[i] for i < *count, each the
  * TSC difference from the end of the phase before (tsc_loader_entry for
- * the first). Returns NULL, or a static string naming why the stamps
+ * the first); the last one runs to tsc_jump, so they add up to the
+ * loader's time from entry to the jump. Returns NULL, or a static string naming why the stamps
  * cannot be used (none, too many, a stamp before the one it follows or
  * after tsc_jump); then *count is 0.
  */
