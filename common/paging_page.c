@@ -30,56 +30,81 @@ map_page_slow(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t attr,
 	return pt_map_range(pt, va, pa, PAGE_SIZE, attr, PT_L1, fail_va);
 }
 
+/* map_page_grow_in's failure after it linked a PT with a count of 1 for
+ * the leaf it then could not write. */
+static __attribute__((noinline, cold)) int
+map_page_grow_failed(uint64_t va, uint64_t *link, int rc, uint64_t *fail_va)
+{
+	*link -= PTE_COUNT_ONE;
+	return map_page_failed(va, rc, fail_va);
+}
+
 /*
  * The rest of map_page_in when its walk found the entry *e at level l > 1
- * empty: links a new table there (as the walker does), walks on from it
- * with create, through the same walker, and writes the leaf. Functions
- * of their own, called last: the walk before them calls nothing with
- * linear tables, so only these, which call the allocator, save
- * registers. The PT alone missing (l is PT_L2) is the usual case: its
- * copy writes the leaf into the new PT directly.
+ * empty (up: the link of e's table, NULL for the root): links a new table
+ * there (as the walker does), walks on from it with create, through the
+ * same walker, and writes the leaf. Functions of their own, called last:
+ * the walk before them calls nothing with linear tables, so only these,
+ * which call the allocator, save registers. The PT alone missing (l is
+ * PT_L2) is the usual case: its copy links the PT with a count of 1 and
+ * writes the leaf into it directly.
  */
 static inline __attribute__((always_inline)) int
 map_page_grow_in(struct page_table *pt, uint64_t va, uint64_t leaf,
-		 uint64_t *fail_va, uint64_t *e, int l, bool linear)
+		 uint64_t *fail_va, uint64_t *e, int l, uint64_t *up,
+		 bool linear)
 {
 	struct walk_state s = {.pt = pt, .env = pt->env};
-	uint64_t v = link_table(&s, e, l);
+	uint64_t *link = e;
+	/* pa_bad is ~phys_mask | ~PTE_ADDR_MAX_MASK: map_page's masks are
+	 * set, or it would not have come here. */
+	uint64_t v = link_table(&s, e, l, l == PT_L2 ? 1 : 0, pt->cache.pa_bad);
 	if (!v)
 		return map_page_failed(va, s.err, fail_va);
-	struct walk_pos at = {l - 1, v & PTE_ADDR_MAX_MASK};
+	if (l < PT_L4)
+		count_add(up, 1);
+	struct walk_pos at = {l - 1, v & PTE_ADDR_MAX_MASK, link};
 	int rc = 0;
-	if (l == PT_L2) /* the new table is the PT: no walk below it */
+	if (l == PT_L2) { /* the new table is the PT: no walk below it */
 		e = &table_at(s.env, at.table, linear)[PT_INDEX(va, PT_L1)];
-	else
-		e = walk_from(pt, va, PT_L1, true, 0, &at, &rc, NULL, linear,
-			      false);
+		if (*e & PTE_P) /* the allocator's page was not zeroed */
+			return map_page_grow_failed(va, link, -ERR_EXISTS,
+						    fail_va);
+		*e = leaf;
+		return 0;
+	}
+	e = walk_from(pt, va, PT_L1, true, 0, &at, &rc, NULL, linear, false);
 	if (!e || (*e & PTE_P)) /* no table; or the allocator's page was
 				   not zeroed */
 		return map_page_failed(va, e ? -ERR_EXISTS : rc, fail_va);
 	*e = leaf;
+	count_add(at.up, 1);
 	return 0;
 }
 
 static __attribute__((noinline)) int
 map_page_grow_pt_add(struct page_table *pt, uint64_t va, uint64_t leaf,
-		     uint64_t *fail_va, uint64_t *e)
+		     uint64_t *fail_va, uint64_t *e, uint64_t *up)
 {
-	return map_page_grow_in(pt, va, leaf, fail_va, e, PT_L2, true);
+	return map_page_grow_in(pt, va, leaf, fail_va, e, PT_L2, up, true);
 }
 
+/* The PD or the PDPT missing: the link of e's table is the PML4 entry, or
+ * none (a walk from the root stops at l only when l's table is present).
+ * Six arguments, so that pt_map calls it with registers alone. */
 static __attribute__((noinline)) int
 map_page_grow_add(struct page_table *pt, uint64_t va, uint64_t leaf,
 		  uint64_t *fail_va, uint64_t *e, int l)
 {
-	return map_page_grow_in(pt, va, leaf, fail_va, e, l, true);
+	uint64_t *up = l == PT_L3 ? link_of(pt, va, PT_L3, true) : NULL;
+	return map_page_grow_in(pt, va, leaf, fail_va, e, l, up, true);
 }
 
 static __attribute__((noinline)) int
 map_page_grow_call(struct page_table *pt, uint64_t va, uint64_t leaf,
-		   uint64_t *fail_va, uint64_t *e, int l)
+		   uint64_t *fail_va, uint64_t *e, int l, uint64_t *up)
 {
-	return map_page_grow_in(pt, va, leaf, fail_va, e, l, false);
+	return map_page_grow_in(pt, va, leaf, fail_va, e, l, up, false);
 }
 
 /* The walk and the write of pt_map for one 4 KiB supervisor page whose
@@ -91,21 +116,22 @@ static inline __attribute__((always_inline)) int
 map_page_in(struct page_table *pt, uint64_t va, uint64_t leaf,
 	    uint64_t *fail_va, bool linear)
 {
-	struct walk_pos at = {PT_L4, pt->root};
+	struct walk_pos at = {PT_L4, pt->root, NULL};
 	int rc = 0;
 	uint64_t *e =
 	    walk_from(pt, va, PT_L1, false, 0, &at, &rc, NULL, linear, false);
 	if (*e & PTE_P) /* a 4 KiB page, or a large leaf above */
 		return map_page_failed(va, -ERR_EXISTS, fail_va);
-	if (at.level == PT_L1) {
+	if (at.level == PT_L1) { /* the walk came down through at.up */
 		*e = leaf;
+		count_add(at.up, 1);
 		return 0;
 	}
 	if (linear && at.level == PT_L2)
-		return map_page_grow_pt_add(pt, va, leaf, fail_va, e);
+		return map_page_grow_pt_add(pt, va, leaf, fail_va, e, at.up);
 	if (linear)
 		return map_page_grow_add(pt, va, leaf, fail_va, e, at.level);
-	return map_page_grow_call(pt, va, leaf, fail_va, e, at.level);
+	return map_page_grow_call(pt, va, leaf, fail_va, e, at.level, at.up);
 }
 
 /* map_page_in with calls to env->table, in a function of its own so that
@@ -162,29 +188,38 @@ int pt_map(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
  * functions, which do it all over and say what is wrong.
  */
 /*
- * The rest of a single-page unmap whose PT became empty: unlinks it and
+ * The rest of a single-page unmap, with env->free set, whose PT the link
+ * *up says is empty, or has no count: unlinks the PT when it is empty, and
  * every table above that becomes empty in turn (never the root), flushes,
  * then frees them (as pt_unmap_range: only after the flush, for the
- * paging-structure caches).
+ * paging-structure caches). The links come from the cache, which the walk
+ * of the unmap left holding va's tables.
  */
-static __attribute__((noinline)) int unmap_page_tables(struct page_table *pt,
-						       uint64_t va)
+static __attribute__((noinline)) int
+unmap_page_tables(struct page_table *pt, uint64_t va, uint64_t *up)
 {
-	struct pt_walk w;
-	int reached, err = 0;
+	bool linear = !pt->env->table;
 	uint64_t chain = 0;
-	walk(pt, va, PT_L1, false, 0, &reached, &err, &w);
-	/* w.table[i] is the table of level PT_L4 - i on va's path; its
-	 * link is in w.table[i - 1]. The PT (i = 3) is empty. */
-	for (int i = w.levels - 1;
-	     i > 0 && (i == PT_L4 - PT_L1 || pt_table_empty(pt, w.table[i]));
-	     i--) {
-		table_of(pt, w.table[i - 1])[PT_INDEX(va, PT_L4 - i + 1)] = 0;
-		table_of(pt, w.table[i])[0] = chain;
-		chain = w.table[i];
+	int l = PT_L1;
+	if (pt_link_empty(pt, up)) {
+		for (;; l++) { /* *up links va's level-l table, now empty */
+			uint64_t t = *up & PTE_ADDR_MAX_MASK;
+			*up = 0;
+			table_of(pt, t)[0] = chain;
+			chain = t;
+			if (l + 1 == PT_L4) /* the root lost an entry */
+				break;
+			uint64_t *above = linear ? link_of(pt, va, l + 1, true)
+						 : link_of(pt, va, l + 1, false);
+			count_drop(above);
+			if (!pt_link_empty(pt, above))
+				break;
+			up = above;
+		}
+		/* The cache holds the tables unlinked, levels 1 to l. */
+		for (int k = 0; k < l; k++)
+			pt->cache.key[k] = 0;
 	}
-	if (chain)
-		pt_forget(pt); /* it may lead through them */
 	flush(pt, va, PAGE_SIZE);
 	pt_free_chain(pt, chain);
 	return 0;
@@ -194,14 +229,22 @@ static inline __attribute__((always_inline)) int
 unmap_page_in(struct page_table *pt, uint64_t va, bool linear)
 {
 	struct walk_pos at = cache_start_at(pt, va, PT_L1);
-	int err = 0;
+	int start = at.level, err = 0;
 	uint64_t *e =
 	    walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL, linear, true);
 	if (at.level != PT_L1)
 		return pt_unmap_range(pt, va, PAGE_SIZE);
-	*e = 0; /* a non-present entry stays non-present */
-	if (pt->env->free && pt_table_empty(pt, at.table))
-		return unmap_page_tables(pt, va);
+	uint64_t *up = start == PT_L1 ? link_of(pt, va, PT_L1, linear) : at.up;
+	uint64_t u;
+	if (*e & PTE_P) {
+		*e = 0;
+		u = count_drop(up);
+	} else { /* nothing to unmap; but the PT may be empty already */
+		u = *up;
+	}
+	/* Empty by its count, or a PT without one. */
+	if (pt->env->free && (!(u & PTE_COUNTED) || !(u & PTE_COUNT_MASK)))
+		return unmap_page_tables(pt, va, up);
 	flush(pt, va, PAGE_SIZE);
 	return 0;
 }
@@ -334,7 +377,7 @@ translate_walk(struct page_table *pt, uint64_t va, uint64_t *pa,
 	       uint64_t *leaf_entry, int *level, struct pt_walk *w)
 {
 	int reached, err = 0;
-	uint64_t *e = walk(pt, va, PT_L1, false, 0, &reached, &err, w);
+	uint64_t *e = walk(pt, va, PT_L1, false, 0, &reached, &err, w, NULL);
 	return translated(va, e, reached, pa, leaf_entry, level);
 }
 
@@ -357,9 +400,9 @@ int pt_translate(const struct page_table *cpt, uint64_t va, uint64_t *pa,
 	if (pt->root != c->linear_root)
 		return translate_other(pt, va, pa, leaf_entry, level);
 	if (c->key[PT_L1 - 1] == cache_key(va, PT_L1))
-		at = (struct walk_pos){PT_L1, c->table[PT_L1 - 1]};
+		at = (struct walk_pos){PT_L1, c->table[PT_L1 - 1], NULL};
 	else if (c->key[PT_L2 - 1] == cache_key(va, PT_L2))
-		at = (struct walk_pos){PT_L2, c->table[PT_L2 - 1]};
+		at = (struct walk_pos){PT_L2, c->table[PT_L2 - 1], NULL};
 	else
 		return translate_far(pt, va, pa, leaf_entry, level);
 	int err = 0;

@@ -712,9 +712,31 @@ static int count_leaf(void *arg, const struct pt_leaf *leaf)
 	return 0;
 }
 
+/* Every table's count is its number of present entries, every table is
+ * counted (this code made them all), and none is empty (the fixture's env
+ * frees emptied tables, and every operation here leaves none linked).
+ * Returns false, with a message naming op, when not. */
+static bool counts_hold(struct fixture *f, uint32_t op)
+{
+	struct pt_audit a;
+	pt_audit(&f->pt, &a);
+	if (!a.wrong && !a.uncounted && !a.empty)
+		return true;
+	CHECK_MSG(0,
+		  "after op %u: of %llu tables, %llu with a wrong count (the "
+		  "first at 0x%llx), %llu not counted, %llu empty and linked",
+		  op, (unsigned long long)a.linked, (unsigned long long)a.wrong,
+		  (unsigned long long)a.first_wrong,
+		  (unsigned long long)a.uncounted, (unsigned long long)a.empty);
+	return false;
+}
+
 /* ops random operations against the model, over tables reached as mode
  * says. With single, three in four are of a single page (the fast paths
- * of pt_map, pt_unmap and pt_protect); otherwise ranges, mostly small. */
+ * of pt_map, pt_unmap and pt_protect); otherwise ranges, mostly small.
+ * Every COUNTS_EVERY operations, and at the end, the tables' counts are
+ * audited (counts_hold). */
+#define COUNTS_EVERY 16
 static void random_model(enum table_mode mode, uint32_t ops, bool single)
 {
 	struct fixture *f = fixture_mode(true, true, mode);
@@ -804,8 +826,11 @@ static void random_model(enum table_mode mode, uint32_t ops, bool single)
 				  kind);
 			break;
 		}
+		if (op % COUNTS_EVERY == 0 && !counts_hold(f, op))
+			break;
 	}
 	CHECK_EQ(done, ops);
+	CHECK(counts_hold(f, ops));
 
 	/* Full comparison: every page, and the leaf count. */
 	uint64_t mapped = 0;
@@ -1008,6 +1033,9 @@ static int split_scenario(bool stale)
 	CHECK_EQ(f->env.splits, 2);
 	CHECK_EQ(cache_mismatches(f, va, ARRAY_SIZE(va)), 0);
 	uint64_t pt = pt_of(f, page);
+	/* The cache holds page's PT (the last translation above ended at a
+	 * 2 MiB leaf, which drops the cache's PT). */
+	CHECK_EQ(pt_translate(&f->pt, page, NULL, NULL, NULL, NULL), 0);
 	struct pt_cache after = f->pt.cache;
 	CHECK_EQ(pt_unmap(&f->pt, base + 9 * M2, M2), 0);
 	CHECK_EQ(f->env.tables_freed, 1);
