@@ -17,7 +17,8 @@
  *   byte 3  bits 0-3: the frame, and whether it is congruent to va
  *           modulo 2 MiB (so that 2 MiB leaves happen)
  *
- * After every operation its result is checked against the model, then
+ * After every operation its result is checked against the model, every
+ * table's count of present entries (PTE_COUNTED) against the table, then
  * the pages it touched and two others are translated twice, through the
  * cache and by a walk from the PML4 (w), and both compared with the
  * model. At the end every leaf is compared with the model and everything
@@ -191,6 +192,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		default: /* translate only */
 			break;
 		}
+		/* Every table's count is right, and none is left empty. */
+		struct pt_audit a;
+		pt_audit(&pt, &a);
+		FUZZ_ASSERT(!a.wrong && !a.uncounted && !a.empty);
 		for (uint32_t i = 0; i < n && i < 4; i++)
 			check_page(&pt, first + i);
 		check_page(&pt, (first + n) % (2 * WIN_PAGES));
