@@ -188,40 +188,65 @@ int pt_map(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
  * functions, which do it all over and say what is wrong.
  */
 /*
+ * The tables above a PT that a single-page unmap emptied and unlinked
+ * (chain: the PT, whose first word, the chain's end, is 0 as it is
+ * empty): unlinks the PD when it is empty now, and so on up (never the
+ * root), flushes, then frees them all (as pt_unmap_range: only after the
+ * flush, for the paging-structure caches). The links come from the cache,
+ * which the unmap's walk left holding va's tables.
+ */
+static __attribute__((noinline)) int
+unmap_page_tables_above(struct page_table *pt, uint64_t va, uint64_t chain)
+{
+	bool linear = !pt->env->table;
+	int l = PT_L2; /* the level of the table that may be empty */
+	for (; l < PT_L4; l++) {
+		uint64_t *up = linear ? link_of(pt, va, l, true)
+				      : link_of(pt, va, l, false);
+		if (!pt_link_empty(pt, up))
+			break;
+		uint64_t t = *up & PTE_ADDR_MAX_MASK;
+		*up = 0;
+		table_of(pt, t)[0] = chain;
+		chain = t;
+		if (l + 1 < PT_L4) /* the next table up lost an entry */
+			count_drop(linear ? link_of(pt, va, l + 1, true)
+					  : link_of(pt, va, l + 1, false));
+	}
+	/* The cache holds the tables unlinked: the PT and the levels below
+	 * l. */
+	pt->cache.key[PT_L2 - 1] = l > PT_L2 ? 0 : pt->cache.key[PT_L2 - 1];
+	pt->cache.key[PT_L3 - 1] = l > PT_L3 ? 0 : pt->cache.key[PT_L3 - 1];
+	flush(pt, va, PAGE_SIZE);
+	pt_free_chain(pt, chain);
+	return 0;
+}
+
+/*
  * The rest of a single-page unmap, with env->free set, whose PT the link
- * *up says is empty, or has no count: unlinks the PT when it is empty, and
- * every table above that becomes empty in turn (never the root), flushes,
- * then frees them (as pt_unmap_range: only after the flush, for the
- * paging-structure caches). The links come from the cache, which the walk
- * of the unmap left holding va's tables.
+ * *up says is empty (a count of 0), or may be (no count): unlinks it when
+ * it is, then the tables above that become empty in turn; flushes, then
+ * frees them. The usual case, a PT alone emptied, is here; the rest in
+ * unmap_page_tables_above.
  */
 static __attribute__((noinline)) int
 unmap_page_tables(struct page_table *pt, uint64_t va, uint64_t *up)
 {
-	bool linear = !pt->env->table;
-	uint64_t chain = 0;
-	int l = PT_L1;
-	if (pt_link_empty(pt, up)) {
-		for (;; l++) { /* *up links va's level-l table, now empty */
-			uint64_t t = *up & PTE_ADDR_MAX_MASK;
-			*up = 0;
-			table_of(pt, t)[0] = chain;
-			chain = t;
-			if (l + 1 == PT_L4) /* the root lost an entry */
-				break;
-			uint64_t *above = linear ? link_of(pt, va, l + 1, true)
-						 : link_of(pt, va, l + 1, false);
-			count_drop(above);
-			if (!pt_link_empty(pt, above))
-				break;
-			up = above;
-		}
-		/* The cache holds the tables unlinked, levels 1 to l. */
-		for (int k = 0; k < l; k++)
-			pt->cache.key[k] = 0;
+	uint64_t u = *up, page = u & PTE_ADDR_MAX_MASK;
+	if (!(u & PTE_COUNTED) && !pt_table_empty(pt, page)) {
+		flush(pt, va, PAGE_SIZE);
+		return 0;
 	}
+	*up = 0;
+	pt->cache.key[PT_L1 - 1] = 0; /* it held the PT */
+	/* The PD lost an entry: its link is in the PDPT the cache holds. */
+	uint64_t pd = count_drop(pt->env->table
+				     ? link_of(pt, va, PT_L2, false)
+				     : link_of(pt, va, PT_L2, true));
+	if (!(pd & PTE_COUNT_MASK)) /* empty, or without a count */
+		return unmap_page_tables_above(pt, va, page);
 	flush(pt, va, PAGE_SIZE);
-	pt_free_chain(pt, chain);
+	free_table(pt->env, page);
 	return 0;
 }
 
@@ -235,15 +260,19 @@ unmap_page_in(struct page_table *pt, uint64_t va, bool linear)
 	if (at.level != PT_L1)
 		return pt_unmap_range(pt, va, PAGE_SIZE);
 	uint64_t *up = start == PT_L1 ? link_of(pt, va, PT_L1, linear) : at.up;
-	uint64_t u;
+	uint64_t u = *up;
 	if (*e & PTE_P) {
 		*e = 0;
-		u = count_drop(up);
-	} else { /* nothing to unmap; but the PT may be empty already */
-		u = *up;
+		if ((u & PTE_COUNTED) && (u & PTE_COUNT_MASK)) {
+			u -= PTE_COUNT_ONE;
+			*up = u;
+		} else {
+			u = count_drop(up);
+		}
 	}
-	/* Empty by its count, or a PT without one. */
-	if (pt->env->free && (!(u & PTE_COUNTED) || !(u & PTE_COUNT_MASK)))
+	/* A count of 0 (or none: such a PT is read whole) may mean an empty
+	 * PT. */
+	if (!(u & PTE_COUNT_MASK) && pt->env->free)
 		return unmap_page_tables(pt, va, up);
 	flush(pt, va, PAGE_SIZE);
 	return 0;
