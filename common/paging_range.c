@@ -69,34 +69,36 @@ int pt_map_range(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
 			rc = -ERR_RANGE;
 			break;
 		}
-		/* The entries written here count once, after the loop. */
-		uint64_t added = 0;
-		for (uint64_t i = 0; i < n && rc == 0; i++, e++) {
-			if (*e & PTE_P) {
-				if (is_leaf(level, *e)) {
-					rc = -ERR_EXISTS;
-					break;
-				}
-				/* A table is here already: map this part
-				 * through it with smaller leaves, so only a
-				 * page that is really mapped conflicts. */
-				rc = pt_map_range(pt, va, pa, step, attr,
-						  level - 1, fail_va);
-				if (rc) {
-					if (up)
-						count_add(up, added);
-					return rc;
-				}
-			} else {
-				*e = pa | bits;
-				added++;
+		/* The entries written here count once, after the loop: i
+		 * entries looked at, `tables` of them tables already there. The
+		 * loop writes and steps the entry alone. */
+		uint64_t i, tables = 0, v = pa | bits;
+		for (i = 0; i < n; i++, v += step) {
+			if (!(e[i] & PTE_P)) {
+				e[i] = v;
+				continue;
 			}
-			va += step;
-			pa += step;
-			size -= step;
+			if (is_leaf(level, e[i])) {
+				rc = -ERR_EXISTS;
+				break;
+			}
+			/* A table is here already: map this part through it
+			 * with smaller leaves, so only a page that is really
+			 * mapped conflicts. */
+			rc = pt_map_range(pt, va + i * step, pa + i * step,
+					  step, attr, level - 1, fail_va);
+			if (rc) {
+				if (up)
+					count_add(up, i - tables);
+				return rc;
+			}
+			tables++;
 		}
 		if (up)
-			count_add(up, added);
+			count_add(up, i - tables);
+		va += i * step;
+		pa += i * step;
+		size -= i * step;
 	}
 	if (rc && fail_va)
 		*fail_va = va;
