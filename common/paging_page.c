@@ -10,15 +10,6 @@
  */
 #include "paging_walk.h"
 
-/* map_page's result when it did not map. */
-static __attribute__((noinline, cold)) int map_page_failed(uint64_t va, int rc,
-							   uint64_t *fail_va)
-{
-	if (fail_va)
-		*fail_va = va;
-	return rc;
-}
-
 /* What map_page's masks refuse goes to pt_map_range, which checks it again
  * against the env itself and maps it or says why not: user pages, bad
  * arguments, entries the validator refuses, and any page at all while
@@ -36,7 +27,7 @@ static __attribute__((noinline, cold)) int
 map_page_grow_failed(uint64_t va, uint64_t *link, int rc, uint64_t *fail_va)
 {
 	*link -= PTE_COUNT_ONE;
-	return map_page_failed(va, rc, fail_va);
+	return pt_map_failed(va, rc, fail_va);
 }
 
 /*
@@ -58,9 +49,9 @@ map_page_grow_in(struct page_table *pt, uint64_t va, uint64_t leaf,
 	uint64_t *link = e;
 	/* pa_bad is ~phys_mask | ~PTE_ADDR_MAX_MASK: map_page's masks are
 	 * set, or it would not have come here. */
-	uint64_t v = link_table(&s, e, l, l == PT_L2 ? 1 : 0, pt->cache.pa_bad);
+	uint64_t v = link_table(&s, e, l, l == PT_L2 ? 1 : 0, true);
 	if (!v)
-		return map_page_failed(va, s.err, fail_va);
+		return pt_map_failed(va, s.err, fail_va);
 	if (l < PT_L4)
 		count_add(up, 1);
 	struct walk_pos at = {l - 1, v & PTE_ADDR_MAX_MASK, link};
@@ -73,20 +64,54 @@ map_page_grow_in(struct page_table *pt, uint64_t va, uint64_t leaf,
 		*e = leaf;
 		return 0;
 	}
-	e = walk_from(pt, va, PT_L1, true, 0, &at, &rc, NULL, linear, false);
+	e = walk_from(pt, va, PT_L1, true, 0, &at, &rc, NULL, linear, false,
+		      false);
 	if (!e || (*e & PTE_P)) /* no table; or the allocator's page was
 				   not zeroed */
-		return map_page_failed(va, e ? -ERR_EXISTS : rc, fail_va);
+		return pt_map_failed(va, e ? -ERR_EXISTS : rc, fail_va);
 	*e = leaf;
 	count_add(at.up, 1);
 	return 0;
 }
 
-static __attribute__((noinline)) int
-map_page_grow_pt_add(struct page_table *pt, uint64_t va, uint64_t leaf,
-		     uint64_t *fail_va, uint64_t *e, uint64_t *up)
+/* map_page_grow_pt_add's failure to link a PT: the PD's link counted it
+ * already, so it is found again (a walk from the root) and takes it back.
+ */
+static __attribute__((noinline, cold)) int
+map_page_pt_unlinked(struct page_table *pt, uint64_t va, int rc,
+		     uint64_t *fail_va)
 {
-	return map_page_grow_in(pt, va, leaf, fail_va, e, PT_L2, up, true);
+	struct walk_pos at = {PT_L4, pt->root, NULL};
+	int err = 0;
+	walk_from(pt, va, PT_L2, false, 0, &at, &err, NULL, true, false, false);
+	if (at.level == PT_L2 && at.up)
+		count_drop(at.up);
+	return pt_map_failed(va, rc, fail_va);
+}
+
+/*
+ * The PT missing, the usual case of a scattered map, for linear tables:
+ * links a new PT at *e with a count of 1 and writes the leaf into it.
+ * Its PD's link counted it already (map_page_in, which has the link in a
+ * register): so nothing of the walk but e stays live across the call of
+ * the allocator, and this saves fewer registers.
+ */
+static inline __attribute__((always_inline)) int
+map_page_grow_pt_add(struct page_table *pt, uint64_t va, uint64_t leaf,
+		     uint64_t *fail_va, uint64_t *e)
+{
+	struct walk_state s = {.pt = pt, .env = pt->env};
+	/* pa_bad is ~phys_mask | ~PTE_ADDR_MAX_MASK: map_page's masks are
+	 * set, or it would not have come here. */
+	uint64_t v = link_table(&s, e, PT_L2, 1, true);
+	if (!v)
+		return map_page_pt_unlinked(pt, va, s.err, fail_va);
+	uint64_t *slot =
+	    &table_at(s.env, v & PTE_ADDR_MAX_MASK, true)[PT_INDEX(va, PT_L1)];
+	if (*slot & PTE_P) /* the allocator's page was not zeroed */
+		return map_page_grow_failed(va, e, -ERR_EXISTS, fail_va);
+	*slot = leaf;
+	return 0;
 }
 
 /* The PD or the PDPT missing: the link of e's table is the PML4 entry, or
@@ -107,40 +132,77 @@ map_page_grow_call(struct page_table *pt, uint64_t va, uint64_t leaf,
 	return map_page_grow_in(pt, va, leaf, fail_va, e, l, up, false);
 }
 
-/* The walk and the write of pt_map for one 4 KiB supervisor page whose
- * arguments passed map_page's tests: leaf is the entry to write. The walk
- * starts at the PML4 and leaves the cache alone: for scattered pages the
- * lookup and the records would cost more than the level they save, and a
- * map unlinks nothing, so the cache stays right. */
+/* What map_page_in does when its walk stops at a present entry *e at
+ * level: a 4 KiB page or a large leaf there is -ERR_EXISTS; a PT without
+ * a count (not made by this code) leaves the page to pt_map_range. */
+static __attribute__((noinline)) int
+map_page_present(struct page_table *pt, uint64_t va, uint64_t leaf,
+		 uint64_t *fail_va, uint64_t *e, int level)
+{
+	if (is_leaf(level, *e))
+		return pt_map_failed(va, -ERR_EXISTS, fail_va);
+	return pt_map_range(pt, va, leaf & PTE_ADDR_MAX_MASK, PAGE_SIZE,
+			    leaf & PTE_ATTR_MASK, PT_L1, fail_va);
+}
+
+/*
+ * The walk and the write of pt_map for one 4 KiB supervisor page whose
+ * arguments passed map_page's tests: leaf is the entry to write. With
+ * `cached` the walk starts at the PDPT the cache holds for va (the
+ * caller checked its key); otherwise at the PML4, recording the tables on
+ * the way with `record` (for a cache known to be the root's). Tables a
+ * map links are not recorded: the next map is rarely in the same PT or
+ * PD, and a map unlinks nothing, so the cache stays right.
+ */
 static inline __attribute__((always_inline)) int
 map_page_in(struct page_table *pt, uint64_t va, uint64_t leaf,
-	    uint64_t *fail_va, bool linear)
+	    uint64_t *fail_va, bool linear, bool cached, bool record)
 {
 	struct walk_pos at = {PT_L4, pt->root, NULL};
+	if (cached)
+		at = (struct walk_pos){PT_L3, pt->cache.table[PT_L3 - 1], NULL};
 	int rc = 0;
-	uint64_t *e =
-	    walk_from(pt, va, PT_L1, false, 0, &at, &rc, NULL, linear, false);
-	if (*e & PTE_P) /* a 4 KiB page, or a large leaf above */
-		return map_page_failed(va, -ERR_EXISTS, fail_va);
-	if (at.level == PT_L1) { /* the walk came down through at.up */
+	uint64_t *e = walk_from(pt, va, PT_L1, false, 0, &at, &rc, NULL, linear,
+				record, true);
+	if (linear && at.level == PT_L2 && !(*e & PTE_P)) {
+		/* The PT missing: its PD gains it (at.up, a counted link,
+		 * as the walk came down through it). */
+		*at.up += PTE_COUNT_ONE;
+		return map_page_grow_pt_add(pt, va, leaf, fail_va, e);
+	}
+	if (at.level == PT_L1 && !(*e & PTE_P)) {
+		/* The walk came down through at.up, which has a count. */
+		*at.up += PTE_COUNT_ONE;
 		*e = leaf;
-		count_add(at.up, 1);
 		return 0;
 	}
-	if (linear && at.level == PT_L2)
-		return map_page_grow_pt_add(pt, va, leaf, fail_va, e, at.up);
+	if (*e & PTE_P) /* a 4 KiB page, a large leaf, or a PT uncounted */
+		return map_page_present(pt, va, leaf, fail_va, e, at.level);
 	if (linear)
 		return map_page_grow_add(pt, va, leaf, fail_va, e, at.level);
 	return map_page_grow_call(pt, va, leaf, fail_va, e, at.level, at.up);
 }
 
-/* map_page_in with calls to env->table, in a function of its own so that
- * the linear copy, inlined in pt_map, saves no registers. */
-static __attribute__((noinline)) int map_page_call(struct page_table *pt,
+/* map_page_in from the PML4 for linear tables and a cache known to be the
+ * root's that has no PDPT for va: records va's tables, so that the next
+ * map in the same 512 GiB starts at the PDPT. */
+static __attribute__((noinline)) int map_page_root(struct page_table *pt,
 						   uint64_t va, uint64_t leaf,
 						   uint64_t *fail_va)
 {
-	return map_page_in(pt, va, leaf, fail_va, false);
+	return map_page_in(pt, va, leaf, fail_va, true, false, true);
+}
+
+/* map_page_in for calls to env->table, or a cache that is not the
+ * root's: from the PML4, the cache left alone. In a function of its own
+ * so that the linear copy, inlined in pt_map, saves no registers. */
+static __attribute__((noinline)) int map_page_other(struct page_table *pt,
+						    uint64_t va, uint64_t leaf,
+						    uint64_t *fail_va)
+{
+	if (pt->env->table)
+		return map_page_in(pt, va, leaf, fail_va, false, false, false);
+	return map_page_in(pt, va, leaf, fail_va, true, false, false);
 }
 
 /*
@@ -166,9 +228,14 @@ map_page(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t attr,
 	    (((attr | PTE_W) & pt->cache.attr_check) ^ PTE_W) |
 	    ((va + (1ull << 47)) & VA_BAD_BITS))
 		return map_page_slow(pt, va, pa, attr, fail_va);
-	if (pt->env->table)
-		return map_page_call(pt, va, pa | attr | PTE_P, fail_va);
-	return map_page_in(pt, va, pa | attr | PTE_P, fail_va, true);
+	/* linear_root is the root only while the cache is the root's and
+	 * the tables are linear: one test for both. */
+	if (pt->root != pt->cache.linear_root)
+		return map_page_other(pt, va, pa | attr | PTE_P, fail_va);
+	if (pt->cache.key[PT_L3 - 1] != cache_key(va, PT_L3))
+		return map_page_root(pt, va, pa | attr | PTE_P, fail_va);
+	return map_page_in(pt, va, pa | attr | PTE_P, fail_va, true, true,
+			   false);
 }
 
 int pt_map(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
@@ -240,9 +307,8 @@ unmap_page_tables(struct page_table *pt, uint64_t va, uint64_t *up)
 	*up = 0;
 	pt->cache.key[PT_L1 - 1] = 0; /* it held the PT */
 	/* The PD lost an entry: its link is in the PDPT the cache holds. */
-	uint64_t pd = count_drop(pt->env->table
-				     ? link_of(pt, va, PT_L2, false)
-				     : link_of(pt, va, PT_L2, true));
+	uint64_t pd = count_drop(pt->env->table ? link_of(pt, va, PT_L2, false)
+						: link_of(pt, va, PT_L2, true));
 	if (!(pd & PTE_COUNT_MASK)) /* empty, or without a count */
 		return unmap_page_tables_above(pt, va, page);
 	flush(pt, va, PAGE_SIZE);
@@ -255,24 +321,24 @@ unmap_page_in(struct page_table *pt, uint64_t va, bool linear)
 {
 	struct walk_pos at = cache_start_at(pt, va, PT_L1);
 	int start = at.level, err = 0;
-	uint64_t *e =
-	    walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL, linear, true);
+	uint64_t *e = walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL,
+				linear, true, true);
 	if (at.level != PT_L1)
 		return pt_unmap_range(pt, va, PAGE_SIZE);
+	/* The PT has a count (counted), and a walk from the cache's PT
+	 * leaves its link in the cache's PD. */
 	uint64_t *up = start == PT_L1 ? link_of(pt, va, PT_L1, linear) : at.up;
 	uint64_t u = *up;
 	if (*e & PTE_P) {
 		*e = 0;
-		if ((u & PTE_COUNTED) && (u & PTE_COUNT_MASK)) {
+		if (u & PTE_COUNT_MASK) {
 			u -= PTE_COUNT_ONE;
 			*up = u;
 		} else {
-			u = count_drop(up);
+			u = count_drop(up); /* a wrong count: dropped */
 		}
 	}
-	/* A count of 0 (or none: such a PT is read whole) may mean an empty
-	 * PT. */
-	if (!(u & PTE_COUNT_MASK) && pt->env->free)
+	if (!(u & PTE_COUNT_MASK) && pt->env->free) /* an empty PT */
 		return unmap_page_tables(pt, va, up);
 	flush(pt, va, PAGE_SIZE);
 	return 0;
@@ -283,8 +349,8 @@ protect_page_in(struct page_table *pt, uint64_t va, uint64_t attr, bool linear)
 {
 	struct walk_pos at = cache_start_at(pt, va, PT_L1);
 	int err = 0;
-	uint64_t *e =
-	    walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL, linear, true);
+	uint64_t *e = walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL,
+				linear, true, false);
 	uint64_t v = (*e & ~PTE_ATTR_MASK) | attr;
 	if (at.level != PT_L1 || !(v & PTE_P) || (v & pt->cache.leaf_bad))
 		return pt_protect_range(pt, va, PAGE_SIZE, attr);
@@ -368,8 +434,8 @@ translate_in(struct page_table *pt, uint64_t va, uint64_t *pa,
 	if (at.level == PT_L4 && !va_canonical(va))
 		return -ERR_INVALID;
 	int err = 0;
-	uint64_t *e =
-	    walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL, linear, true);
+	uint64_t *e = walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL,
+				linear, true, false);
 	if (at.level == PT_L1)
 		return translated(va, e, PT_L1, pa, leaf_entry, level);
 	return translated(va, e, at.level, pa, leaf_entry, level);
@@ -435,8 +501,8 @@ int pt_translate(const struct page_table *cpt, uint64_t va, uint64_t *pa,
 	else
 		return translate_far(pt, va, pa, leaf_entry, level);
 	int err = 0;
-	uint64_t *e =
-	    walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL, true, true);
+	uint64_t *e = walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL, true,
+				true, false);
 	if (at.level == PT_L1)
 		return translated(va, e, PT_L1, pa, leaf_entry, level);
 	return translated(va, e, at.level, pa, leaf_entry, level);

@@ -30,6 +30,16 @@ static int set_entry(const struct page_table *pt, uint64_t *slot, int level,
 	return 0;
 }
 
+/* In a file of its own so that the compiler, which does not see that it
+ * returns rc, calls it last (a jump), and its callers on the paths of
+ * single pages keep no register for after it. */
+int pt_map_failed(uint64_t va, int rc, uint64_t *fail_va)
+{
+	if (fail_va)
+		*fail_va = va;
+	return rc;
+}
+
 /* pt_map of anything but a single page. */
 int pt_map_range(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
 		 uint64_t attr, int max_level, uint64_t *fail_va)
@@ -207,8 +217,8 @@ static void unlink_empty_tables(struct page_table *pt, uint64_t va,
 		do {
 			int reached, err = 0;
 			uint64_t *up;
-			uint64_t *e =
-			    walk(pt, a, level, false, 0, &reached, &err, NULL, &up);
+			uint64_t *e = walk(pt, a, level, false, 0, &reached,
+					   &err, NULL, &up);
 			if (reached == level && (*e & PTE_P) &&
 			    !is_leaf(level, *e) && pt_link_empty(pt, e)) {
 				uint64_t child = *e & PTE_ADDR_MAX_MASK;

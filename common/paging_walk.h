@@ -155,6 +155,7 @@ struct walk_state {
 	bool create;
 	bool linear;
 	bool cache;
+	bool counted;
 	uint64_t inter;
 	struct pt_walk *w;
 	uint64_t table; /* physical address of the table being looked at */
@@ -167,16 +168,18 @@ struct walk_state {
  * `count` (the entries the caller is about to write into it); the caller
  * counts the new entry in the table that holds *e. Returns the new entry,
  * or 0 with s->err set. One mask checks the page: an address with a bit
- * of `bad`, ~phys_mask | ~PTE_ADDR_MAX_MASK (a misaligned page, or bits
- * above MAXPHYADDR). The link never has NX, whatever NXE allows: it would
- * take execution from the whole subtree. */
+ * of ~phys_mask | ~PTE_ADDR_MAX_MASK (a misaligned page, or bits above
+ * MAXPHYADDR), which with `masks` is the cache's pa_bad (read after the
+ * call, so that it takes no register across it). The link never has NX,
+ * whatever NXE allows: it would take execution from the whole subtree. */
 static inline __attribute__((always_inline)) uint64_t
-link_table(struct walk_state *s, uint64_t *e, int l, uint64_t count,
-	   uint64_t bad)
+link_table(struct walk_state *s, uint64_t *e, int l, uint64_t count, bool masks)
 {
 	struct pt_env *env = s->env;
 	uint64_t child = env->alloc(env->ctx);
 	uint64_t v = child | PTE_TABLE | s->inter | count * PTE_COUNT_ONE;
+	uint64_t bad =
+	    masks ? s->pt->cache.pa_bad : ~env->phys_mask | ~PTE_ADDR_MAX_MASK;
 	if (!child || (child & bad)) {
 		s->err = pt_link_refused(env, l, child, v);
 		return 0;
@@ -221,7 +224,8 @@ walk_level(struct walk_state *s, int l)
 	if (l == s->level)
 		return walk_stop(s, l);
 	if (v & PTE_P) {
-		if (is_leaf(l, v))
+		if (is_leaf(l, v) ||
+		    (l <= PT_L3 && s->counted && !(v & PTE_COUNTED)))
 			return walk_stop(s, l);
 		if (s->inter & ~v & PTE_U) {
 			/* Paging-structure caches may hold this entry with U
@@ -233,8 +237,7 @@ walk_level(struct walk_state *s, int l)
 	} else {
 		if (!s->create)
 			return walk_stop(s, l);
-		v = link_table(s, e, l, 0,
-			       ~s->env->phys_mask | ~PTE_ADDR_MAX_MASK);
+		v = link_table(s, e, l, 0, false);
 		if (!v) {
 			s->e = NULL;
 			return walk_stop(s, l);
@@ -266,12 +269,15 @@ walk_level(struct walk_state *s, int l)
  *
  * Always inlined and unrolled by level: each caller gets a copy with its
  * constants folded (level, create, w, linear, cache), which is most of
- * what a single page costs. linear says env->table is NULL.
+ * what a single page costs. linear says env->table is NULL. With
+ * counted a PT or a PD without a count stops the walk at its link, as a
+ * large leaf does: the paths of single pages then change their counts
+ * without testing for one, and leave such tables to the range code.
  */
 static inline __attribute__((always_inline)) uint64_t *
 walk_from(struct page_table *pt, uint64_t va, int level, bool create,
 	  uint64_t inter, struct walk_pos *pos, int *err, struct pt_walk *w,
-	  bool linear, bool cache)
+	  bool linear, bool cache, bool counted)
 {
 	struct walk_state s = {
 	    .pt = pt,
@@ -281,6 +287,7 @@ walk_from(struct page_table *pt, uint64_t va, int level, bool create,
 	    .create = create,
 	    .linear = linear,
 	    .cache = cache,
+	    .counted = counted,
 	    .inter = inter,
 	    .w = w,
 	    .table = pos->table,
@@ -365,7 +372,7 @@ walk_in(struct page_table *pt, uint64_t va, int level, bool create,
 		pos.up = link_of(pt, va, pos.level, linear);
 	int start = pos.level;
 	uint64_t *e = walk_from(pt, va, level, create, inter, &pos, err, w,
-				linear, true);
+				linear, true, false);
 	if (up)
 		*up = pos.level == start ? link_of(pt, va, start, linear)
 					 : pos.up;
@@ -385,8 +392,7 @@ walk(struct page_table *pt, uint64_t va, int level, bool create, uint64_t inter,
 	if (pt->env->table)
 		return walk_in(pt, va, level, create, inter, reached, err, w,
 			       up, false);
-	return walk_in(pt, va, level, create, inter, reached, err, w, up,
-		       true);
+	return walk_in(pt, va, level, create, inter, reached, err, w, up, true);
 }
 
 /* Checks [va, va+size): page aligned, not wrapping, canonical, and on one
@@ -437,6 +443,9 @@ int pt_map_range(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
 int pt_unmap_range(struct page_table *pt, uint64_t va, uint64_t size);
 int pt_protect_range(struct page_table *pt, uint64_t va, uint64_t size,
 		     uint64_t attr);
+/* A single-page map's result when it did not map: sets *fail_va (when
+ * not NULL) to va, returns rc. */
+int pt_map_failed(uint64_t va, int rc, uint64_t *fail_va);
 /* True when the table page at phys has no entry but zeros. */
 bool pt_table_empty(const struct page_table *pt, uint64_t phys);
 /* True when the table the link *up points to is empty: by its count, or
