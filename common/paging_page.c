@@ -456,14 +456,14 @@ static __attribute__((noinline)) int translate_other(struct page_table *pt,
 	return translate_in(pt, va, pa, leaf_entry, level, true, PT_L1);
 }
 
-/* translate_in for linear tables and a cache known to be the root's,
- * whose PT and PD did not match: from its PDPT or the root. */
+/* translate_in for linear tables and a cache known to be the root's that
+ * holds no table on va's path: from the root. */
 static __attribute__((noinline)) int translate_far(struct page_table *pt,
 						   uint64_t va, uint64_t *pa,
 						   uint64_t *leaf_entry,
 						   int *level)
 {
-	return translate_in(pt, va, pa, leaf_entry, level, true, PT_L3);
+	return translate_in(pt, va, pa, leaf_entry, level, true, PT_L4);
 }
 
 /* With w: every level from the PML4 down is recorded. */
@@ -476,34 +476,112 @@ translate_walk(struct page_table *pt, uint64_t va, uint64_t *pa,
 	return translated(va, e, reached, pa, leaf_entry, level);
 }
 
+/*
+ * The end of translate_linear's walk at level l, whose entry for va is
+ * not a table: a large leaf, or nothing (or, at PT_L1, nothing). The
+ * table of level l is the cache's, recorded or found there by the walk;
+ * the cache's tables below l go (see walk_stop: the walk may have
+ * recorded the table above). Six arguments: translate_linear jumps here.
+ */
+static __attribute__((noinline)) int translate_stop(struct page_table *pt,
+						    uint64_t va, uint64_t *pa,
+						    uint64_t *leaf_entry,
+						    int *level, int l)
+{
+	uint64_t *e = &table_of(pt, pt->cache.table[l - 1])[PT_INDEX(va, l)];
+	for (int k = PT_L1; k < l; k++)
+		pt->cache.key[k - 1] = 0;
+	return translated(va, e, l, pa, leaf_entry, level);
+}
+
+/* One level of translate_linear: the entry for va in the table at phys t
+ * (tables at phys + off). */
+static inline __attribute__((always_inline)) uint64_t
+translate_entry(uint64_t t, uint64_t off, uint64_t va, int l)
+{
+	return *(const uint64_t *)(uintptr_t)(t + off +
+					      (uint64_t)PT_INDEX(va, l) * 8);
+}
+
+/*
+ * pt_translate of the physical address alone (pa, which may be NULL, as
+ * when a caller only asks whether va is mapped), for linear tables and a
+ * cache known to be the root's: the walk from the deepest table the cache
+ * holds on va's path, written out level by level, as little as a walk
+ * that checks every entry can be (README, "Page tables: instructions per
+ * page", counts it). An intermediate entry e goes on only when present
+ * and not a leaf: x = e - 1 has neither bit 0 nor PS (bit 7) set exactly
+ * then (P set, so no borrow; PS untouched), and e's address bits: one
+ * test fewer than testing P and PS apart. Else translate_stop says what
+ * it is. Each table passed goes into the cache (its key and address).
+ * The keys are va with the bits below each table's reach set, each the
+ * one before with more bits set. An address the cache knows shares its
+ * bits above bit 39 with an address walked before, so it is canonical;
+ * the others go to translate_far, which checks.
+ */
+static inline __attribute__((always_inline)) int
+translate_linear(struct page_table *pt, uint64_t va, uint64_t *pa)
+{
+	struct pt_cache *c = &pt->cache;
+	uint64_t off = pt->env->table_offset;
+	uint64_t k1 = cache_key(va, PT_L1), k2 = k1 | (PT_SIZE(PT_L3) - 1);
+	uint64_t t, x, e;
+	if (c->key[PT_L1 - 1] == k1) {
+		t = c->table[PT_L1 - 1];
+		goto pt_level;
+	}
+	if (__builtin_expect(c->key[PT_L2 - 1] != k2, 0))
+		goto pdpt_level;
+	t = c->table[PT_L2 - 1];
+pd_level:
+	x = translate_entry(t, off, va, PT_L2) - 1;
+	if (__builtin_expect(x & (PTE_P | PTE_PS), 0))
+		return translate_stop(pt, va, pa, NULL, NULL, PT_L2);
+	t = x & PTE_ADDR_MAX_MASK;
+	c->key[PT_L1 - 1] = k1;
+	c->table[PT_L1 - 1] = t;
+pt_level:
+	e = translate_entry(t, off, va, PT_L1);
+	if (__builtin_expect(!(e & PTE_P), 0))
+		return translate_stop(pt, va, pa, NULL, NULL, PT_L1);
+	if (pa)
+		*pa = (e & PTE_ADDR_MAX_MASK) | (va & (PAGE_SIZE - 1));
+	return 0;
+pdpt_level:
+	if (c->key[PT_L3 - 1] != (k2 | (PT_SIZE(PT_L4) - 1)))
+		return translate_far(pt, va, pa, NULL, NULL);
+	x = translate_entry(c->table[PT_L3 - 1], off, va, PT_L3) - 1;
+	if (__builtin_expect(x & (PTE_P | PTE_PS), 0))
+		return translate_stop(pt, va, pa, NULL, NULL, PT_L3);
+	t = x & PTE_ADDR_MAX_MASK;
+	c->key[PT_L2 - 1] = k2;
+	c->table[PT_L2 - 1] = t;
+	goto pd_level;
+}
+
+/* pt_translate but for translate_linear's case. */
+static __attribute__((noinline)) int
+translate_slow(struct page_table *pt, uint64_t va, uint64_t *pa,
+	       uint64_t *leaf_entry, int *level, struct pt_walk *w)
+{
+	if (!w)
+		return translate_other(pt, va, pa, leaf_entry, level);
+	if (!va_canonical(va))
+		return -ERR_INVALID;
+	return translate_walk(pt, va, pa, leaf_entry, level, w);
+}
+
 int pt_translate(const struct page_table *cpt, uint64_t va, uint64_t *pa,
 		 uint64_t *leaf_entry, int *level, struct pt_walk *w)
 {
 	/* The cache is state, not content: see paging.h. */
 	struct page_table *pt = (struct page_table *)cpt;
-	if (w) {
-		if (!va_canonical(va))
-			return -ERR_INVALID;
-		return translate_walk(pt, va, pa, leaf_entry, level, w);
-	}
 	/* linear_root is the root only while the cache is the root's and
-	 * the tables are linear: one test for both. Then an address in the
-	 * PT or the PD of the last walk, the usual case of a scan, is looked
-	 * up here; the rest in translate_other. */
-	struct pt_cache *c = &pt->cache;
-	struct walk_pos at;
-	if (pt->root != c->linear_root)
-		return translate_other(pt, va, pa, leaf_entry, level);
-	if (c->key[PT_L1 - 1] == cache_key(va, PT_L1))
-		at = (struct walk_pos){PT_L1, c->table[PT_L1 - 1], NULL};
-	else if (c->key[PT_L2 - 1] == cache_key(va, PT_L2))
-		at = (struct walk_pos){PT_L2, c->table[PT_L2 - 1], NULL};
-	else
-		return translate_far(pt, va, pa, leaf_entry, level);
-	int err = 0;
-	uint64_t *e = walk_from(pt, va, PT_L1, false, 0, &at, &err, NULL, true,
-				true, false);
-	if (at.level == PT_L1)
-		return translated(va, e, PT_L1, pa, leaf_entry, level);
-	return translated(va, e, at.level, pa, leaf_entry, level);
+	 * the tables are linear: one test for both. The translation asked
+	 * for most, the physical address alone, has translate_linear, which
+	 * keeps no register for the other outputs; one test for all. */
+	if ((pt->root ^ pt->cache.linear_root) | (uintptr_t)leaf_entry |
+	    (uintptr_t)level | (uintptr_t)w)
+		return translate_slow(pt, va, pa, leaf_entry, level, w);
+	return translate_linear(pt, va, pa);
 }
