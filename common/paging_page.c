@@ -125,10 +125,15 @@ map_page_grow_add(struct page_table *pt, uint64_t va, uint64_t leaf,
 	return map_page_grow_in(pt, va, leaf, fail_va, e, l, up, true);
 }
 
+/* up is NULL when the walk stopped at the table it started from: the
+ * root (l is PT_L4: no link), or the cache's PDPT (PT_L3: its link is in
+ * the root). */
 static __attribute__((noinline)) int
 map_page_grow_call(struct page_table *pt, uint64_t va, uint64_t leaf,
 		   uint64_t *fail_va, uint64_t *e, int l, uint64_t *up)
 {
+	if (!up && l == PT_L3)
+		up = link_of(pt, va, PT_L3, false);
 	return map_page_grow_in(pt, va, leaf, fail_va, e, l, up, false);
 }
 
@@ -193,16 +198,22 @@ static __attribute__((noinline)) int map_page_root(struct page_table *pt,
 	return map_page_in(pt, va, leaf, fail_va, true, false, true);
 }
 
-/* map_page_in for calls to env->table, or a cache that is not the
- * root's: from the PML4, the cache left alone. In a function of its own
+/* map_page_in for calls to env->table (from the cache's PDPT as the
+ * linear copy, or from the root, recording), or a cache that is not the
+ * root's (from the root, the cache left alone). In a function of its own
  * so that the linear copy, inlined in pt_map, saves no registers. */
 static __attribute__((noinline)) int map_page_other(struct page_table *pt,
 						    uint64_t va, uint64_t leaf,
 						    uint64_t *fail_va)
 {
-	if (pt->env->table)
-		return map_page_in(pt, va, leaf, fail_va, false, false, false);
-	return map_page_in(pt, va, leaf, fail_va, true, false, false);
+	bool ours = pt->cache.root == pt->root;
+	if (!pt->env->table)
+		return map_page_in(pt, va, leaf, fail_va, true, false, false);
+	if (ours && pt->cache.key[PT_L3 - 1] == cache_key(va, PT_L3))
+		return map_page_in(pt, va, leaf, fail_va, false, true, false);
+	if (ours)
+		return map_page_in(pt, va, leaf, fail_va, false, false, true);
+	return map_page_in(pt, va, leaf, fail_va, false, false, false);
 }
 
 /*

@@ -978,7 +978,8 @@ static uint64_t pt_of(struct fixture *f, uint64_t va)
  * one PML4 slot further with the same indexes below, gets the same three
  * pages back (the arena hands out the lowest free page first once its
  * search restarts) and fills them. Through a cache that was not dropped
- * (stale: put back as it was before the unmap), the first address now
+ * (stale: put back as it was before the unmap, after the map), the first
+ * address now
  * leads into the new page's PT and translates to the new page. Returns
  * the mismatches of cache_mismatches(); -1 when the pages were not
  * reused, so the scenario proved nothing.
@@ -994,10 +995,11 @@ static int unmap_scenario(bool stale)
 	struct pt_cache before = f->pt.cache;
 	CHECK_EQ(pt_unmap(&f->pt, va1, K4), 0);
 	CHECK_EQ(f->env.tables_freed, 3);
-	if (stale)
-		f->pt.cache = before;
 	f->arena.next = 0;
 	CHECK_EQ(pt_map(&f->pt, va2, 0x900000, K4, PTE_W, PT_L1, NULL), 0);
+	/* Put back after the map, which records the tables of its walk. */
+	if (stale)
+		f->pt.cache = before;
 	int rc = -1;
 	if (pt_of(f, va2) == pt1) {
 		const uint64_t va[] = {va1, va1 + K4, va2, va1 - M2};
