@@ -84,9 +84,10 @@ enum pt_level {
  *                stays clear, so no count can reach bit 63 (NX).
  *
  * Every table this code links has PTE_COUNTED, and every path that adds
- * or removes a present entry keeps the count. A table linked by someone
- * else (the firmware's tables below the loader's PML4 copy) has it clear
- * and is read whole when it may have become empty. pt_entry_check
+ * or removes a present entry keeps the count (in place, by adding or
+ * subtracting PTE_COUNT_ONE: the rest of the link does not change). A table
+ * linked by someone else (the firmware's tables below the loader's PML4 copy)
+ * has it clear and is read whole when it may have become empty. pt_entry_check
  * accepts these bits in a non-leaf entry only (count <= 512), never in a
  * leaf.
  */
@@ -166,10 +167,13 @@ struct pt_env {
  * table() that changes (the kernel's, from identity to the direct map)
  * does not make it stale. It is coherent with everything this code does:
  * pt_map only adds tables, a split only replaces a leaf, and every
- * function that unlinks a table (pt_unmap, pt_destroy) empties it. Code
- * that unlinks or replaces a table by writing an entry itself, or
- * through another struct page_table over the same tables, must call
- * pt_forget() before this one walks again.
+ * function that unlinks a table (pt_unmap, pt_destroy) drops it and the
+ * levels below. Every table in it has the tables above it on its path
+ * there too (a walk that stops drops the levels below where it stopped),
+ * so the link of a cached table, whose count an unmap changes, is in the
+ * cached table above. Code that unlinks or replaces a table by writing an
+ * entry itself, or through another struct page_table over the same
+ * tables, must call pt_forget() before this one walks again.
  */
 struct pt_cache {
 	uint64_t root;        /* the root the tables belong to */
