@@ -24,8 +24,18 @@ const char *pt_entry_check(const struct pt_env *env, int level, uint64_t e)
 		return NULL; /* the CPU ignores every other bit */
 	if ((e & PTE_NX) && !env->nx)
 		return "NX set but EFER.NXE is off (reserved bit 63)";
-	if (e & PTE_HIGH_IGNORED)
-		return "bits 52-62 set (unused by this code)";
+	if (e & PTE_HIGH_IGNORED) {
+		/* A table's count (see PTE_COUNTED): in a link, with its flag,
+		 * and no more than a table's entries. */
+		if (level < PT_L2 || level > PT_L4 || is_leaf(level, e) ||
+		    (e & PTE_HIGH_IGNORED & ~PTE_COUNT_MASK))
+			return "bits 52-62 set (unused by this code)";
+		if (!(e & PTE_COUNTED))
+			return "a count in bits 52-61 without PTE_COUNTED "
+			       "(bit 9)";
+		if (pte_count(e) > PT_ENTRIES)
+			return "a count in bits 52-61 above 512 entries";
+	}
 	if ((e & PTE_ADDR_MAX_MASK) & ~env->phys_mask)
 		return "address above MAXPHYADDR (reserved bits)";
 	switch (level) {
@@ -146,6 +156,39 @@ static int leaves(const struct page_table *pt, uint64_t table, int level,
 int pt_for_each_leaf(const struct page_table *pt, pt_leaf_fn fn, void *arg)
 {
 	return leaves(pt, pt->root, PT_L4, 0, PTE_W | PTE_U, fn, arg);
+}
+
+static void audit(const struct page_table *pt, uint64_t table, int level,
+		  struct pt_audit *a)
+{
+	const uint64_t *t = table_of(pt, table);
+	for (uint32_t i = 0; level > PT_L1 && i < PT_ENTRIES; i++) {
+		uint64_t e = t[i];
+		if (!(e & PTE_P) || is_leaf(level, e))
+			continue;
+		uint64_t child = e & PTE_ADDR_MAX_MASK;
+		const uint64_t *c = table_of(pt, child);
+		uint32_t present = 0;
+		for (uint32_t k = 0; k < PT_ENTRIES; k++)
+			present += (uint32_t)(c[k] & PTE_P);
+		a->linked++;
+		a->empty += present == 0;
+		if (!(e & PTE_COUNTED)) {
+			a->uncounted++;
+		} else if (pte_count(e) != present) {
+			if (!a->wrong)
+				a->first_wrong = child;
+			a->wrong++;
+		}
+		audit(pt, child, level - 1, a);
+	}
+}
+
+void pt_audit(const struct page_table *pt, struct pt_audit *a)
+{
+	*a = (struct pt_audit){0};
+	if (pt->root)
+		audit(pt, pt->root, PT_L4, a);
 }
 
 static void destroy(struct page_table *pt, uint64_t table, int level)

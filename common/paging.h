@@ -67,6 +67,41 @@ enum pt_level {
  * MAXPHYADDR. */
 #define PTE_ADDR_MAX_MASK 0x000ffffffffff000ull
 
+/*
+ * The count of present entries of a table (PT, PD or PDPT), kept in the
+ * entry that links it, so that an unmap learns in O(1), not by reading
+ * 512 entries, that a table became empty. The PML4 has no such entry
+ * and is never freed. The bits are ones the CPU ignores in a non-leaf
+ * entry (Intel SDM Vol. 3A, tables 4-15, 4-17 and 4-19; AMD APM Vol. 2,
+ * 5.3.3, "available to software"):
+ *
+ *   bit 9        PTE_COUNTED: the count is kept for this table. Bits 9
+ *                and 10 are ignored in every entry with 4-level paging;
+ *                bit 11 is left alone (HLAT paging makes it the restart
+ *                bit).
+ *   bits 52..61  the count, 0..512. In a leaf bits 59..62 are the
+ *                protection key, but a non-leaf entry has none. Bit 62
+ *                stays clear, so no count can reach bit 63 (NX).
+ *
+ * Every table this code links has PTE_COUNTED, and every path that adds
+ * or removes a present entry keeps the count (in place, by adding or
+ * subtracting PTE_COUNT_ONE: the rest of the link does not change). A table
+ * linked by someone else (the firmware's tables below the loader's PML4 copy)
+ * has it clear and is read whole when it may have become empty. pt_entry_check
+ * accepts these bits in a non-leaf entry only (count <= 512), never in a
+ * leaf.
+ */
+#define PTE_COUNTED     (1ull << 9)
+#define PTE_COUNT_SHIFT 52
+#define PTE_COUNT_ONE   (1ull << PTE_COUNT_SHIFT)
+#define PTE_COUNT_MASK  (0x3ffull << PTE_COUNT_SHIFT)
+
+/* The count of a non-leaf entry (meaningful with PTE_COUNTED). */
+static inline uint32_t pte_count(uint64_t e)
+{
+	return (uint32_t)((e & PTE_COUNT_MASK) >> PTE_COUNT_SHIFT);
+}
+
 /* The attribute bits callers pass to map/protect. Anything else is
  * refused with -ERR_INVALID. */
 #define PTE_ATTR_MASK (PTE_W | PTE_U | PTE_PWT | PTE_PCD | PTE_G | PTE_NX)
@@ -132,10 +167,13 @@ struct pt_env {
  * table() that changes (the kernel's, from identity to the direct map)
  * does not make it stale. It is coherent with everything this code does:
  * pt_map only adds tables, a split only replaces a leaf, and every
- * function that unlinks a table (pt_unmap, pt_destroy) empties it. Code
- * that unlinks or replaces a table by writing an entry itself, or
- * through another struct page_table over the same tables, must call
- * pt_forget() before this one walks again.
+ * function that unlinks a table (pt_unmap, pt_destroy) drops it and the
+ * levels below. Every table in it has the tables above it on its path
+ * there too (a walk that stops drops the levels below where it stopped),
+ * so the link of a cached table, whose count an unmap changes, is in the
+ * cached table above. Code that unlinks or replaces a table by writing an
+ * entry itself, or through another struct page_table over the same
+ * tables, must call pt_forget() before this one walks again.
  */
 struct pt_cache {
 	uint64_t root;        /* the root the tables belong to */
@@ -307,6 +345,24 @@ uint32_t pt_pat_index(int level, uint64_t entry);
 uint32_t pt_memtype(uint64_t pat, int level, uint64_t entry);
 /* "WB", "WC", "UC", "UC-", "WT", "WP", or "?" for a reserved encoding. */
 const char *pt_memtype_name(uint32_t type);
+
+/*
+ * Reads every table below the root and says how its count stands (see
+ * PTE_COUNTED): for tests, fuzzers and debugging, not for a fast path
+ * (it reads each table whole). `linked` counts the tables, `uncounted`
+ * those whose link lacks PTE_COUNTED, `wrong` those whose count differs
+ * from their present entries, `empty` those without a present entry (a
+ * table set whose env frees tables keeps none of those linked after an
+ * unmap); first_wrong is the physical address of the first wrong one.
+ */
+struct pt_audit {
+	uint64_t linked;
+	uint64_t uncounted;
+	uint64_t wrong;
+	uint64_t empty;
+	uint64_t first_wrong;
+};
+void pt_audit(const struct page_table *pt, struct pt_audit *a);
 
 /* Frees every table below the root and the root itself (host tests,
  * teardown); leaves are not touched. */

@@ -30,6 +30,16 @@ static int set_entry(const struct page_table *pt, uint64_t *slot, int level,
 	return 0;
 }
 
+/* In a file of its own so that the compiler, which does not see that it
+ * returns rc, calls it last (a jump), and its callers on the paths of
+ * single pages keep no register for after it. */
+int pt_map_failed(uint64_t va, int rc, uint64_t *fail_va)
+{
+	if (fail_va)
+		*fail_va = va;
+	return rc;
+}
+
 /* pt_map of anything but a single page. */
 int pt_map_range(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
 		 uint64_t attr, int max_level, uint64_t *fail_va)
@@ -43,8 +53,9 @@ int pt_map_range(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
 	while (rc == 0 && size) {
 		int level = leaf_level(pt->env, va, pa, size, max_level);
 		int reached;
+		uint64_t *up;
 		uint64_t *e = walk(pt, va, level, true, attr & PTE_U, &reached,
-				   &rc, NULL);
+				   &rc, NULL, &up);
 		if (!e)
 			break;
 		if (reached != level) { /* a large leaf covers va already */
@@ -68,26 +79,36 @@ int pt_map_range(struct page_table *pt, uint64_t va, uint64_t pa, uint64_t size,
 			rc = -ERR_RANGE;
 			break;
 		}
-		for (uint64_t i = 0; i < n && rc == 0; i++, e++) {
-			if (*e & PTE_P) {
-				if (is_leaf(level, *e)) {
-					rc = -ERR_EXISTS;
-					break;
-				}
-				/* A table is here already: map this part
-				 * through it with smaller leaves, so only a
-				 * page that is really mapped conflicts. */
-				rc = pt_map_range(pt, va, pa, step, attr,
-						  level - 1, fail_va);
-				if (rc)
-					return rc;
-			} else {
-				*e = pa | bits;
+		/* The entries written here count once, after the loop: i
+		 * entries looked at, `tables` of them tables already there. The
+		 * loop writes and steps the entry alone. */
+		uint64_t i, tables = 0, v = pa | bits;
+		for (i = 0; i < n; i++, v += step) {
+			if (!(e[i] & PTE_P)) {
+				e[i] = v;
+				continue;
 			}
-			va += step;
-			pa += step;
-			size -= step;
+			if (is_leaf(level, e[i])) {
+				rc = -ERR_EXISTS;
+				break;
+			}
+			/* A table is here already: map this part through it
+			 * with smaller leaves, so only a page that is really
+			 * mapped conflicts. */
+			rc = pt_map_range(pt, va + i * step, pa + i * step,
+					  step, attr, level - 1, fail_va);
+			if (rc) {
+				if (up)
+					count_add(up, i - tables);
+				return rc;
+			}
+			tables++;
 		}
+		if (up)
+			count_add(up, i - tables);
+		va += i * step;
+		pa += i * step;
+		size -= i * step;
 	}
 	if (rc && fail_va)
 		*fail_va = va;
@@ -124,17 +145,19 @@ static int split_leaf(const struct page_table *pt, uint64_t *e, int level)
 	const char *why = pt_entry_check(pt->env, child_level, t[0]);
 	if (!why)
 		why = pt_entry_check(pt->env, child_level, t[PT_ENTRIES - 1]);
+	uint64_t link = child | PTE_TABLE | (old & PTE_U) |
+			(uint64_t)PT_ENTRIES * PTE_COUNT_ONE;
 	if (!why)
-		why = pt_entry_check(pt->env, level,
-				     child | PTE_TABLE | (old & PTE_U));
+		why = pt_entry_check(pt->env, level, link);
 	if (why) {
 		free_table(pt->env, child);
 		pt->env->last_error = why;
 		return -ERR_RANGE;
 	}
 	/* The translations are unchanged, so no flush is needed here: the
-	 * caller flushes once it changes a part of them. */
-	*e = child | PTE_TABLE | (old & PTE_U);
+	 * caller flushes once it changes a part of them. The table that holds
+	 * *e keeps its count (a leaf becomes a link); the new one is full. */
+	*e = link;
 	pt->env->splits++;
 	return 0;
 }
@@ -142,7 +165,7 @@ static int split_leaf(const struct page_table *pt, uint64_t *e, int level)
 int pt_split(struct page_table *pt, uint64_t va)
 {
 	int reached, err = 0;
-	uint64_t *e = walk(pt, va, PT_L1, false, 0, &reached, &err, NULL);
+	uint64_t *e = walk(pt, va, PT_L1, false, 0, &reached, &err, NULL, NULL);
 	if (!(*e & PTE_P) || reached == PT_L1)
 		return 0;
 	return split_leaf(pt, e, reached);
@@ -171,6 +194,14 @@ bool pt_table_empty(const struct page_table *pt, uint64_t phys)
 	return true;
 }
 
+bool pt_link_empty(const struct page_table *pt, const uint64_t *up)
+{
+	uint64_t v = *up;
+	if (v & PTE_COUNTED)
+		return !(v & PTE_COUNT_MASK);
+	return pt_table_empty(pt, v & PTE_ADDR_MAX_MASK);
+}
+
 /*
  * Unlinks tables left empty in [va, va+size), bottom level first, and
  * chains them through their first word into *chain. They are freed only
@@ -185,18 +216,19 @@ static void unlink_empty_tables(struct page_table *pt, uint64_t va,
 		uint64_t a = va & PT_MASK(level);
 		do {
 			int reached, err = 0;
-			uint64_t *e =
-			    walk(pt, a, level, false, 0, &reached, &err, NULL);
+			uint64_t *up;
+			uint64_t *e = walk(pt, a, level, false, 0, &reached,
+					   &err, NULL, &up);
 			if (reached == level && (*e & PTE_P) &&
-			    !is_leaf(level, *e)) {
+			    !is_leaf(level, *e) && pt_link_empty(pt, e)) {
 				uint64_t child = *e & PTE_ADDR_MAX_MASK;
-				if (pt_table_empty(pt, child)) {
-					/* The cache may lead through it. */
-					pt_forget(pt);
-					*e = 0;
-					table_of(pt, child)[0] = *chain;
-					*chain = child;
-				}
+				*e = 0;
+				if (up)
+					count_drop(up);
+				/* The cache may lead through it. */
+				pt_forget(pt);
+				table_of(pt, child)[0] = *chain;
+				*chain = child;
 			}
 			a += PT_SIZE(level);
 		} while (a != end && a - va < size);
@@ -217,15 +249,15 @@ void pt_free_chain(struct page_table *pt, uint64_t chain)
 /*
  * The entry for a, for an operation on [a, a+left) that works leaf by
  * leaf (unmap, protect): a large leaf only partly inside the range is
- * split first. Returns the entry (maybe not present), its level in *level
- * and the bytes of the range it covers in *n; NULL with *rc set when a
- * split failed.
+ * split first. Returns the entry (maybe not present), its level in *level,
+ * the link of its table in *up (when up is not NULL) and the bytes of the
+ * range it covers in *n; NULL with *rc set when a split failed.
  */
 static uint64_t *leaf_in_range(struct page_table *pt, uint64_t a, uint64_t left,
-			       int *level, uint64_t *n, int *rc)
+			       int *level, uint64_t *n, int *rc, uint64_t **up)
 {
 	for (;;) {
-		uint64_t *e = walk(pt, a, PT_L1, false, 0, level, rc, NULL);
+		uint64_t *e = walk(pt, a, PT_L1, false, 0, level, rc, NULL, up);
 		*n = chunk(a, *level, left);
 		if (!(*e & PTE_P) || *n == PT_SIZE(*level))
 			return e;
@@ -245,10 +277,15 @@ int pt_unmap_range(struct page_table *pt, uint64_t va, uint64_t size)
 	uint64_t a = va, left = size, n;
 	int rc = 0, level;
 	while (left) {
-		uint64_t *e = leaf_in_range(pt, a, left, &level, &n, &rc);
+		uint64_t *up;
+		uint64_t *e = leaf_in_range(pt, a, left, &level, &n, &rc, &up);
 		if (!e)
 			break;
-		*e = 0; /* a non-present entry stays non-present */
+		if (*e & PTE_P) {
+			*e = 0;
+			if (up)
+				count_drop(up);
+		}
 		a += n;
 		left -= n;
 	}
@@ -269,7 +306,7 @@ int pt_protect_range(struct page_table *pt, uint64_t va, uint64_t size,
 	uint64_t a = va, left = size, n;
 	int rc = 0, level;
 	while (left) {
-		uint64_t *e = leaf_in_range(pt, a, left, &level, &n, &rc);
+		uint64_t *e = leaf_in_range(pt, a, left, &level, &n, &rc, NULL);
 		if (!e)
 			break;
 		if (!(*e & PTE_P)) {
@@ -277,7 +314,8 @@ int pt_protect_range(struct page_table *pt, uint64_t va, uint64_t size,
 			break;
 		}
 		if (attr & PTE_U) /* the path must allow user access too */
-			walk(pt, a, level, false, PTE_U, &level, &rc, NULL);
+			walk(pt, a, level, false, PTE_U, &level, &rc, NULL,
+			     NULL);
 		rc = set_entry(pt, e, level, (*e & ~PTE_ATTR_MASK) | attr);
 		if (rc)
 			break;

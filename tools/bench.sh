@@ -44,9 +44,12 @@
 # Checks (each one passed or failed in the last line): every figure that
 # has a goal beside it in the table, and, in tables mode, the table pages
 # of 1, 64 and 1024 GiB direct maps with 1 GiB and 2 MiB leaves against the
-# arithmetic minimum. pt_translate's goal from issue 11 (40) is below what
-# a walk of this set can do (README, "Page tables: instructions per
-# page"): it is shown, and the figure is checked against 45 instead.
+# arithmetic minimum. pt_translate's goal from issue 11 (40) is checked in
+# address order, where it is met; in the order mapped (random) it is below
+# what a walk with its checks can do (README, "Page tables: instructions
+# per page", counts it instruction by instruction): there the issue's 40
+# is shown as not met, and the figure is checked against 62 so that it
+# cannot slip back unseen.
 #
 # Framebuffer console: bench_fbcon runs under `valgrind --tool=dhat`, which
 # counts the bytes read from and written to each heap block by allocation
@@ -70,15 +73,16 @@ FBCON_LINES=100 # scrolled lines measured
 
 # The rows of the table: mode of bench_paging, function measured, goal in
 # instructions per page ("-" for none), the goal the issue set when it
-# differs, and the text.
+# differs, and the text. Every scattered row but one calls in the order
+# the pages were mapped (random); the text says which.
 ROWS=(
 	"contig4k|pt_map|11||pt_map, 1 GiB in one call (contiguous)"
-	"scatter4k|pt_map|100||pt_map, one call per page"
-	"translate-sorted|pt_translate|45|40|pt_translate, in address order"
-	"translate|pt_translate|-||pt_translate, in the order mapped"
-	"protect|pt_protect|150||pt_protect, one call per page"
-	"unmap|pt_unmap|150||pt_unmap, one call per page, tables kept"
-	"unmap-free|pt_unmap|-||pt_unmap, one per page, empty tables freed"
+	"scatter4k|pt_map|100||pt_map, a call per page, random order"
+	"translate-sorted|pt_translate|40||pt_translate, a call per page, address order"
+	"translate|pt_translate|62|40|pt_translate, a call per page, random order"
+	"protect|pt_protect|150||pt_protect, a call per page, random order"
+	"unmap|pt_unmap|150||pt_unmap, random order, tables kept"
+	"unmap-free|pt_unmap|150||pt_unmap, random order, empty tables freed"
 )
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -237,9 +241,9 @@ else
 fi
 
 # The table first, then a line per goal checked.
-printf 'bench: %-46s %11s %11s  %-18s %s\n' "instructions per 4 KiB page" \
+printf 'bench: %-52s %11s %11s  %-18s %s\n' "instructions per 4 KiB page" \
 	"tables at" "table()" goal result
-printf 'bench: %-46s %11s %11s\n' "" "phys+offset" call
+printf 'bench: %-52s %11s %11s\n' "" "phys+offset" call
 checks=()
 for row in "${ROWS[@]}"; do
 	IFS='|' read -r mode fn goal issue text <<<"$row"
@@ -265,7 +269,7 @@ for row in "${ROWS[@]}"; do
 		! awk -v x="$add" -v g="$issue" 'BEGIN { exit !(x <= g) }'; then
 		result+=", issue's $issue not met"
 	fi
-	printf 'bench: %-46s %11s %11s  %-18s %s\n' "$text" "${add:-?}" \
+	printf 'bench: %-52s %11s %11s  %-18s %s\n' "$text" "${add:-?}" \
 		"$call" "$goal_text" "$result"
 done
 for c in "${checks[@]}"; do

@@ -201,6 +201,24 @@ def test_translate():
     check(w.stop == "reserved" and "Page1GB" in w.why, w.why)
     w = walk_of(m2, r2, 1 << 30, page1g=None)
     check(w.stop == "leaf" and w.pa == 1 << 30, "1G leaf, Page1GB unknown")
+    # A table's count of present entries in its link (PTE_COUNTED, bits
+    # 52-61) is no reserved bit; bits 52-62 in a leaf are refused.
+    m3 = Mem()
+    r3 = m3.table()
+    m3.map(r3, 0x600000, 0x800000, 1, W)
+    for st in walk_of(m3, r3, 0x600000).steps[:-1]:  # every link
+        m3.t[st.table][xp.pt_index(0x600000, st.level)] |= \
+            xp.PTE_COUNTED | 1 << xp.PTE_COUNT_SHIFT
+    w = walk_of(m3, r3, 0x600000)
+    check(w.stop == "leaf" and w.pa == 0x800000, "a counted link")
+    check(xp.entry_check(1, 0x1000 | P | 1 << 52, True, 40, None) ==
+          "bits 52-62 set (unused by this code)", "bit 52 in a leaf")
+    check("without PTE_COUNTED" in
+          (xp.entry_check(2, 0x1000 | P | 1 << 52, True, 40, None) or ""),
+          "a count without its flag")
+    check("above 512" in (xp.entry_check(
+        3, 0x1000 | P | xp.PTE_COUNTED | 513 << 52, True, 40, None) or ""),
+        "a count above 512")
     m2.t[r2][6] = 0x7FF00000 | P | W
     w = walk_of(m2, r2, 6 << 39)
     check(w.stop == "unreadable" and w.why ==

@@ -17,11 +17,13 @@
  *   byte 3  bits 0-3: the frame, and whether it is congruent to va
  *           modulo 2 MiB (so that 2 MiB leaves happen)
  *
- * After every operation its result is checked against the model, then
- * the pages it touched and two others are translated twice, through the
- * cache and by a walk from the PML4 (w), and both compared with the
- * model. At the end every leaf is compared with the model and everything
- * unmapped, which must free every table but the root.
+ * After every operation its result is checked against the model, every
+ * table's count of present entries (PTE_COUNTED) against the table, then
+ * the pages it touched and two others are translated three times,
+ * through the cache for the physical address alone and with the entry,
+ * and by a walk from the PML4 (w), and each compared with the model. At the end
+ * every leaf is compared with the model and everything unmapped, which must
+ * free every table but the root.
  */
 #include "common/paging.h"
 #include "tests/fuzz/fuzz_check.h"
@@ -68,11 +70,15 @@ static void check_page(struct page_table *pt, uint32_t p)
 {
 	const struct page *m = model_of(p);
 	struct pt_walk w;
-	uint64_t pa[2] = {0, 0}, e[2] = {0, 0};
-	int rc[2];
+	uint64_t pa[3] = {0, 0, 0}, e[3] = {0, 0, 0};
+	int rc[3];
+	/* The physical address alone (its own path), then with the entry,
+	 * then with a walk from the root. */
+	rc[2] = pt_translate(pt, page_va(p) + 0x123, &pa[2], NULL, NULL, NULL);
 	rc[0] = pt_translate(pt, page_va(p) + 0x123, &pa[0], &e[0], NULL, NULL);
 	rc[1] = pt_translate(pt, page_va(p) + 0x123, &pa[1], &e[1], NULL, &w);
-	for (int i = 0; i < 2; i++) {
+	e[2] = e[0];
+	for (int i = 0; i < 3; i++) {
 		if (!m->pa) {
 			FUZZ_ASSERT(rc[i] == -ERR_NOTFOUND);
 			continue;
@@ -191,6 +197,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		default: /* translate only */
 			break;
 		}
+		/* Every table's count is right, and none is left empty. */
+		struct pt_audit a;
+		pt_audit(&pt, &a);
+		FUZZ_ASSERT(!a.wrong && !a.uncounted && !a.empty);
 		for (uint32_t i = 0; i < n && i < 4; i++)
 			check_page(&pt, first + i);
 		check_page(&pt, (first + n) % (2 * WIN_PAGES));

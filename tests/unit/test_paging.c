@@ -689,15 +689,18 @@ static const uint64_t attr_choices[] = {
     PTE_PCD | PTE_NX,
 };
 
+/* Page p of window w translates as the model says: the physical address
+ * alone (pt_translate's path of its own), then with the entry. */
 static int model_verify_page(struct fixture *f, int w, uint32_t p)
 {
-	uint64_t pa, e;
-	int rc = pt_translate(&f->pt, win_base[w] + (uint64_t)p * K4, &pa, &e,
-			      NULL, NULL);
+	uint64_t pa, pa_only = 0, e, va = win_base[w] + (uint64_t)p * K4;
+	int rc_only = pt_translate(&f->pt, va, &pa_only, NULL, NULL, NULL);
+	int rc = pt_translate(&f->pt, va, &pa, &e, NULL, NULL);
 	const struct model_page *m = &model[w][p];
 	if (!m->pa)
-		return rc == -ERR_NOTFOUND;
-	return rc == 0 && pa == m->pa && (e & PTE_ATTR_MASK) == m->attr;
+		return rc == -ERR_NOTFOUND && rc_only == -ERR_NOTFOUND;
+	return rc == 0 && pa == m->pa && (e & PTE_ATTR_MASK) == m->attr &&
+	       rc_only == 0 && pa_only == m->pa;
 }
 
 struct leaf_count {
@@ -712,9 +715,31 @@ static int count_leaf(void *arg, const struct pt_leaf *leaf)
 	return 0;
 }
 
+/* Every table's count is its number of present entries, every table is
+ * counted (this code made them all), and none is empty (the fixture's env
+ * frees emptied tables, and every operation here leaves none linked).
+ * Returns false, with a message naming op, when not. */
+static bool counts_hold(struct fixture *f, uint32_t op)
+{
+	struct pt_audit a;
+	pt_audit(&f->pt, &a);
+	if (!a.wrong && !a.uncounted && !a.empty)
+		return true;
+	CHECK_MSG(0,
+		  "after op %u: of %llu tables, %llu with a wrong count (the "
+		  "first at 0x%llx), %llu not counted, %llu empty and linked",
+		  op, (unsigned long long)a.linked, (unsigned long long)a.wrong,
+		  (unsigned long long)a.first_wrong,
+		  (unsigned long long)a.uncounted, (unsigned long long)a.empty);
+	return false;
+}
+
 /* ops random operations against the model, over tables reached as mode
  * says. With single, three in four are of a single page (the fast paths
- * of pt_map, pt_unmap and pt_protect); otherwise ranges, mostly small. */
+ * of pt_map, pt_unmap and pt_protect); otherwise ranges, mostly small.
+ * Every COUNTS_EVERY operations, and at the end, the tables' counts are
+ * audited (counts_hold). */
+#define COUNTS_EVERY 16
 static void random_model(enum table_mode mode, uint32_t ops, bool single)
 {
 	struct fixture *f = fixture_mode(true, true, mode);
@@ -804,8 +829,11 @@ static void random_model(enum table_mode mode, uint32_t ops, bool single)
 				  kind);
 			break;
 		}
+		if (op % COUNTS_EVERY == 0 && !counts_hold(f, op))
+			break;
 	}
 	CHECK_EQ(done, ops);
+	CHECK(counts_hold(f, ops));
 
 	/* Full comparison: every page, and the leaf count. */
 	uint64_t mapped = 0;
@@ -907,23 +935,28 @@ static uint32_t cache_mismatches(struct fixture *f, const uint64_t *va,
 				 uint32_t n)
 {
 	struct {
-		int rc, level;
-		uint64_t pa, e;
+		int rc, level, rc_only;
+		uint64_t pa, e, pa_only;
 	} got[16];
 	uint32_t bad = 0;
 	if (n > ARRAY_SIZE(got))
 		abort();
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++) {
+		/* The physical address alone has a path of its own. */
+		got[i].rc_only = pt_translate(&f->pt, va[i], &got[i].pa_only,
+					      NULL, NULL, NULL);
 		got[i].rc = pt_translate(&f->pt, va[i], &got[i].pa, &got[i].e,
 					 &got[i].level, NULL);
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		struct pt_walk w;
 		uint64_t pa = 0, e = 0;
 		int level = 0;
 		int rc = pt_translate(&f->pt, va[i], &pa, &e, &level, &w);
-		if (rc != got[i].rc ||
-		    (rc == 0 && (pa != got[i].pa || e != got[i].e ||
-				 level != got[i].level)))
+		if (rc != got[i].rc || rc != got[i].rc_only ||
+		    (rc == 0 &&
+		     (pa != got[i].pa || e != got[i].e ||
+		      level != got[i].level || pa != got[i].pa_only)))
 			bad++;
 	}
 	return bad;
@@ -945,7 +978,8 @@ static uint64_t pt_of(struct fixture *f, uint64_t va)
  * one PML4 slot further with the same indexes below, gets the same three
  * pages back (the arena hands out the lowest free page first once its
  * search restarts) and fills them. Through a cache that was not dropped
- * (stale: put back as it was before the unmap), the first address now
+ * (stale: put back as it was before the unmap, after the map), the first
+ * address now
  * leads into the new page's PT and translates to the new page. Returns
  * the mismatches of cache_mismatches(); -1 when the pages were not
  * reused, so the scenario proved nothing.
@@ -961,10 +995,11 @@ static int unmap_scenario(bool stale)
 	struct pt_cache before = f->pt.cache;
 	CHECK_EQ(pt_unmap(&f->pt, va1, K4), 0);
 	CHECK_EQ(f->env.tables_freed, 3);
-	if (stale)
-		f->pt.cache = before;
 	f->arena.next = 0;
 	CHECK_EQ(pt_map(&f->pt, va2, 0x900000, K4, PTE_W, PT_L1, NULL), 0);
+	/* Put back after the map, which records the tables of its walk. */
+	if (stale)
+		f->pt.cache = before;
 	int rc = -1;
 	if (pt_of(f, va2) == pt1) {
 		const uint64_t va[] = {va1, va1 + K4, va2, va1 - M2};
@@ -1008,6 +1043,9 @@ static int split_scenario(bool stale)
 	CHECK_EQ(f->env.splits, 2);
 	CHECK_EQ(cache_mismatches(f, va, ARRAY_SIZE(va)), 0);
 	uint64_t pt = pt_of(f, page);
+	/* The cache holds page's PT (the last translation above ended at a
+	 * 2 MiB leaf, which drops the cache's PT). */
+	CHECK_EQ(pt_translate(&f->pt, page, NULL, NULL, NULL, NULL), 0);
 	struct pt_cache after = f->pt.cache;
 	CHECK_EQ(pt_unmap(&f->pt, base + 9 * M2, M2), 0);
 	CHECK_EQ(f->env.tables_freed, 1);
@@ -1066,6 +1104,112 @@ static void test_cache_protect(void)
 {
 	CHECK_EQ(protect_scenario(false), 0);
 	CHECK(protect_scenario(true) > 0);
+}
+
+/*
+ * pt_translate of the physical address alone has a walk of its own, from
+ * the PT, the PD or the PDPT the cache holds, or from the root. Every
+ * ordered pair of addresses below, one translated after the other, makes
+ * the second start from each of those (the same PT, PD, PDPT, or none),
+ * and end at each kind of entry: a 4 KiB page, a 2 MiB and a 1 GiB leaf,
+ * nothing at each level, a non-canonical address. Both answers must be
+ * those of a walk from the root.
+ */
+static void test_translate_pa_paths(void)
+{
+	struct fixture *f = fixture_mode(true, true, TABLE_LINEAR);
+	CHECK_EQ(pt_map(&f->pt, DMAP + G1, 3 * G1, G1, PTE_W, PT_L3, NULL), 0);
+	CHECK_EQ(pt_map(&f->pt, DMAP + 2 * M2, 5 * M2, M2, PTE_W, PT_L2, NULL),
+		 0);
+	CHECK_EQ(
+	    pt_map(&f->pt, DMAP + 5 * M2, 0x7000, 4 * K4, PTE_W, PT_L1, NULL),
+	    0);
+	CHECK_EQ(pt_map(&f->pt, DMAP + 2 * G1 + K4, 0x9000, K4, 0, PT_L1, NULL),
+		 0);
+	static const uint64_t va[] = {
+	    DMAP + G1 + 0x123,         /* 1 GiB leaf */
+	    DMAP + G1 + 7 * M2 + 5,    /* the same leaf, another PD's reach */
+	    DMAP + 2 * M2 + 0x77,      /* 2 MiB leaf */
+	    DMAP + 5 * M2 + K4 + 5,    /* 4 KiB page */
+	    DMAP + 5 * M2 + 3 * K4,    /* 4 KiB page, same PT */
+	    DMAP + 5 * M2 + 9 * K4,    /* nothing, in that PT */
+	    DMAP + 9 * M2,             /* nothing, in the PD */
+	    DMAP + 2 * G1 + K4 + 0x10, /* 4 KiB page, another PD */
+	    DMAP + 7 * G1,             /* nothing, in the PDPT */
+	    DMAP + 512 * G1,           /* nothing, in the PML4 */
+	    0x0000000000001000ull,     /* nothing, lower half */
+	    0x0000800000000000ull,     /* not canonical */
+	};
+	int want_rc[ARRAY_SIZE(va)];
+	uint64_t want_pa[ARRAY_SIZE(va)];
+	for (size_t i = 0; i < ARRAY_SIZE(va); i++) {
+		struct pt_walk w;
+		want_pa[i] = 0;
+		want_rc[i] =
+		    pt_translate(&f->pt, va[i], &want_pa[i], NULL, NULL, &w);
+	}
+	CHECK_EQ(want_rc[0], 0);
+	CHECK_EQ(want_pa[0], 3 * G1 + 0x123);
+	CHECK_EQ(want_pa[2], 5 * M2 + 0x77);
+	CHECK_EQ(want_pa[3], 0x8005);
+	CHECK_EQ(want_rc[5], -ERR_NOTFOUND);
+	CHECK_EQ(want_rc[11], -ERR_INVALID);
+	uint32_t bad = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(va); i++)
+		for (size_t j = 0; j < ARRAY_SIZE(va); j++) {
+			size_t k[2] = {i, j};
+			for (int n = 0; n < 2; n++) {
+				uint64_t pa = 0;
+				int rc = pt_translate(&f->pt, va[k[n]], &pa,
+						      NULL, NULL, NULL);
+				if (rc != want_rc[k[n]] ||
+				    (rc == 0 && pa != want_pa[k[n]]))
+					bad++;
+			}
+		}
+	CHECK_EQ(bad, 0);
+
+	/* A PDPT entry not present but with other bits (the CPU ignores
+	 * them): no walk may follow it. */
+	struct pt_walk w;
+	CHECK_EQ(pt_translate(&f->pt, DMAP + G1, NULL, NULL, NULL, &w), 0);
+	uint64_t *pdpt =
+	    (uint64_t *)(uintptr_t)(w.table[1] + f->env.table_offset);
+	pdpt[7] = (3 * G1) | PTE_W;
+	pt_forget(&f->pt);
+	for (size_t i = 0; i < 2; i++) /* from the root, then the PDPT */
+		CHECK_EQ(pt_translate(&f->pt, DMAP + 7 * G1 + K4, NULL, NULL,
+				      NULL, NULL),
+			 -ERR_NOTFOUND);
+	pdpt[7] = 0;
+	fixture_free(f);
+}
+
+/*
+ * A walk that records a table and stops below it must drop the cache's
+ * tables below: else the cache would hold a PT under another PD than the
+ * one it holds, and a single-page unmap in that PT, which finds the PT's
+ * link in the cache's PD, would change a count in the wrong PD. Here the
+ * cache holds page a's PT and PD; the translation of an address under
+ * another PD of the same PDPT, with nothing in that PD, records the
+ * other PD and stops there; then a is unmapped, which must free its PT
+ * and PD and leave every count right.
+ */
+static void test_translate_stop_drops_cache(void)
+{
+	struct fixture *f = fixture_mode(true, true, TABLE_LINEAR);
+	const uint64_t a = DMAP + 5 * M2 + K4, b = DMAP + 2 * G1 + K4;
+	CHECK_EQ(pt_map(&f->pt, a, 0x7000, K4, PTE_W, PT_L1, NULL), 0);
+	CHECK_EQ(pt_map(&f->pt, b, 0x9000, K4, PTE_W, PT_L1, NULL), 0);
+	uint64_t live = f->env.tables_allocated - f->env.tables_freed;
+	CHECK_EQ(pt_translate(&f->pt, a, NULL, NULL, NULL, NULL), 0);
+	CHECK_EQ(pt_translate(&f->pt, b - K4 + 9 * M2, NULL, NULL, NULL, NULL),
+		 -ERR_NOTFOUND);
+	CHECK_EQ(pt_unmap(&f->pt, a, K4), 0);
+	CHECK_EQ(f->env.tables_allocated - f->env.tables_freed, live - 2);
+	CHECK(counts_hold(f, 0));
+	CHECK_EQ(pt_translate(&f->pt, b, NULL, NULL, NULL, NULL), 0);
+	fixture_free(f);
 }
 
 /* A page_table filled by hand, not by pt_init or pt_attach, has a zeroed
@@ -1257,6 +1401,8 @@ int main(void)
 	RUN(test_cache_split);
 	RUN(test_cache_protect);
 	RUN(test_cache_unset_and_forget);
+	RUN(test_translate_pa_paths);
+	RUN(test_translate_stop_drops_cache);
 	RUN(test_single_page_checks);
 	RUN(test_random_model);
 	RUN(test_random_model_single);

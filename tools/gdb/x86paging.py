@@ -28,6 +28,10 @@ PTE_PAT_LARGE = 1 << 12
 PTE_NX = 1 << 63
 PTE_ADDR_MAX_MASK = 0x000FFFFFFFFFF000
 PTE_HIGH_IGNORED = 0x7FF0000000000000
+# A table's count of present entries, in the link to it (common/paging.h)
+PTE_COUNTED = 1 << 9
+PTE_COUNT_SHIFT = 52
+PTE_COUNT_MASK = 0x3FF << PTE_COUNT_SHIFT
 PTE_RSVD_1G = 0x000000003FFFE000
 PTE_RSVD_2M = 0x00000000001FE000
 
@@ -106,7 +110,14 @@ def entry_check(level, e, nx_enabled, phys_bits, page1g):
     if e & PTE_NX and not nx_enabled:
         return "NX set but EFER.NXE is off (reserved bit 63)"
     if e & PTE_HIGH_IGNORED:
-        return "bits 52-62 set (unused by this code)"
+        # A table's count: in a link, with its flag, at most 512.
+        if (level not in (PT_L2, PT_L3, PT_L4) or is_leaf(level, e) or
+                e & PTE_HIGH_IGNORED & ~PTE_COUNT_MASK):
+            return "bits 52-62 set (unused by this code)"
+        if not e & PTE_COUNTED:
+            return "a count in bits 52-61 without PTE_COUNTED (bit 9)"
+        if (e & PTE_COUNT_MASK) >> PTE_COUNT_SHIFT > PT_ENTRIES:
+            return "a count in bits 52-61 above 512 entries"
     phys_mask = PTE_ADDR_MAX_MASK & ((1 << phys_bits) - 1)
     if (e & PTE_ADDR_MAX_MASK) & ~phys_mask:
         return "address above MAXPHYADDR (reserved bits)"
