@@ -52,76 +52,39 @@ static inline void store_be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-/* The functions of section 4.1.2; Ch and Maj in equivalent forms with
- * one operation fewer each. */
-#define CH(x, y, z)  ((z) ^ ((x) & ((y) ^ (z))))
-#define MAJ(x, y, z) (((x) & (y)) | ((z) & ((x) | (y))))
+/* The functions of section 4.1.2. */
+#define CH(x, y, z)  (((x) & (y)) ^ (~(x) & (z)))
+#define MAJ(x, y, z) (((x) & (y)) ^ ((x) & (z)) ^ ((y) & (z)))
 #define BSIG0(x)     (ror(x, 2) ^ ror(x, 13) ^ ror(x, 22))
 #define BSIG1(x)     (ror(x, 6) ^ ror(x, 11) ^ ror(x, 25))
 #define SSIG0(x)     (ror(x, 7) ^ ror(x, 18) ^ ((x) >> 3))
 #define SSIG1(x)     (ror(x, 17) ^ ror(x, 19) ^ ((x) >> 10))
 
-/*
- * One round of section 6.2.2, step 3, with the eight working variables
- * renamed instead of moved: round t+1 passes them shifted by one place
- * (h, a, b, ..., g), so after eight rounds the names are back where they
- * started. w is the schedule word W_t.
- */
-#define ROUND(a, b, c, d, e, f, g, h, k, w)                                    \
-	do {                                                                   \
-		uint32_t t1 = (h) + BSIG1(e) + CH(e, f, g) + (k) + (w);        \
-		(d) += t1;                                                     \
-		(h) = t1 + BSIG0(a) + MAJ(a, b, c);                            \
-	} while (0)
-
-/* W_t for t >= 16 (step 1), kept in a ring of the last 16 words: slot
- * t % 16 holds W_{t-16} until it is replaced by W_t. */
-#define SCHEDULE(w, t)                                                         \
-	((w)[(t)&15] += SSIG1((w)[((t)-2) & 15]) + (w)[((t)-7) & 15] +         \
-			SSIG0((w)[((t)-15) & 15]))
-
-/* Round t + i (t a multiple of 16, i a constant below 16) with its
- * schedule word: the block's own for t = 0, else computed. */
-#define RT(a, b, c, d, e, f, g, h, t, i)                                       \
-	ROUND(a, b, c, d, e, f, g, h, K[(t) + (i)],                            \
-	      (t) ? SCHEDULE(w, i) : w[i])
-
-/* Sixteen rounds from t; the ring indices are constants. */
-#define ROUNDS16(t)                                                            \
-	do {                                                                   \
-		RT(a, b, c, d, e, f, g, h, t, 0);                              \
-		RT(h, a, b, c, d, e, f, g, t, 1);                              \
-		RT(g, h, a, b, c, d, e, f, t, 2);                              \
-		RT(f, g, h, a, b, c, d, e, t, 3);                              \
-		RT(e, f, g, h, a, b, c, d, t, 4);                              \
-		RT(d, e, f, g, h, a, b, c, t, 5);                              \
-		RT(c, d, e, f, g, h, a, b, t, 6);                              \
-		RT(b, c, d, e, f, g, h, a, t, 7);                              \
-		RT(a, b, c, d, e, f, g, h, t, 8);                              \
-		RT(h, a, b, c, d, e, f, g, t, 9);                              \
-		RT(g, h, a, b, c, d, e, f, t, 10);                             \
-		RT(f, g, h, a, b, c, d, e, t, 11);                             \
-		RT(e, f, g, h, a, b, c, d, t, 12);                             \
-		RT(d, e, f, g, h, a, b, c, t, 13);                             \
-		RT(c, d, e, f, g, h, a, b, t, 14);                             \
-		RT(b, c, d, e, f, g, h, a, t, 15);                             \
-	} while (0)
-
-/* Section 6.2.2: one 64-byte block into the state. Unrolled so that no
- * round moves the working variables (a loop with the section's
- * assignments took half as many instructions again, which is most of
- * the loader's kernel-hash phase: README, "The loader's phases"). */
+/* Section 6.2.2: one 64-byte block into the state. */
 static void compress(uint32_t state[8], const uint8_t *block)
 {
-	uint32_t w[16];
+	uint32_t w[64];
 	uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
 	uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
 
 	for (unsigned t = 0; t < 16; t++)
 		w[t] = load_be32(block + 4 * t);
-	ROUNDS16(0);
-	for (unsigned t = 16; t < 64; t += 16)
-		ROUNDS16(t);
+	for (unsigned t = 16; t < 64; t++)
+		w[t] =
+		    SSIG1(w[t - 2]) + w[t - 7] + SSIG0(w[t - 15]) + w[t - 16];
+	for (unsigned t = 0; t < 64; t++) {
+		uint32_t t1 = h + BSIG1(e) + CH(e, f, g) + K[t] + w[t];
+		uint32_t t2 = BSIG0(a) + MAJ(a, b, c);
+
+		h = g;
+		g = f;
+		f = e;
+		e = d + t1;
+		d = c;
+		c = b;
+		b = a;
+		a = t1 + t2;
+	}
 	state[0] += a;
 	state[1] += b;
 	state[2] += c;
