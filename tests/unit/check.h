@@ -154,4 +154,18 @@ static inline int check_summary(void)
 	return check_failed ? 1 : 0;
 }
 
+/* Little-endian stores, for tests that build firmware tables byte by
+ * byte (ACPI, the PM timer's FADT). */
+static inline void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
 #endif

@@ -27,18 +27,6 @@ static const void *phys_read(void *ctx, uint64_t phys, uint64_t len)
 	return last_copy;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
 static uint8_t sum(const uint8_t *p, size_t n)
 {
 	uint8_t s = 0;

@@ -42,18 +42,6 @@ static uint64_t addr(const void *p)
 	return (uint64_t)(uintptr_t)p;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
 static void checksum(uint8_t *p, uint32_t len, uint32_t at)
 {
 	uint8_t sum = 0;
