@@ -1,25 +1,25 @@
 # Sources in common/, built for the loader, the kernel and the host.
 COMMON_SRCS := \
-	common/acpi.c \
-	common/bootinfo.c \
-	common/config.c \
-	common/cpu.c \
-	common/dmap.c \
-	common/elf.c \
-	common/fmt.c \
-	common/frames.c \
-	common/memmap.c \
-	common/paging.c \
-	common/paging_page.c \
-	common/paging_range.c \
-	common/pvh.c \
-	common/sha256.c \
-	common/string.c
+	common/boot/bootinfo.c \
+	common/boot/config.c \
+	common/boot/elf.c \
+	common/boot/pvh.c \
+	common/hw/acpi.c \
+	common/hw/cpu.c \
+	common/lib/fmt.c \
+	common/lib/sha256.c \
+	common/lib/string.c \
+	common/mm/dmap.c \
+	common/mm/frames.c \
+	common/mm/memmap.c \
+	common/mm/paging.c \
+	common/mm/paging_page.c \
+	common/mm/paging_range.c
 
 # The TPM: TPM2_PCR_Read marshalling and the FIFO (TIS) protocol; used by
 # the kernel and the host tests.
-COMMON_SRCS += common/tis.c common/tpm2.c
+COMMON_SRCS += common/hw/tis.c common/hw/tpm2.c
 
 # Built for the two freestanding targets only (the host has libc).
 COMMON_FREESTANDING_SRCS := \
-	common/libc.c
+	common/lib/libc.c

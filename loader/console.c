@@ -13,7 +13,7 @@
  * once would have shown, in the same order. A queue that would overflow
  * is printed at that point instead, so no line is ever dropped.
  *
- * Lines are formatted as ASCII with common/fmt.h and widened to CHAR16
+ * Lines are formatted as ASCII with common/lib/fmt.h and widened to CHAR16
  * in small chunks, so no line length is too long to print, and nothing
  * outside 0x20..0x7e (plus newline) reaches the firmware's terminal as a
  * control sequence (or the kernel's log: queued lines are filtered the
@@ -23,8 +23,8 @@
  */
 #include "loader.h"
 
-#include "common/fmt.h"
-#include "common/string.h"
+#include "common/lib/fmt.h"
+#include "common/lib/string.h"
 
 /* Long enough for the longest line the loader prints: a full command
  * line (BI_CMDLINE_MAX) with its label. Static, not on the stack: the

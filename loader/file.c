@@ -6,7 +6,7 @@
  */
 #include "loader.h"
 
-#include "common/string.h"
+#include "common/lib/string.h"
 
 static const EFI_GUID simple_fs_guid = EFI_SIMPLE_FILE_SYSTEM_PROTOCOL_GUID;
 static const EFI_GUID file_info_guid = EFI_FILE_INFO_ID;

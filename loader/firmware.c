@@ -14,9 +14,9 @@
  */
 #include "loader.h"
 
-#include "common/fmt.h"
-#include "common/memmap.h"
-#include "common/string.h"
+#include "common/lib/fmt.h"
+#include "common/lib/string.h"
+#include "common/mm/memmap.h"
 
 static const EFI_GUID gop_guid = EFI_GRAPHICS_OUTPUT_PROTOCOL_GUID;
 static const EFI_GUID text_out_guid = EFI_SIMPLE_TEXT_OUTPUT_PROTOCOL_GUID;

@@ -13,7 +13,7 @@
 #ifndef LOADER_HASHES_H
 #define LOADER_HASHES_H
 
-#include "common/types.h"
+#include "common/lib/types.h"
 
 struct loader_hashes {
 	uint32_t present; /* 1: kernel and config below are to be checked */

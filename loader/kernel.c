@@ -1,5 +1,5 @@
 /*
- * The kernel image: read the file, validate it (common/elf.c, the same
+ * The kernel image: read the file, validate it (common/boot/elf.c, the same
  * code the host tests and the fuzzer run), and give each PT_LOAD segment
  * pages of its own.
  *
@@ -10,8 +10,8 @@
  */
 #include "loader.h"
 
-#include "common/memmap.h"
-#include "common/string.h"
+#include "common/lib/string.h"
+#include "common/mm/memmap.h"
 
 /* An empty file is left to elf_validate, which calls it truncated. */
 static EFI_STATUS read_kernel(struct loader *l)

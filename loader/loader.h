@@ -29,13 +29,13 @@
 
 #include "loader/pmtimer.h"
 
-#include "common/bootinfo.h"
-#include "common/config.h"
-#include "common/cpu.h"
-#include "common/elf.h"
-#include "common/paging.h"
-#include "common/sha256.h"
-#include "common/types.h"
+#include "common/boot/bootinfo.h"
+#include "common/boot/config.h"
+#include "common/boot/elf.h"
+#include "common/hw/cpu.h"
+#include "common/lib/sha256.h"
+#include "common/lib/types.h"
+#include "common/mm/paging.h"
 
 #ifndef LOADER_NAME
 #define LOADER_NAME "BOOTX64.EFI"
@@ -90,9 +90,9 @@ struct loader {
 	EFI_FILE_HANDLE root; /* the loader's volume, NULL when closed */
 
 	uint64_t tsc_entry;
-	uint64_t tsc_hz;      /* 0 until tsc_rate_finish, unless CPUID says */
-	const char *tsc_how;  /* where tsc_hz came from */
-	const char *tsc_why;  /* why not from the PM timer, or NULL */
+	uint64_t tsc_hz;     /* 0 until tsc_rate_finish, unless CPUID says */
+	const char *tsc_how; /* where tsc_hz came from */
+	const char *tsc_why; /* why not from the PM timer, or NULL */
 	/* TSC at the end of each phase (enum bi_phase), for the boot info;
 	 * phases records how many have ended. */
 	uint64_t phase_end[BI_PHASE_COUNT];

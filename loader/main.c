@@ -23,7 +23,7 @@
  */
 #include "loader.h"
 
-#include "common/string.h"
+#include "common/lib/string.h"
 
 EFI_SYSTEM_TABLE *efi_st;
 EFI_BOOT_SERVICES *efi_bs;

@@ -29,9 +29,9 @@
  */
 #include "loader.h"
 
-#include "common/fmt.h"
-#include "common/string.h"
-#include "common/tpm2.h"
+#include "common/hw/tpm2.h"
+#include "common/lib/fmt.h"
+#include "common/lib/string.h"
 
 /* TCG EFI Protocol Specification, family 2.0, section 6. */
 #define TCG2_PROTOCOL_GUID                                                     \
@@ -156,7 +156,7 @@ static void bank_names(uint32_t banks, char *buf, size_t cap)
 /*
  * What PCRs 8 and 9 hold before the loader extends them, in SHA-256,
  * read through the firmware (SubmitCommand, TPM2_PCR_Read from
- * common/tpm2.c), into buf: "PCR 8, 9 were zero before", or both values,
+ * common/hw/tpm2.c), into buf: "PCR 8, 9 were zero before", or both values,
  * or why they could not be read. A verifier starts its replay from these
  * values: the PC Client profile leaves PCRs 8-15 to the OS, so firmware
  * should not have extended them, but a boot manager run before this

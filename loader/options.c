@@ -18,7 +18,7 @@
  */
 #include "loader.h"
 
-#include "common/string.h"
+#include "common/lib/string.h"
 
 #define DP_TYPE_MEDIA        0x04
 #define DP_SUBTYPE_FILE_PATH 0x04

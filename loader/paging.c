@@ -9,14 +9,14 @@
  * map (and with it the running loader, its stack and boot services) keeps
  * working after the switch.
  *
- * Mapping goes through common/paging.c (pt_attach/pt_map), whose entry
+ * Mapping goes through common/mm/paging.c (pt_attach/pt_map), whose entry
  * validator knows each level's reserved bits and MAXPHYADDR. Kernel pages
  * are 4 KiB leaves: R-X, R-- or RW-, NX where the CPU has it, global.
  */
 #include "loader.h"
 
-#include "common/memmap.h"
-#include "common/string.h"
+#include "common/lib/string.h"
+#include "common/mm/memmap.h"
 
 /* One page of EFI_TYPE_LOADER_PAGE_TABLES, so the kernel finds the live
  * tables in the memory map. */

@@ -10,7 +10,7 @@
  */
 #include "loader/pmtimer.h"
 
-#include "common/string.h"
+#include "common/lib/string.h"
 
 #define SDT_HEADER_LEN 36u
 /* An XSDT longer than this is not looked through (OVMF's has 6 to 10
@@ -138,8 +138,7 @@ const char *pm_timer_find(uint64_t rsdp, struct pm_timer *t)
 	return NULL;
 }
 
-void tsc_cal_start(struct tsc_cal *c, uint32_t mask, uint32_t pm,
-		   uint64_t tsc)
+void tsc_cal_start(struct tsc_cal *c, uint32_t mask, uint32_t pm, uint64_t tsc)
 {
 	c->mask = mask;
 	c->pm_prev = pm & mask;

@@ -20,7 +20,7 @@
 #ifndef LOADER_PMTIMER_H
 #define LOADER_PMTIMER_H
 
-#include "common/types.h"
+#include "common/lib/types.h"
 
 #define PM_TIMER_HZ 3579545u
 
@@ -58,8 +58,7 @@ struct tsc_cal {
 	bool stopped;       /* a reading disagreed with the TSC */
 };
 
-void tsc_cal_start(struct tsc_cal *c, uint32_t mask, uint32_t pm,
-		   uint64_t tsc);
+void tsc_cal_start(struct tsc_cal *c, uint32_t mask, uint32_t pm, uint64_t tsc);
 void tsc_cal_sample(struct tsc_cal *c, uint32_t pm, uint64_t tsc_before,
 		    uint64_t tsc_after);
 /* The TSC rate in Hz, or 0 while the readings span fewer than 100 us of

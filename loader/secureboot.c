@@ -24,8 +24,8 @@
  */
 #include "loader.h"
 
-#include "common/fmt.h"
-#include "common/sha256.h"
+#include "common/lib/fmt.h"
+#include "common/lib/sha256.h"
 #include "loader/hashes.h"
 
 static const EFI_GUID global_variable_guid = EFI_GLOBAL_VARIABLE;

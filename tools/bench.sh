@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks on the host (`make bench` builds tests/bench/bench_paging and
 # tests/bench/bench_fbcon and runs this; `make test` runs it with --quick):
-# the page-table code in common/paging.c, and the bytes the framebuffer
+# the page-table code in common/mm/paging.c, and the bytes the framebuffer
 # console reads and writes per scrolled line (see "Framebuffer console"
 # below).
 #
@@ -206,7 +206,7 @@ measure() {
 
 start=$SECONDS
 runs_done=0
-echo "bench: page tables (common/paging.c), built -O2 without sanitizers"
+echo "bench: page tables (common/mm/paging.c), built -O2 without sanitizers"
 echo "bench: instructions per 4 KiB page: callgrind --toggle-collect=FN counts"
 echo "bench:   every instruction executed inside FN (walker, checks, and the"
 echo "bench:   env's alloc/table/flush/free callbacks; setup and checks"

@@ -6,7 +6,7 @@
 #
 # usage: tools/check-cmdline.sh --conf|--direct (--file FILE | STRING)
 #
-#   --conf    for \boot\loader.conf (common/config.h): one line, no NUL, at
+#   --conf    for \boot\loader.conf (common/boot/config.h): one line, no NUL, at
 #             most BI_CMDLINE_MAX - 1 bytes, and no space or tab at either
 #             end (the parser trims those, so they would not arrive)
 #   --direct  for QEMU's -append (PVH): one line, no NUL, at most
@@ -47,9 +47,9 @@ else
 	value=$1
 fi
 
-max=$(sed -n 's/^#define[[:space:]]*BI_CMDLINE_MAX[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$root/common/bootinfo.h" 2>/dev/null)
+max=$(sed -n 's/^#define[[:space:]]*BI_CMDLINE_MAX[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$root/common/boot/bootinfo.h" 2>/dev/null)
 if [ -z "$max" ]; then
-	echo "cannot read BI_CMDLINE_MAX from $root/common/bootinfo.h"
+	echo "cannot read BI_CMDLINE_MAX from $root/common/boot/bootinfo.h"
 	exit 1
 fi
 
@@ -59,13 +59,13 @@ case $value in
 	exit 1 ;;
 esac
 if [ ${#value} -ge "$max" ]; then
-	echo "the kernel command line is ${#value} bytes; at most $((max - 1)) fit (BI_CMDLINE_MAX in common/bootinfo.h)"
+	echo "the kernel command line is ${#value} bytes; at most $((max - 1)) fit (BI_CMDLINE_MAX in common/boot/bootinfo.h)"
 	exit 1
 fi
 if [ "$kind" = --conf ]; then
 	case $value in
 	[$' \t']* | *[$' \t'])
-		echo "the kernel command line starts or ends with a space or tab, which loader.conf's parser trims (common/config.h); leave them out"
+		echo "the kernel command line starts or ends with a space or tab, which loader.conf's parser trims (common/boot/config.h); leave them out"
 		exit 1 ;;
 	esac
 fi

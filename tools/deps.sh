@@ -99,7 +99,7 @@ have_clang_rt || missing+=(clang-rt)
 have_cmds sbsign sbverify || missing+=(sbsigntool)
 have_cmds cert-to-efi-sig-list sign-efi-sig-list || missing+=(efitools)
 have_cmds openssl || missing+=(openssl)
-# fuzz_sha256 checks common/sha256.c against OpenSSL's libcrypto.
+# fuzz_sha256 checks common/lib/sha256.c against OpenSSL's libcrypto.
 have_any_file /usr/include/openssl/sha.h || missing+=(libssl-dev)
 
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -7,7 +7,7 @@
  */
 #include "tools/memmap_log.h"
 
-#include "common/memmap.h"
+#include "common/mm/memmap.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,8 +7,8 @@
  */
 #include "tools/memmap_sim.h"
 
-#include "common/memmap.h"
-#include "common/paging.h"
+#include "common/mm/memmap.h"
+#include "common/mm/paging.h"
 
 #include <inttypes.h>
 

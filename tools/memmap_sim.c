@@ -10,10 +10,10 @@
  */
 #include "tools/memmap_sim.h"
 
-#include "common/cpu.h"
-#include "common/frames.h"
-#include "common/memmap.h"
-#include "common/paging.h"
+#include "common/hw/cpu.h"
+#include "common/mm/frames.h"
+#include "common/mm/memmap.h"
+#include "common/mm/paging.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -217,7 +217,7 @@ oom:
 
 /*
  * mm_init's memory steps for one CPU, through the functions mm_init
- * calls (common/dmap.c): the allocator over the map as the direct map
+ * calls (common/mm/dmap.c): the allocator over the map as the direct map
  * reaches it, the PML4, the direct map; then whether the image still
  * gets its tables, and what reclaim would give back.
  */

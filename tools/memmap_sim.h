@@ -28,8 +28,8 @@
 #ifndef TOOLS_MEMMAP_SIM_H
 #define TOOLS_MEMMAP_SIM_H
 
-#include "common/bootinfo.h"
-#include "common/dmap.h"
+#include "common/boot/bootinfo.h"
+#include "common/mm/dmap.h"
 #include "tools/memmap_log.h"
 
 #include <stdio.h>

@@ -3,7 +3,7 @@
  */
 #include "kernel/acpi/acpi.h"
 
-#include "common/fmt.h"
+#include "common/lib/fmt.h"
 #include "kernel/boot/handoff.h"
 #include "kernel/dev/console.h"
 #include "kernel/mm/mm.h"

@@ -1,6 +1,6 @@
 /*
  * The kernel's side of ACPI: reaching the tables firmware left, for the
- * parser in common/acpi.c.
+ * parser in common/hw/acpi.c.
  *
  * Tables in RAM types of the memory map (ACPI reclaimable, NVS, and
  * whatever RAM firmware put them in) are read through the direct map.
@@ -12,7 +12,7 @@
 #ifndef KERNEL_ACPI_H
 #define KERNEL_ACPI_H
 
-#include "common/acpi.h"
+#include "common/hw/acpi.h"
 
 struct handoff;
 

@@ -7,7 +7,7 @@
  */
 #include "kernel/boot/handoff.h"
 
-#include "common/string.h"
+#include "common/lib/string.h"
 #include "kernel/boot/panic.h"
 
 static struct handoff h;

@@ -9,8 +9,8 @@
 #ifndef KERNEL_HANDOFF_H
 #define KERNEL_HANDOFF_H
 
-#include "common/bootinfo.h"
-#include "common/types.h"
+#include "common/boot/bootinfo.h"
+#include "common/lib/types.h"
 
 /* Memory-map entries kept. UEFI firmware reports a few hundred
  * descriptors at most, which normalise to fewer ranges. */

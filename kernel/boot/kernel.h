@@ -4,7 +4,7 @@
 #ifndef KERNEL_KERNEL_H
 #define KERNEL_KERNEL_H
 
-#include "common/types.h"
+#include "common/lib/types.h"
 
 /* Called from _start (kernel/boot/entry.S) with the physical address of the
  * struct boot_info, and from pvh_main with one it built. Never returns. */

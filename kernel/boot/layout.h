@@ -37,7 +37,7 @@
 
 #ifndef __ASSEMBLER__
 
-#include "common/types.h"
+#include "common/lib/types.h"
 
 /* Section bounds from kernel/boot/linker.ld. Only their addresses mean
  * anything. */

@@ -45,7 +45,7 @@
  */
 #include "kernel/boot/kernel.h"
 
-#include "common/string.h"
+#include "common/lib/string.h"
 #include "kernel/acpi/acpi.h"
 #include "kernel/boot/handoff.h"
 #include "kernel/boot/layout.h"

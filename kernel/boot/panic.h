@@ -5,7 +5,7 @@
 #ifndef KERNEL_PANIC_H
 #define KERNEL_PANIC_H
 
-#include "common/types.h"
+#include "common/lib/types.h"
 
 /* fmt as for kprintf; no trailing newline needed. Works before any
  * console is set up (it brings up COM1 itself). */

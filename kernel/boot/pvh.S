@@ -6,7 +6,7 @@
  * and loads each PT_LOAD at its p_paddr, so this image sits at its link
  * address minus KERNEL_VMA_BASE. It enters in 32-bit protected mode,
  * paging off, flat segments, interrupts off, ebx = physical address of the
- * struct hvm_start_info (common/pvh.h).
+ * struct hvm_start_info (common/boot/pvh.h).
  *
  * This code lives in the higher-half text segment like everything else
  * (the UEFI loader insists), but runs at its physical address until the

@@ -19,10 +19,10 @@
  */
 #include "kernel/boot/kernel.h"
 
-#include "common/bootinfo.h"
-#include "common/memmap.h"
-#include "common/pvh.h"
-#include "common/string.h"
+#include "common/boot/bootinfo.h"
+#include "common/boot/pvh.h"
+#include "common/lib/string.h"
+#include "common/mm/memmap.h"
 #include "kernel/boot/handoff.h"
 #include "kernel/boot/layout.h"
 #include "kernel/boot/panic.h"

@@ -4,9 +4,9 @@
  */
 #include "kernel/boot/report.h"
 
-#include "common/fmt.h"
-#include "common/memmap.h"
-#include "common/sha256.h"
+#include "common/lib/fmt.h"
+#include "common/lib/sha256.h"
+#include "common/mm/memmap.h"
 #include "kernel/boot/layout.h"
 #include "kernel/dev/console.h"
 #include "kernel/dev/fbcon.h"

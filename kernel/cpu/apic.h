@@ -12,9 +12,9 @@
 #ifndef KERNEL_APIC_H
 #define KERNEL_APIC_H
 
-#include "common/acpi.h"
-#include "common/cpu.h"
-#include "common/types.h"
+#include "common/hw/acpi.h"
+#include "common/hw/cpu.h"
+#include "common/lib/types.h"
 
 #define APIC_ID         0x020
 #define APIC_VERSION    0x030

@@ -44,7 +44,7 @@
 
 #ifndef __ASSEMBLER__
 
-#include "common/types.h"
+#include "common/lib/types.h"
 
 static inline void outb(uint16_t port, uint8_t v)
 {
@@ -70,7 +70,7 @@ static inline uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-/* Has the signature of common/cpu.h's cpuid_fn, so its address can be
+/* Has the signature of common/hw/cpu.h's cpuid_fn, so its address can be
  * passed to cpu_features_probe. */
 static inline void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
 {

@@ -3,7 +3,7 @@
  */
 #include "kernel/cpu/catch.h"
 
-#include "common/string.h"
+#include "common/lib/string.h"
 #include "kernel/cpu/arch.h"
 #include "kernel/cpu/irq.h"
 #include "kernel/cpu/percpu.h"

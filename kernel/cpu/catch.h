@@ -12,7 +12,7 @@
 #ifndef KERNEL_CATCH_H
 #define KERNEL_CATCH_H
 
-#include "common/types.h"
+#include "common/lib/types.h"
 
 struct trap_frame;
 

@@ -3,8 +3,8 @@
  */
 #include "kernel/cpu/cpu.h"
 
-#include "common/fmt.h"
-#include "common/paging.h"
+#include "common/lib/fmt.h"
+#include "common/mm/paging.h"
 #include "kernel/boot/panic.h"
 #include "kernel/cpu/arch.h"
 #include "kernel/dev/console.h"

@@ -17,8 +17,8 @@
 #ifndef KERNEL_CPU_H
 #define KERNEL_CPU_H
 
-#include "common/cpu.h"
-#include "common/types.h"
+#include "common/hw/cpu.h"
+#include "common/lib/types.h"
 
 #define CR4_PGE  (1ull << 7)
 #define CR4_UMIP (1ull << 11)
@@ -46,7 +46,7 @@ void cpu_hypervisor_name(const struct cpu_features *cpu, char name[13]);
 void cpu_protect(const struct cpu_features *cpu);
 
 /*
- * Programs IA32_PAT with PAT_KERNEL (common/paging.h: entry 1, selected
+ * Programs IA32_PAT with PAT_KERNEL (common/mm/paging.h: entry 1, selected
  * by PWT alone, becomes write-combining; the others keep their power-on
  * types, so WB and UC mappings need no change) when CPUID has PAT, and
  * prints one line saying which. Returns true when WC is available.

@@ -13,7 +13,7 @@
 #ifndef KERNEL_GDT_H
 #define KERNEL_GDT_H
 
-#include "common/types.h"
+#include "common/lib/types.h"
 
 /* Selectors. The order matches the PVH entry's GDT (kernel/boot/pvh.S), so the
  * values of CS and SS do not change when this one replaces it. */

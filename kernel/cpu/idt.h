@@ -13,7 +13,7 @@
 #ifndef KERNEL_IDT_H
 #define KERNEL_IDT_H
 
-#include "common/types.h"
+#include "common/lib/types.h"
 
 #define IDT_VECTORS    64
 #define IDT_EXCEPTIONS 32 /* vectors 0-31: CPU exceptions */

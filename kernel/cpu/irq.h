@@ -11,7 +11,7 @@
 #ifndef KERNEL_IRQ_H
 #define KERNEL_IRQ_H
 
-#include "common/types.h"
+#include "common/lib/types.h"
 
 #define VEC_TIMER    0x20 /* the local APIC timer's tick */
 #define VEC_CALL     0x21 /* IPI: run this CPU's posted call (smp.c) */

@@ -18,8 +18,8 @@
 
 #ifndef __ASSEMBLER__
 
-#include "common/cpu.h"
-#include "common/types.h"
+#include "common/hw/cpu.h"
+#include "common/lib/types.h"
 #include "kernel/cpu/gdt.h"
 
 /* CPUs the kernel can run; the MADT may list more (they are left out,

@@ -10,7 +10,7 @@
 #ifndef KERNEL_PIT_H
 #define KERNEL_PIT_H
 
-#include "common/types.h"
+#include "common/lib/types.h"
 
 #define PIT_HZ 1193182u
 

@@ -15,7 +15,7 @@
 #ifndef KERNEL_SHOOTDOWN_H
 #define KERNEL_SHOOTDOWN_H
 
-#include "common/types.h"
+#include "common/lib/types.h"
 
 /* How long a CPU has to acknowledge before the sender panics naming it:
  * far beyond an IPI's microseconds, short enough to stop a hung test. */

@@ -4,8 +4,8 @@
  */
 #include "kernel/cpu/smp.h"
 
-#include "common/fmt.h"
-#include "common/string.h"
+#include "common/lib/fmt.h"
+#include "common/lib/string.h"
 #include "kernel/boot/handoff.h"
 #include "kernel/boot/layout.h"
 #include "kernel/boot/panic.h"

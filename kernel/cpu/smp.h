@@ -19,9 +19,9 @@
 #ifndef KERNEL_SMP_H
 #define KERNEL_SMP_H
 
-#include "common/acpi.h"
-#include "common/cpu.h"
-#include "common/types.h"
+#include "common/hw/acpi.h"
+#include "common/hw/cpu.h"
+#include "common/lib/types.h"
 
 struct handoff;
 

@@ -4,7 +4,7 @@
 #ifndef KERNEL_STACK_H
 #define KERNEL_STACK_H
 
-#include "common/types.h"
+#include "common/lib/types.h"
 
 /* Calls fn(arg) with rsp = top (16-byte aligned) and returns fn's value on
  * the caller's own stack. */

@@ -6,8 +6,8 @@
 #ifndef KERNEL_TIMER_H
 #define KERNEL_TIMER_H
 
-#include "common/cpu.h"
-#include "common/types.h"
+#include "common/hw/cpu.h"
+#include "common/lib/types.h"
 
 #define TIMER_HZ 100
 

@@ -33,7 +33,7 @@
 
 #ifndef __ASSEMBLER__
 
-#include "common/types.h"
+#include "common/lib/types.h"
 
 struct trampoline_data {
 	uint32_t stage;

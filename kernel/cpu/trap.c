@@ -11,8 +11,8 @@
  */
 #include "kernel/cpu/trap.h"
 
-#include "common/fmt.h"
-#include "common/paging.h"
+#include "common/lib/fmt.h"
+#include "common/mm/paging.h"
 #include "kernel/boot/layout.h"
 #include "kernel/boot/panic.h"
 #include "kernel/cpu/arch.h"

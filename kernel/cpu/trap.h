@@ -11,7 +11,7 @@
 #ifndef KERNEL_TRAP_H
 #define KERNEL_TRAP_H
 
-#include "common/types.h"
+#include "common/lib/types.h"
 
 enum trap_vector {
 	TRAP_DE = 0,  /* divide error */

@@ -10,8 +10,8 @@
 #ifndef KERNEL_TSC_H
 #define KERNEL_TSC_H
 
-#include "common/cpu.h"
-#include "common/types.h"
+#include "common/hw/cpu.h"
+#include "common/lib/types.h"
 
 struct handoff;
 

@@ -4,8 +4,8 @@
  */
 #include "kernel/dev/console.h"
 
-#include "common/fmt.h"
-#include "common/string.h"
+#include "common/lib/fmt.h"
+#include "common/lib/string.h"
 #include "kernel/cpu/catch.h"
 #include "kernel/cpu/trap.h"
 #include "kernel/dev/fbcon.h"

@@ -12,8 +12,8 @@
 #ifndef KERNEL_CONSOLE_H
 #define KERNEL_CONSOLE_H
 
-#include "common/bootinfo.h"
-#include "common/types.h"
+#include "common/boot/bootinfo.h"
+#include "common/lib/types.h"
 #include <stdarg.h>
 
 /* COM1. Needs nothing, so it comes first; safe to call again. */
@@ -44,7 +44,7 @@ const char *console_framebuffer_resume(void);
 void kputs(const char *s); /* as is: no newline added */
 void kwrite(const char *s, size_t n);
 
-/* common/fmt.h conversions: %d %u %x are 32-bit, %ld %lu %lx and %p take
+/* common/lib/fmt.h conversions: %d %u %x are 32-bit, %ld %lu %lx and %p take
  * uint64_t. Lines longer than the internal buffer end in "[...]". */
 void kprintf(const char *fmt, ...);
 void kvprintf(const char *fmt, va_list ap);

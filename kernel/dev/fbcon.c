@@ -32,7 +32,7 @@
  */
 #include "kernel/dev/fbcon.h"
 
-#include "common/string.h"
+#include "common/lib/string.h"
 #include "kernel/dev/psf.h"
 
 /* kernel/dev/font.S */

@@ -12,8 +12,8 @@
 #ifndef KERNEL_FBCON_H
 #define KERNEL_FBCON_H
 
-#include "common/bootinfo.h"
-#include "common/types.h"
+#include "common/boot/bootinfo.h"
+#include "common/lib/types.h"
 
 /*
  * The shadow's size: 128 Ki cells of one byte (in .bss, as the console

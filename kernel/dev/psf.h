@@ -15,7 +15,7 @@
 #ifndef KERNEL_PSF_H
 #define KERNEL_PSF_H
 
-#include "common/types.h"
+#include "common/lib/types.h"
 
 #define PSF_MAX_WIDTH  32
 #define PSF_MAX_HEIGHT 64

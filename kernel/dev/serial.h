@@ -5,7 +5,7 @@
 #ifndef KERNEL_SERIAL_H
 #define KERNEL_SERIAL_H
 
-#include "common/types.h"
+#include "common/lib/types.h"
 
 /* Programs the UART and checks it answers (loopback). Safe to call more
  * than once: later calls do nothing. Without a working UART every output

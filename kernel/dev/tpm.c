@@ -1,14 +1,14 @@
 /*
- * The kernel's TPM driver: the glue between common/tis.c (the FIFO
- * protocol, every wait bounded) and common/tpm2.c (TPM2_PCR_Read as
+ * The kernel's TPM driver: the glue between common/hw/tis.c (the FIFO
+ * protocol, every wait bounded) and common/hw/tpm2.c (TPM2_PCR_Read as
  * bytes), which the host tests run against a simulated TPM. Here: the
  * uncached mapping of the registers, the TSC as the clock, and the
  * lines printed. See tpm.h.
  */
 #include "kernel/dev/tpm.h"
 
-#include "common/tis.h"
-#include "common/tpm2.h"
+#include "common/hw/tis.h"
+#include "common/hw/tpm2.h"
 #include "kernel/cpu/arch.h"
 #include "kernel/dev/console.h"
 #include "kernel/mm/mm.h"

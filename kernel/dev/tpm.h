@@ -7,7 +7,7 @@
 #ifndef KERNEL_TPM_H
 #define KERNEL_TPM_H
 
-#include "common/types.h"
+#include "common/lib/types.h"
 
 /*
  * Maps locality 0 uncached, and when a TPM 2.0 answers there reads the

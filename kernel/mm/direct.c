@@ -1,5 +1,5 @@
 /*
- * The direct map: built from the plan common/dmap.c makes (the same one
+ * The direct map: built from the plan common/mm/dmap.c makes (the same one
  * tools run over real firmware maps), and the one checked way the kernel
  * turns a physical address into a pointer.
  *
@@ -11,8 +11,8 @@
  * come from the frame allocator, whose map dmap_clip_map cut to the
  * direct map.
  */
-#include "common/dmap.h"
-#include "common/string.h"
+#include "common/lib/string.h"
+#include "common/mm/dmap.h"
 #include "kernel/boot/handoff.h"
 #include "kernel/boot/panic.h"
 #include "kernel/cpu/arch.h"

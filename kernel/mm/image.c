@@ -11,7 +11,7 @@
  *     ones, the tables the kernel is running on.
  * A failure panics naming the segment.
  */
-#include "common/memmap.h"
+#include "common/mm/memmap.h"
 #include "kernel/boot/handoff.h"
 #include "kernel/boot/layout.h"
 #include "kernel/boot/panic.h"

@@ -4,7 +4,7 @@
  *
  * Sequence (mm_init):
  *   1. the frame allocator over the boot info's map, as the direct map
- *      will reach it (common/dmap.c: RAM it refuses is never handed out);
+ *      will reach it (common/mm/dmap.c: RAM it refuses is never handed out);
  *      its storage and every table page written before the switch are
  *      reached through the identity map the loader left (UEFI
  *      identity-maps all memory in its map; the PVH entry maps [0, 1 GiB),
@@ -23,7 +23,7 @@
  */
 #include "kernel/mm/mm.h"
 
-#include "common/string.h"
+#include "common/lib/string.h"
 #include "kernel/boot/handoff.h"
 #include "kernel/boot/layout.h"
 #include "kernel/boot/panic.h"

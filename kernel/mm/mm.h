@@ -4,7 +4,7 @@
  *
  * Virtual layout (see README.md, "Memory layout"):
  *   0xffff800000000000  direct map (DMAP_BASE + phys) of the memory map's
- *                       write-back RAM only (common/dmap.h): RW, NX,
+ *                       write-back RAM only (common/mm/dmap.h): RW, NX,
  *                       global, WB; the kernel image's frames read-only;
  *                       the largest leaf each aligned block allows (1 GiB
  *                       when CPUID has them, 2 MiB, 4 KiB at the edges).
@@ -24,12 +24,12 @@
 #ifndef KERNEL_MM_H
 #define KERNEL_MM_H
 
-#include "common/bootinfo.h"
-#include "common/cpu.h"
-#include "common/dmap.h"
-#include "common/frames.h"
-#include "common/paging.h"
-#include "common/types.h"
+#include "common/boot/bootinfo.h"
+#include "common/hw/cpu.h"
+#include "common/lib/types.h"
+#include "common/mm/dmap.h"
+#include "common/mm/frames.h"
+#include "common/mm/paging.h"
 
 #define DMAP_BASE DMAP_VIRT_BASE
 #define DMAP_END  (DMAP_VIRT_BASE + DMAP_VIRT_ROOM)
@@ -45,7 +45,7 @@ struct handoff;
 
 /*
  * Builds the frame allocator and the kernel's tables from the boot info
- * (the direct map as common/dmap.c plans it, the framebuffer through
+ * (the direct map as common/mm/dmap.c plans it, the framebuffer through
  * mm_map_mmio, the image per segment), checks that the segments cover
  * the running image exactly as the live tables do and that the tables
  * use the arithmetic minimum of pages, turns on EFER.NXE when the CPU has

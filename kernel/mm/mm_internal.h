@@ -8,8 +8,8 @@
 #ifndef KERNEL_MM_INTERNAL_H
 #define KERNEL_MM_INTERNAL_H
 
-#include "common/paging.h"
-#include "common/types.h"
+#include "common/lib/types.h"
+#include "common/mm/paging.h"
 #include "kernel/mm/mm.h"
 
 struct handoff;
@@ -21,7 +21,7 @@ void mm_map_or_panic(uint64_t va, uint64_t pa, uint64_t size, uint64_t attr,
 /* PTE_NX when the CPU has NX, else 0. */
 uint64_t mm_nx(void);
 
-/* Maps the direct map as common/dmap.c plans it for h's map with p (one
+/* Maps the direct map as common/mm/dmap.c plans it for h's map with p (one
  * line per refusal and one summary line), adding each piece to t. Before
  * the switch. */
 void mm_direct_build(const struct handoff *h, const struct dmap_params *p,

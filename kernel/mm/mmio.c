@@ -3,7 +3,7 @@
  * device the kernel talks to through memory is mapped, each mapping with
  * the memory type the device needs and never executable; and firmware
  * tables outside the direct map, read-only (MM_FW_RO). Device memory
- * is never in the direct map (common/dmap.h says why), so this is the
+ * is never in the direct map (common/mm/dmap.h says why), so this is the
  * only way to reach it.
  *
  * Mappings are placed upwards with an unmapped page between two, so a

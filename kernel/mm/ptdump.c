@@ -8,7 +8,7 @@
  */
 #include "kernel/mm/ptdump.h"
 
-#include "common/fmt.h"
+#include "common/lib/fmt.h"
 #include "kernel/boot/layout.h"
 #include "kernel/cpu/arch.h"
 #include "kernel/cpu/cpu.h"

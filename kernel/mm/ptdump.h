@@ -6,8 +6,8 @@
 #ifndef KERNEL_PTDUMP_H
 #define KERNEL_PTDUMP_H
 
-#include "common/paging.h"
-#include "common/types.h"
+#include "common/lib/types.h"
+#include "common/mm/paging.h"
 
 /* Prints every mapping of pt as merged ranges: virtual range, physical
  * start, size, page size, flags. */

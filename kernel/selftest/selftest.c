@@ -13,8 +13,8 @@
 #include "kernel/selftest/selftest.h"
 #include "kernel/cpu/arch.h"
 
-#include "common/fmt.h"
-#include "common/string.h"
+#include "common/lib/fmt.h"
+#include "common/lib/string.h"
 #include "kernel/cpu/cpu.h"
 #include "kernel/dev/console.h"
 #include "kernel/dev/serial.h"

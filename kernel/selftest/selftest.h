@@ -13,8 +13,8 @@
 #ifndef KERNEL_SELFTEST_H
 #define KERNEL_SELFTEST_H
 
-#include "common/cpu.h"
-#include "common/types.h"
+#include "common/hw/cpu.h"
+#include "common/lib/types.h"
 
 struct handoff;
 

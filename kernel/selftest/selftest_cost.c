@@ -27,10 +27,10 @@
  * (each value checked by pt_entry_check first) and clears again, so the
  * table-count test that ends the run sees nothing left.
  */
-#include "common/fmt.h"
-#include "common/frames.h"
-#include "common/paging.h"
-#include "common/string.h"
+#include "common/lib/fmt.h"
+#include "common/lib/string.h"
+#include "common/mm/frames.h"
+#include "common/mm/paging.h"
 #include "kernel/cpu/arch.h"
 #include "kernel/cpu/cpu.h"
 #include "kernel/dev/console.h"

@@ -4,9 +4,9 @@
  * and error code the architecture defines -- including a stack overflow,
  * which must end on the #DF's own stack, not in a triple fault.
  */
-#include "common/fmt.h"
-#include "common/paging.h"
-#include "common/string.h"
+#include "common/lib/fmt.h"
+#include "common/lib/string.h"
+#include "common/mm/paging.h"
 #include "kernel/cpu/arch.h"
 #include "kernel/cpu/cpu.h"
 #include "kernel/cpu/gdt.h"

@@ -11,7 +11,7 @@
  * (PVH, a machine without GOP) it builds a small framebuffer of its own
  * in RAM, at SELFTEST_VA, and takes it down again afterwards.
  */
-#include "common/paging.h"
+#include "common/mm/paging.h"
 #include "kernel/dev/console.h"
 #include "kernel/dev/fbcon.h"
 #include "kernel/dev/serial.h"

@@ -10,8 +10,8 @@
 #ifndef KERNEL_SELFTEST_LIB_H
 #define KERNEL_SELFTEST_LIB_H
 
-#include "common/cpu.h"
-#include "common/types.h"
+#include "common/hw/cpu.h"
+#include "common/lib/types.h"
 #include "kernel/cpu/catch.h"
 #include "kernel/cpu/trap.h"
 

@@ -8,10 +8,10 @@
  * through the PAT, and no frame is both executable and writable through
  * two mappings.
  */
-#include "common/dmap.h"
-#include "common/frames.h"
-#include "common/memmap.h"
-#include "common/paging.h"
+#include "common/mm/dmap.h"
+#include "common/mm/frames.h"
+#include "common/mm/memmap.h"
+#include "common/mm/paging.h"
 #include "kernel/boot/handoff.h"
 #include "kernel/boot/layout.h"
 #include "kernel/cpu/arch.h"

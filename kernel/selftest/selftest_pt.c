@@ -10,8 +10,8 @@
  * change; the last two check that nothing was left behind (no W^X
  * violation, no table page beyond the arithmetic minimum).
  */
-#include "common/frames.h"
-#include "common/paging.h"
+#include "common/mm/frames.h"
+#include "common/mm/paging.h"
 #include "kernel/boot/handoff.h"
 #include "kernel/mm/mm.h"
 #include "kernel/mm/ptdump.h"

@@ -12,7 +12,7 @@
  * never skips. The other CPUs report into per-CPU slots and never print;
  * CPU 0 judges and prints.
  */
-#include "common/string.h"
+#include "common/lib/string.h"
 #include "kernel/cpu/arch.h"
 #include "kernel/cpu/cpu.h"
 #include "kernel/cpu/gdt.h"

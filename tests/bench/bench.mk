@@ -13,8 +13,8 @@
 # cannot read clang's DWARF 5 forms and gives up on the whole binary.
 
 BENCH_CFLAGS := $(COMMON_CFLAGS) -gdwarf-4
-BENCH_COMMON_SRCS := common/paging.c common/paging_page.c \
-	common/paging_range.c common/string.c
+BENCH_COMMON_SRCS := common/mm/paging.c common/mm/paging_page.c \
+	common/mm/paging_range.c common/lib/string.c
 BENCH_BIN := $(BUILD)/bench/bench_paging
 BENCH_OBJS := $(patsubst %.c,$(BUILD)/bench/%.o,\
 	tests/bench/bench_paging.c $(BENCH_COMMON_SRCS))
@@ -36,7 +36,7 @@ BENCH_FONT := $(BUILD)/bench/terminus16.psf
 BENCH_FBCON_BIN := $(BUILD)/bench/bench_fbcon
 BENCH_FBCON_OBJS := $(patsubst %.c,$(BUILD)/bench/%.o,\
 	tests/bench/bench_fbcon.c tests/bench/fbcon_old.c kernel/dev/fbcon.c \
-	kernel/dev/psf.c common/string.c) $(BUILD)/bench/font.S.o
+	kernel/dev/psf.c common/lib/string.c) $(BUILD)/bench/font.S.o
 
 $(BENCH_FONT): $(BENCH_FONT_SRC) | $(BUILD)/.deps-ok
 	@mkdir -p $(@D)

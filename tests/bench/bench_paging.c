@@ -1,5 +1,5 @@
 /*
- * Benchmark of common/paging.c on the host.
+ * Benchmark of common/mm/paging.c on the host.
  *
  *   bench_paging MODE [--call] [--pages N]
  *
@@ -56,7 +56,7 @@
  */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS under -std=c11 */
 
-#include "common/paging.h"
+#include "common/mm/paging.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,8 +7,8 @@
 #ifndef TESTS_BENCH_FBCON_OLD_H
 #define TESTS_BENCH_FBCON_OLD_H
 
-#include "common/bootinfo.h"
-#include "common/types.h"
+#include "common/boot/bootinfo.h"
+#include "common/lib/types.h"
 
 const char *old_fbcon_init(const struct bi_framebuffer *fb, uint64_t virt_base);
 void old_fbcon_set_base(uint64_t virt_base);

@@ -91,8 +91,8 @@ GOOD.update({
 # Bad inputs: how the image differs from a good one (a mkbad.py variant
 # of build/kernel/kernel.elf, no kernel file, or a loader.conf of its
 # own), and what its one "loader: error:" line must contain (any of the
-# alternatives; the words come from loader/kernel.c, common/elf.c and
-# common/config.c).
+# alternatives; the words come from loader/kernel.c, common/boot/elf.c and
+# common/boot/config.c).
 BAD = {
     "missing-kernel": {"no_kernel": True, "error": ("not found",)},
     "empty-file": {"variant": "empty", "error": ("empty",)},

@@ -9,7 +9,7 @@ and judges what the machine showed.
   failed" with N >= MIN_SELFTESTS, exactly the SKIP lines the CPU model
   implies (an unexpected skip, or an expected one that passed, fails by
   name), the loader's phases as the kernel prints them (every name of
-  common/bootinfo.c in order, shares adding up to 100%) after the
+  common/boot/bootinfo.c in order, shares adding up to 100%) after the
   loader's own lines, no "loader: error:" and no "panic:", and the kernel ended the run
   through port 0xf4 with code 0 (run-qemu.sh status 0). Some also need a
   framebuffer or a kernel file over a size.
@@ -77,9 +77,9 @@ PHASE = re.compile(r"^kernel: loader phase ([a-z-]+): +(\d+)\.(\d)% (\d+) cycles
 
 
 def phase_names():
-    """The loader's phases in order, as common/bootinfo.c names them (read
+    """The loader's phases in order, as common/boot/bootinfo.c names them (read
     from the source, so a phase added there is checked here too)."""
-    path = os.path.join(ROOT, "common", "bootinfo.c")
+    path = os.path.join(ROOT, "common", "boot", "bootinfo.c")
     with open(path, encoding="utf-8") as f:
         text = f.read()
     table = re.search(r"phase_names\[BI_PHASE_COUNT\] = \{(.*?)\};", text,

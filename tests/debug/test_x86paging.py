@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Host tests of tools/gdb/x86paging.py, the gdb side's copy of the
 kernel's table walk, merge and line formats: tables built here, outputs
-worked out by hand from kernel/mm/ptdump.c and common/fmt.c, and the
+worked out by hand from kernel/mm/ptdump.c and common/lib/fmt.c, and the
 grouped walk against a plain leaf-by-leaf merge (ptdump.c's own loop,
 written out below) over random tables.
 

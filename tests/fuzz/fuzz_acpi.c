@@ -13,7 +13,7 @@
  * exact-size copy that the next read frees, so ASan catches a read past
  * what was asked for and a pointer kept too long.
  */
-#include "common/acpi.h"
+#include "common/hw/acpi.h"
 #include "tests/fuzz/fuzz_check.h"
 
 #include <string.h>

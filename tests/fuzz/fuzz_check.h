@@ -5,7 +5,7 @@
 #ifndef TESTS_FUZZ_CHECK_H
 #define TESTS_FUZZ_CHECK_H
 
-#include "common/memmap.h"
+#include "common/mm/memmap.h"
 
 #include <stdio.h>
 #include <stdlib.h>

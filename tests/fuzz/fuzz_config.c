@@ -3,7 +3,7 @@
  * exactly the input's size). Whatever it accepts must be a usable
  * configuration; whatever it refuses must say where and why.
  */
-#include "common/config.h"
+#include "common/boot/config.h"
 #include "tests/fuzz/fuzz_check.h"
 
 #include <string.h>

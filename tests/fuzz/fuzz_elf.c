@@ -6,8 +6,8 @@
  * same image, and one byte shorter it is refused as truncated. A refusal
  * that says "truncated" asks for more bytes than the file has.
  */
-#include "common/elf.h"
-#include "common/string.h"
+#include "common/boot/elf.h"
+#include "common/lib/string.h"
 #include "tests/fuzz/fuzz_check.h"
 
 #include <string.h>

@@ -15,9 +15,9 @@
  * write-back RAM below the reach; the allocator's clipped map is sorted
  * and has at most one entry more.
  */
-#include "common/dmap.h"
-#include "common/memmap.h"
-#include "common/paging.h"
+#include "common/mm/dmap.h"
+#include "common/mm/memmap.h"
+#include "common/mm/paging.h"
 #include "tests/fuzz/fuzz_check.h"
 
 #include <string.h>

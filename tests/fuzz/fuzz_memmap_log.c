@@ -19,7 +19,7 @@
 #include "tools/memmap_log.h"
 #include "tools/memmap_sim.h"
 
-#include "common/paging.h"
+#include "common/mm/paging.h"
 
 #include <string.h>
 

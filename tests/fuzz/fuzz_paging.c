@@ -25,7 +25,7 @@
  * every leaf is compared with the model and everything unmapped, which must
  * free every table but the root.
  */
-#include "common/paging.h"
+#include "common/mm/paging.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/unit/arena.h"
 

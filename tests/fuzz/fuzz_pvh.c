@@ -6,7 +6,7 @@
  * memory from address 0. Reads outside it fail, as they would past the
  * end of RAM.
  */
-#include "common/pvh.h"
+#include "common/boot/pvh.h"
 #include "tests/fuzz/fuzz_check.h"
 
 #include <string.h>

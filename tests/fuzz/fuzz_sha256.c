@@ -1,5 +1,5 @@
 /*
- * SHA-256 (common/sha256.c) against OpenSSL's, on arbitrary messages fed
+ * SHA-256 (common/lib/sha256.c) against OpenSSL's, on arbitrary messages fed
  * in arbitrary pieces.
  *
  * Input: byte 0 seeds the sizes of the pieces the message is fed in
@@ -9,7 +9,7 @@
  * form is 64 lower-case hex digits that read back as the digest;
  * sha256_equal tells the digest from a copy with any one bit flipped.
  */
-#include "common/sha256.h"
+#include "common/lib/sha256.h"
 #include "tests/fuzz/fuzz_check.h"
 
 #include <openssl/sha.h>

@@ -15,8 +15,8 @@
  * buffer or shorter than a header; each probe and exchange ends within
  * the sum of its timeouts.
  */
-#include "common/tis.h"
-#include "common/tpm2.h"
+#include "common/hw/tis.h"
+#include "common/hw/tpm2.h"
 #include "tests/fuzz/fuzz_check.h"
 
 #include <string.h>

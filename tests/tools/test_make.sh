@@ -79,7 +79,7 @@ t_mk_usb_without_dev_builds_nothing() {
 # CMDLINE bytes loader.conf cannot carry, refused before building.
 t_mk_cmdline_refusals() {
 	local max
-	max=$(sed -n 's/^#define[[:space:]]*BI_CMDLINE_MAX[[:space:]]*\([0-9]*\).*/\1/p' common/bootinfo.h)
+	max=$(sed -n 's/^#define[[:space:]]*BI_CMDLINE_MAX[[:space:]]*\([0-9]*\).*/\1/p' common/boot/bootinfo.h)
 	refuse CMDLINE image CMDLINE=$'test\nptdump'
 	refuse CMDLINE image CMDLINE=$'test\r'
 	refuse CMDLINE image CMDLINE=$'test\t'
@@ -166,7 +166,7 @@ t_mk_compile_commands_has_fuzz_and_bench() {
 	$cmd >"$S/db.json" 2>"$S/db.err" || fail "compile-commands.sh failed: $(cat "$S/db.err")"
 	for f in tests/fuzz/fuzz_elf.c tests/fuzz/fuzz_config.c tests/fuzz/fuzz_memmap.c \
 		tests/fuzz/fuzz_pvh.c tests/bench/bench_paging.c kernel/boot/main.c \
-		loader/main.c common/paging.c tests/unit/test_paging.c; do
+		loader/main.c common/mm/paging.c tests/unit/test_paging.c; do
 		grep -q "\"file\": \"$ROOT/$f\"" "$S/db.json" || fail "no entry for $f"
 	done
 }

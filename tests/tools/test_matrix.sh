@@ -119,7 +119,7 @@ t_mx_tcg_exact_pins_pass() {
 }
 
 # SMEP left off by the kernel on a model that has it (what forcing it off
-# in common/cpu.c gives): the cell fails and names the test. Through the
+# in common/hw/cpu.c gives): the cell fails and names the test. Through the
 # whole matrix, so the pins are known to be wired into a cell's verdict.
 t_mx_tcg_unexpected_skip_fails() {
 	cell tcg Haswell -- smep-blocks-user-exec=SKIP:"CPU has no SMEP" \

@@ -184,7 +184,7 @@ t_rq_append_refuses_line_break() {
 t_rq_append_length_limit() {
 	fake_files
 	local max
-	max=$(sed -n 's/^#define[[:space:]]*BI_CMDLINE_MAX[[:space:]]*\([0-9]*\).*/\1/p' common/bootinfo.h)
+	max=$(sed -n 's/^#define[[:space:]]*BI_CMDLINE_MAX[[:space:]]*\([0-9]*\).*/\1/p' common/boot/bootinfo.h)
 	rq --direct "$S/k.elf" --append "$(head -c $((max - 1)) /dev/zero | tr '\0' x)"
 	expect_status 0
 	rq --direct "$S/k.elf" --append "$(head -c "$max" /dev/zero | tr '\0' x)"

@@ -16,7 +16,7 @@
 #ifndef TESTS_UNIT_ARENA_H
 #define TESTS_UNIT_ARENA_H
 
-#include "common/paging.h"
+#include "common/mm/paging.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,11 +1,11 @@
 /*
- * common/acpi.c over tables the tests build in a fake physical memory.
+ * common/hw/acpi.c over tables the tests build in a fake physical memory.
  *
  * The read callback hands out a malloc'd copy of exactly the bytes asked
  * for and frees it at the next call, so ASan catches a read past what
  * the parser asked for and a pointer used after the next read.
  */
-#include "common/acpi.h"
+#include "common/hw/acpi.h"
 #include "tests/unit/check.h"
 
 enum { MEM_SIZE = 0x20000 };

@@ -4,7 +4,7 @@
  * on), mem_type_name, bi_secure_boot_name, bootinfo_check, and the
  * loader's phases and lines (version 4).
  */
-#include "common/bootinfo.h"
+#include "common/boot/bootinfo.h"
 #include "tests/unit/check.h"
 
 #include <stddef.h>

@@ -3,7 +3,7 @@
  * of exactly its size (no NUL after it), so ASan reports any read past the
  * end.
  */
-#include "common/config.h"
+#include "common/boot/config.h"
 #include "tests/unit/check.h"
 
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * leaf's data), and every call is logged, so a probe that reads a leaf
  * the CPU does not have is caught.
  */
-#include "common/cpu.h"
+#include "common/hw/cpu.h"
 #include "tests/unit/check.h"
 
 struct leaf {

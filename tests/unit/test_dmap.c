@@ -1,14 +1,14 @@
 /*
- * The direct-map plan (common/dmap.c): fixed maps with the pieces and
+ * The direct-map plan (common/mm/dmap.c): fixed maps with the pieces and
  * refusals written out, and random maps checked page by page (exactly the
  * write-back RAM below the reach is covered, once, with the leaves pt_map
  * picks), against the real pt_map's table count and against the frame
  * allocator's clipped map. Then mm_init's two steps built on it
  * (dmap_frames_init, dmap_build), which the kernel and memmap-check call.
  */
-#include "common/dmap.h"
-#include "common/memmap.h"
-#include "common/paging.h"
+#include "common/mm/dmap.h"
+#include "common/mm/memmap.h"
+#include "common/mm/paging.h"
 #include "tests/unit/arena.h"
 #include "tests/unit/check.h"
 

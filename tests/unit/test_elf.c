@@ -5,8 +5,8 @@
  * (KERNEL_ELF_PATH and KERNEL_ESP_ELF_PATH, from tests/unit/unit.mk) cut
  * at every length.
  */
-#include "common/elf.h"
-#include "common/string.h"
+#include "common/boot/elf.h"
+#include "common/lib/string.h"
 #include "tests/unit/check.h"
 
 #include <stdlib.h>

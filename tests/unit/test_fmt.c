@@ -3,7 +3,7 @@
  * own snprintf where the two agree by design (32-bit %d/%u/%x, widths,
  * flags); the rest are spelled out.
  */
-#include "common/fmt.h"
+#include "common/lib/fmt.h"
 #include "tests/unit/check.h"
 
 #define CHECK_FMT(want, ...)                                                   \

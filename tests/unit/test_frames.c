@@ -1,10 +1,10 @@
 /*
- * Host tests of the frame allocator (common/frames.c). The allocator never
+ * Host tests of the frame allocator (common/mm/frames.c). The allocator never
  * touches the frames it manages, only its storage, so "physical memory"
  * here is just the map; the storage is a malloc'd block.
  */
 #include "check.h"
-#include "common/frames.h"
+#include "common/mm/frames.h"
 
 #include <stdlib.h>
 #include <string.h>

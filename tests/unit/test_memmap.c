@@ -3,7 +3,7 @@
  * large descriptors, E820), capacity limits, and a randomised comparison
  * against a page-by-page model of what memmap_add promises.
  */
-#include "common/memmap.h"
+#include "common/mm/memmap.h"
 #include "tests/unit/check.h"
 
 #include <stdlib.h>

@@ -11,8 +11,8 @@
  */
 #define _POSIX_C_SOURCE 200809L /* popen, open_memstream */
 
-#include "common/memmap.h"
-#include "common/paging.h"
+#include "common/mm/memmap.h"
+#include "common/mm/paging.h"
 #include "tests/unit/check.h"
 #include "tools/memmap_sim.h"
 

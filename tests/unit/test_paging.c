@@ -1,5 +1,5 @@
 /*
- * Host tests of common/paging.c over malloc-backed "physical memory".
+ * Host tests of common/mm/paging.c over malloc-backed "physical memory".
  *
  * Physical memory is an arena of PHYS_PAGES pages standing at PHYS_BASE
  * (above 4 GiB, so nothing assumes low addresses); table pages come from
@@ -8,7 +8,7 @@
  * loader's do (the arena is one block, so that is exact).
  */
 #include "check.h"
-#include "common/paging.h"
+#include "common/mm/paging.h"
 #include "tests/unit/arena.h"
 
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * pvh_read over a fake physical memory: a malloc'd buffer that stands for
  * [0, size), read through a bounds-checking callback like the fuzzer's.
  */
-#include "common/pvh.h"
+#include "common/boot/pvh.h"
 #include "tests/unit/check.h"
 
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * SHA-256 (common/sha256.c) against the examples of FIPS 180-4 (NIST's
+ * SHA-256 (common/lib/sha256.c) against the examples of FIPS 180-4 (NIST's
  * "SHA256.pdf" example values) and against the host's sha256sum on
  * random inputs: every length from 0 to 1100 bytes (over 17 blocks, so
  * every remainder modulo 64 several times, the padding's 55/56 split
@@ -12,7 +12,7 @@
  * is on every machine the project builds on).
  */
 #define _POSIX_C_SOURCE 200809L /* popen, mkdtemp */
-#include "common/sha256.h"
+#include "common/lib/sha256.h"
 #include "tests/unit/check.h"
 
 #include <errno.h>

@@ -2,7 +2,7 @@
  * String and memory helpers, the memory ones checked against the C
  * library over every small length, alignment and overlap.
  */
-#include "common/string.h"
+#include "common/lib/string.h"
 #include "tests/unit/check.h"
 
 static void test_lengths(void)

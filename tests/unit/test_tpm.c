@@ -1,7 +1,7 @@
 /*
  * The kernel's TPM path on the host: TPM2_PCR_Read as bytes
- * (common/tpm2.c) against responses a real TPM sent, and the FIFO
- * exchange (common/tis.c) against a simulated TPM at the register level
+ * (common/hw/tpm2.c) against responses a real TPM sent, and the FIFO
+ * exchange (common/hw/tis.c) against a simulated TPM at the register level
  * that can be absent, another kind of TPM, slow, silent or wrong.
  *
  * The simulator's clock is its own: it advances by TICK_US on every
@@ -9,8 +9,8 @@
  * timeout can be checked to fall within its bound: at least the
  * specified time, and not much more.
  */
-#include "common/tis.h"
-#include "common/tpm2.h"
+#include "common/hw/tis.h"
+#include "common/hw/tpm2.h"
 #include "tests/unit/check.h"
 
 /* Captured from swtpm 0.7.1 (libtpms) over its socket, after

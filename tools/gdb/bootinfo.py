@@ -1,4 +1,4 @@
-"""gdb command `bootinfo`: the boot-info struct (common/bootinfo.h)
+"""gdb command `bootinfo`: the boot-info struct (common/boot/bootinfo.h)
 decoded.
 
 The layout comes from the DWARF of the symbols gdb has (struct

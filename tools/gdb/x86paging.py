@@ -3,12 +3,12 @@
 This is the gdb side's copy of three pieces of C, kept line for line in
 their words so that gdb's output can be compared with the kernel's:
 
-- pt_for_each_leaf (common/paging.c): every present leaf in address
+- pt_for_each_leaf (common/mm/paging.c): every present leaf in address
   order, with the effective W/U/NX of its whole path;
 - the merge and the line format of ptdump_print (kernel/mm/ptdump.c),
-  including fmt_size's rounding down (common/fmt.c);
+  including fmt_size's rounding down (common/lib/fmt.c);
 - ptdump_walk's per-level lines (the walk an exception dump prints) and
-  pt_entry_check's reserved-bit rules (common/paging.c).
+  pt_entry_check's reserved-bit rules (common/mm/paging.c).
 
 Nothing here imports gdb: tables come from a read_table(phys) callback,
 so the host can test it (tests/debug/test_x86paging.py). When one of the
@@ -28,7 +28,7 @@ PTE_PAT_LARGE = 1 << 12
 PTE_NX = 1 << 63
 PTE_ADDR_MAX_MASK = 0x000FFFFFFFFFF000
 PTE_HIGH_IGNORED = 0x7FF0000000000000
-# A table's count of present entries, in the link to it (common/paging.h)
+# A table's count of present entries, in the link to it (common/mm/paging.h)
 PTE_COUNTED = 1 << 9
 PTE_COUNT_SHIFT = 52
 PTE_COUNT_MASK = 0x3FF << PTE_COUNT_SHIFT
@@ -217,7 +217,7 @@ def runs(leaf_iter, pat):
 
 
 def fmt_size(n):
-    """fmt_size (common/fmt.c): whole units, rounded down."""
+    """fmt_size (common/lib/fmt.c): whole units, rounded down."""
     units = ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
     if n < 1024:
         return f"{n} B"
