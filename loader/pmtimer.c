@@ -13,9 +13,12 @@
 #include "common/lib/string.h"
 
 #define SDT_HEADER_LEN 36u
-/* An XSDT longer than this is not looked through (OVMF's has 6 to 10
- * entries; large servers a few dozen). */
+/* An XSDT longer than this is refused (OVMF's has 6 to 10 entries;
+ * large servers a few dozen). */
 #define SDT_MAX_ENTRIES 512u
+#define SDT_MAX_LEN     (SDT_HEADER_LEN + SDT_MAX_ENTRIES * 8u)
+/* The FADT of ACPI 6.5 is 276 bytes; later revisions may grow it. */
+#define FADT_MAX_LEN 4096u
 
 #define FADT_PM_TMR_BLK   76u
 #define FADT_PM_TMR_LEN   91u
@@ -32,6 +35,12 @@
 /* A reading whose two TSC reads are further apart than this many timer
  * ticks (10 us) is not used: the timer was read somewhere in between. */
 #define CAL_MAX_SKEW 36u
+/* Until the readings span this many ticks (1 ms), a reading that
+ * disagrees with the rate so far restarts the calibration from itself
+ * instead of stopping it: the rate then rests on a reading or two, and
+ * one the host delayed may be what is wrong, not this one. A missed
+ * wrap needs a gap of seconds, so it cannot hide in the first 1 ms. */
+#define CAL_RESTART_TICKS 3580u
 
 static const uint8_t *at(uint64_t phys)
 {
@@ -58,17 +67,19 @@ static bool sums_to_zero(const uint8_t *p, uint32_t len)
 	return sum == 0;
 }
 
-/* A table at phys with signature sig, a length of at least min_len and a
- * checksum that holds; its length in *len. */
+/* A table at phys with signature sig, a length from min_len to max_len
+ * and a checksum that holds; its length in *len. The length is checked
+ * before the checksum reads that many bytes: a corrupt one (0x7fffffff)
+ * would otherwise walk through RAM and MMIO until it faulted. */
 static bool table_ok(uint64_t phys, const char *sig, uint32_t min_len,
-		     uint32_t *len)
+		     uint32_t max_len, uint32_t *len)
 {
 	const uint8_t *t = at(phys);
 
 	if (phys == 0 || mem_cmp(t, sig, 4) != 0)
 		return false;
 	*len = le32(t + 4);
-	return *len >= min_len && sums_to_zero(t, *len);
+	return *len >= min_len && *len <= max_len && sums_to_zero(t, *len);
 }
 
 /* The FADT among the RSDT's (entry 4 bytes) or XSDT's (8) entries. */
@@ -77,13 +88,12 @@ static uint64_t find_fadt(uint64_t sdt, uint32_t len, uint32_t entry)
 	uint32_t n = (len - SDT_HEADER_LEN) / entry;
 	uint32_t fadt_len;
 
-	if (n > SDT_MAX_ENTRIES)
-		n = SDT_MAX_ENTRIES;
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *e = at(sdt) + SDT_HEADER_LEN + i * entry;
 		uint64_t phys = entry == 8 ? le64(e) : le32(e);
 
-		if (table_ok(phys, "FACP", FADT_FLAGS + 4, &fadt_len))
+		if (table_ok(phys, "FACP", FADT_FLAGS + 4, FADT_MAX_LEN,
+			     &fadt_len))
 			return phys;
 	}
 	return 0;
@@ -104,11 +114,12 @@ const char *pm_timer_find(uint64_t rsdp, struct pm_timer *t)
 	 * bytes; firmware with both tables lists the same ones in each. */
 	sdt = 0;
 	if (r[15] >= 2 && sums_to_zero(r, 36) &&
-	    table_ok(le64(r + 24), "XSDT", SDT_HEADER_LEN, &len))
+	    table_ok(le64(r + 24), "XSDT", SDT_HEADER_LEN, SDT_MAX_LEN, &len))
 		sdt = le64(r + 24);
 	if (sdt)
 		fadt_phys = find_fadt(sdt, len, 8);
-	else if (table_ok(le32(r + 16), "RSDT", SDT_HEADER_LEN, &len))
+	else if (table_ok(le32(r + 16), "RSDT", SDT_HEADER_LEN, SDT_MAX_LEN,
+			  &len))
 		fadt_phys = find_fadt(le32(r + 16), len, 4);
 	else
 		return "no valid RSDT or XSDT";
@@ -175,7 +186,10 @@ void tsc_cal_sample(struct tsc_cal *c, uint32_t pm, uint64_t tsc_before,
 		uint64_t off = want > delta ? want - delta : delta - want;
 
 		if (off > want / 8 + CAL_MAX_SKEW) {
-			c->stopped = true;
+			if (c->pm_ticks < CAL_RESTART_TICKS)
+				tsc_cal_start(c, c->mask, pm, tsc);
+			else
+				c->stopped = true;
 			return;
 		}
 	}

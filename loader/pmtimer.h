@@ -45,8 +45,10 @@ const char *pm_timer_find(uint64_t rsdp, struct pm_timer *t);
  * wrap (4.69 s for 24 bits) after the one before. Once the rate is known
  * to 0.3% (358 timer ticks, 100 us), a reading whose TSC reads are more
  * than 10 us apart is skipped, and one whose delta is far from what the
- * TSC predicts (a wrap was missed) stops the calibration: the rate is
- * the one before. Only the first and last readings used set the rate;
+ * TSC predicts restarts the calibration from itself while the readings
+ * span under 1 ms (an early reading the host delayed set a wrong rate),
+ * and after that stops it (a wrap was missed): the rate is the one
+ * before. Only the first and last readings used set the rate;
  * the ones between catch wraps.
  */
 struct tsc_cal {

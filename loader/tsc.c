@@ -66,7 +66,9 @@ void tsc_rate_sample(void)
 
 	if (!rate.on)
 		return;
-	reading(&pm, &t0, &t1, 1);
+	/* The tightest of a few while there is no rate to judge a delayed
+	 * reading by; one port read each after that. */
+	reading(&pm, &t0, &t1, tsc_cal_hz(&rate.cal) ? 1 : READ_TRIES);
 	tsc_cal_sample(&rate.cal, pm, t0, t1);
 }
 

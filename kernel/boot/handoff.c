@@ -33,7 +33,7 @@ void handoff_copy_info(uint64_t bi_phys)
 	mem_copy(&h.info, boot_phys(bi_phys), sizeof(h.info));
 }
 
-void handoff_check(void)
+void handoff_check_version(void)
 {
 	const struct boot_info *bi = &h.info;
 	const char *why = bootinfo_check(bi);
@@ -45,6 +45,12 @@ void handoff_check(void)
 		      h.phys, why, bi->magic, bi->version, bi->size,
 		      BOOTINFO_MAGIC, BOOTINFO_VERSION,
 		      (uint32_t)sizeof(struct boot_info));
+}
+
+void handoff_check(void)
+{
+	const struct boot_info *bi = &h.info;
+
 	if (bi->source != BOOT_SOURCE_UEFI && bi->source != BOOT_SOURCE_PVH)
 		panic("boot", "boot info: unknown source %u", bi->source);
 	if (bi->segment_count == 0 || bi->segment_count > BI_MAX_SEGMENTS)

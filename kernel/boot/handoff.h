@@ -31,8 +31,12 @@ struct handoff {
 /* Copies the struct boot_info at physical bi_phys. */
 void handoff_copy_info(uint64_t bi_phys);
 
-/* Checks the copy (magic, version, size, then the fields the kernel
- * relies on); panics naming the first mismatch and its value. */
+/* Checks the copy's magic, version and size; panics naming the first
+ * mismatch and its value. */
+void handoff_check_version(void);
+
+/* Checks the fields of a copy whose version is known that the kernel
+ * relies on; panics naming the first bad one and its value. */
 void handoff_check(void);
 
 /* Copies the memory map and the command line, truncating what does not

@@ -14,6 +14,9 @@
  *    UEFI path they also stop the firmware's IDT being used, which lives
  *    in boot-services memory that mm_init reclaims;
  *  - the boot info is copied next, before anything can overwrite it;
+ *  - the loader's lines are printed as soon as its version is known to
+ *    have them, so a panic in any later check still shows what the
+ *    loader did (a good boot's loader prints nothing itself);
  *  - it is checked before its map and command line are copied (they are
  *    found through it), and the command line before test mode;
  *  - the PAT is programmed once CPUID says it exists and before mm_init,
@@ -123,6 +126,8 @@ void kmain(uint64_t bi_phys)
 	console_init_serial();
 	trap_init();
 	handoff_copy_info(bi_phys);
+	handoff_check_version();
+	report_loader_lines(h);
 	handoff_check();
 	handoff_copy_tables();
 	panic_set_test_mode(test_run(h));

@@ -237,7 +237,7 @@ static void report_secure_boot(const struct handoff *h)
  * the boot info instead of printing them through the slow firmware
  * console (loader/console.c). First, so the log reads as if the loader
  * had printed them. */
-static void report_loader_lines(const struct handoff *h)
+void report_loader_lines(const struct handoff *h)
 {
 	static char text[BI_LOG_MAX + 2];
 
@@ -251,7 +251,6 @@ static void report_loader_lines(const struct handoff *h)
 
 void report_boot(const struct handoff *h, const char *fb_why)
 {
-	report_loader_lines(h);
 	report_banner(h);
 	report_location();
 	report_memory(h);

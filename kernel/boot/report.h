@@ -7,10 +7,14 @@
 
 #include "kernel/boot/handoff.h"
 
-/* Prints the loader's lines it left in the boot info, the banner, the
- * running addresses, the memory map summary, the framebuffer (fb_why: why
- * there is no framebuffer console, or NULL), the RSDP, the command line,
- * the kernel segments and the loader's time, phase by phase. */
+/* Prints the lines the loader left in the boot info for the kernel
+ * (version 4; none from PVH), as they are. */
+void report_loader_lines(const struct handoff *h);
+
+/* Prints the banner, the running addresses, the memory map summary, the
+ * framebuffer (fb_why: why there is no framebuffer console, or NULL), the RSDP,
+ * the command line, the kernel segments and the loader's time, phase by phase.
+ */
 void report_boot(const struct handoff *h, const char *fb_why);
 
 /* Formats a TSC interval as "N cycles" plus " (M.mmm ms)" when tsc_hz is

@@ -279,6 +279,10 @@ static void clean(struct cost *k)
 	for (uint32_t i = 1; i < SLOT_MAPPED; i++)
 		k->pte[i] = 0;
 	tlb_flush(slot_va(1), (SLOT_MAPPED - 1) * PAGE_SIZE);
+	/* map_unmap's page, still mapped if its read faulted: through
+	 * pt_unmap, which keeps the table's count of entries right. */
+	if (k->pte[SLOT_MAPPED] & PTE_P)
+		pt_unmap(mm_kernel_pt(), slot_va(SLOT_MAPPED), PAGE_SIZE);
 	for (uint32_t i = 0; i < k->fresh_count; i++)
 		frames_free(mm_frames(), k->fresh[i], 1);
 	if (k->b)

@@ -163,10 +163,17 @@ static void test_find_rsdt(void)
 	t.port = 0;
 	CHECK_STR(pm_timer_find(addr(rsdp), &t), NULL);
 	CHECK_EQ(t.port, 0x608);
-	/* An XSDT whose checksum is wrong: the RSDT too. */
+	/* An XSDT whose checksum is wrong: the RSDT instead. The XSDT lists
+	 * only a table that is not the FADT, so a finder that used the
+	 * broken XSDT would find none. */
 	make_rsdp(2, fadt, NULL);
+	put64(xsdt + 36, addr(other));
+	seal(xsdt);
+	t.port = 0;
+	CHECK_STR(pm_timer_find(addr(rsdp), &t), "no valid FADT");
 	xsdt[20] ^= 1;
 	CHECK_STR(pm_timer_find(addr(rsdp), &t), NULL);
+	CHECK_EQ(t.port, 0x608);
 	/* A broken first FACP entry is passed over for a good one. */
 	memcpy(other, "FACP", 4);
 	put32(other + 4, OTHER_LEN); /* too short for the flags */
@@ -220,6 +227,18 @@ static void test_find_refused(void)
 	make_fadt(276, 0, 0x10008, 0, 0);
 	CHECK_STR(pm_timer_find(addr(rsdp), &t),
 		  "the PM timer is not an I/O port");
+	/* Lengths far beyond what the tables can be are refused before the
+	 * checksum reads them (under ASan, reading 2 GiB would crash). */
+	make_fadt(276, 0, 0x608, 0, 0);
+	make_rsdp(2, fadt, NULL);
+	put32(fadt + 4, 0x7fffffff);
+	CHECK_STR(pm_timer_find(addr(rsdp), &t), "no valid FADT");
+	make_fadt(276, 0, 0x608, 0, 0);
+	make_rsdp(2, fadt, NULL);
+	put32(xsdt + 4, 0x7fffffff);
+	put32(rsdt + 4, 0x7fffffff);
+	CHECK_STR(pm_timer_find(addr(rsdp), &t), "no valid RSDT or XSDT");
+	make_rsdp(2, fadt, NULL);
 	/* No timer at all, or one of the wrong length. */
 	make_fadt(276, 0, 0, 0, 0);
 	CHECK_STR(pm_timer_find(addr(rsdp), &t), "the FADT has no PM timer");
@@ -326,6 +345,18 @@ static void test_rate_refusals(void)
 	tsc_cal_sample(&c, pm_at(5 * ms), tsc_at(5 * ms), tsc_at(4 * ms));
 	CHECK_EQ(c.pm_ticks, 0);
 	CHECK_EQ(tsc_cal_hz(&c), 0);
+
+	/* An early reading the host delayed (the timer read at 150 us, the
+	 * TSC's midpoint 20 us later) sets a rate 13% high; the next good
+	 * reading disagrees and, the readings spanning under 1 ms, restarts
+	 * the calibration instead of stopping it on the wrong rate. */
+	tsc_cal_start(&c, 0xffffff, pm_at(0), tsc_at(0));
+	tsc_cal_sample(&c, pm_at(150000), tsc_at(150000), tsc_at(190000));
+	CHECK(!close(tsc_cal_hz(&c), 100000));
+	for (uint64_t at = 1; at <= 8; at++)
+		read_at(&c, at * ms, 100);
+	CHECK(!c.stopped);
+	CHECK(close(tsc_cal_hz(&c), 100));
 
 	/* A 32-bit timer whose value passes 2^32. */
 	tsc_cal_start(&c, 0xffffffffu, 0xfffffff0u, tsc_at(0));
