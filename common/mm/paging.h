@@ -244,7 +244,7 @@ int pt_protect(struct page_table *pt, uint64_t va, uint64_t size,
 
 /* Splits the large leaf covering va down to the next level, keeping the
  * physical addresses and attributes of every page. No-op when va is not
- * in a large leaf. */
+ * in a large leaf; -ERR_INVALID for a non-canonical va. */
 int pt_split(struct page_table *pt, uint64_t va);
 
 /* One level of a walk, for dumps. */

@@ -165,6 +165,10 @@ static int split_leaf(const struct page_table *pt, uint64_t *e, int level)
 int pt_split(struct page_table *pt, uint64_t va)
 {
 	int reached, err = 0;
+	/* The walk cache holds canonical addresses only (translate relies
+	 * on it), and no leaf maps any other. */
+	if (!va_canonical(va))
+		return -ERR_INVALID;
 	uint64_t *e = walk(pt, va, PT_L1, false, 0, &reached, &err, NULL, NULL);
 	if (!(*e & PTE_P) || reached == PT_L1)
 		return 0;

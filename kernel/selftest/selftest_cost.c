@@ -25,7 +25,10 @@
  * Scratch addresses are SELFTEST_VA's: the page st_map_page maps there
  * makes the page table, whose other entries this test writes directly
  * (each value checked by pt_entry_check first) and clears again, so the
- * table-count test that ends the run sees nothing left.
+ * table-count test that ends the run sees nothing left. Those direct
+ * writes are not in the table's count of present entries (common/mm/
+ * paging.h): safe only because slot 0's page keeps the count above 0
+ * until clean() has cleared them, and clean() unmaps that page last.
  */
 #include "common/lib/fmt.h"
 #include "common/lib/string.h"

@@ -281,6 +281,14 @@ static void test_split_keeps_neighbours(void)
 	CHECK_EQ(pt_translate(&f->pt, DMAP + M2, NULL, NULL, NULL, &w), 0);
 	uint64_t *pd = f->env.table(f->env.ctx, w.table[2]);
 	pd[PT_INDEX(DMAP + M2, PT_L2)] |= PTE_PAT_LARGE;
+	/* A non-canonical address is refused, and leaves nothing in the
+	 * walk cache for pt_translate to trust: its higher-half twin
+	 * (DMAP + M2 with bit 47 set and bits 63..48 clear) still does not
+	 * translate. */
+	CHECK_EQ(pt_split(&f->pt, (DMAP + M2) & ((1ull << 48) - 1)),
+		 -ERR_INVALID);
+	CHECK(pt_translate(&f->pt, (DMAP + M2) & ((1ull << 48) - 1), &pa, NULL,
+			   NULL, NULL) != 0);
 	CHECK_EQ(pt_split(&f->pt, DMAP + M2), 0);
 	CHECK_EQ(
 	    pt_translate(&f->pt, DMAP + M2 + 3 * K4, &pa, &e, &level, NULL), 0);
