@@ -16,6 +16,7 @@
 #include "common/lib/fmt.h"
 #include "common/lib/string.h"
 #include "kernel/cpu/cpu.h"
+#include "kernel/cpu/stack.h"
 #include "kernel/dev/console.h"
 #include "kernel/dev/serial.h"
 #include "kernel/mm/mm.h"
@@ -75,6 +76,21 @@ const char *st_expect(struct st_ctx *c, void (*fn)(void *), void *arg,
 	if (out)
 		*out = k;
 	return judge(c, caught, &k, vector, mask, bits);
+}
+
+static uint64_t push_until_fault(void *arg)
+{
+	__asm__ volatile("1: pushq $0\n\t"
+			 "jmp 1b"
+			 :
+			 :
+			 : "memory");
+	__builtin_unreachable();
+}
+
+void st_overflow_stack(void *top)
+{
+	call_on_stack(NULL, push_until_fault, (uint64_t)(uintptr_t)top);
 }
 
 uint64_t st_data_attr(const struct st_ctx *c)

@@ -11,7 +11,6 @@
 #include "kernel/cpu/cpu.h"
 #include "kernel/cpu/gdt.h"
 #include "kernel/cpu/idt.h"
-#include "kernel/cpu/stack.h"
 #include "kernel/dev/console.h"
 #include "kernel/mm/mm.h"
 #include "kernel/selftest/selftest_lib.h"
@@ -291,21 +290,6 @@ static const char *smap_stac_clac(struct st_ctx *c)
 	return smap_read(c, true);
 }
 
-static uint64_t push_until_fault(void *arg)
-{
-	__asm__ volatile("1: pushq $0\n\t"
-			 "jmp 1b"
-			 :
-			 :
-			 : "memory");
-	__builtin_unreachable();
-}
-
-static void overflow(void *top)
-{
-	call_on_stack(NULL, push_until_fault, (uint64_t)(uintptr_t)top);
-}
-
 /*
  * A stack overflow: pushing into the guard page raises #PF, and the CPU
  * cannot push the #PF's own frame on that stack either (#PF has no IST
@@ -321,8 +305,9 @@ static const char *stack_overflow(struct st_ctx *c)
 
 	if (!top)
 		return "no memory for a test stack";
-	const char *why = st_expect(c, overflow, (void *)(uintptr_t)top,
-				    TRAP_DF, 0xffff, 0, &k);
+	const char *why =
+	    st_expect(c, st_overflow_stack, (void *)(uintptr_t)top, TRAP_DF,
+		      0xffff, 0, &k);
 	if (!why && (k.cr2 < guard || k.cr2 >= guard + PAGE_SIZE))
 		why = st_fail(c, "cr2 %016lx is not in the guard page %016lx",
 			      k.cr2, guard);

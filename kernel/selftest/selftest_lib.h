@@ -125,6 +125,11 @@ uint64_t st_map_page(struct st_ctx *c, uint64_t va, uint64_t attr);
 /* Unmaps va and frees the frame st_map_page gave it. */
 void st_unmap_page(uint64_t va, uint64_t pa);
 
+/* Switches to the stack whose top is top and pushes until the CPU
+ * faults (the guard page below it): the body of the stack-overflow
+ * tests, run under run_catching. Never returns. */
+void st_overflow_stack(void *top);
+
 /* Single-instruction accesses. */
 static inline uint8_t probe_read8(uint64_t va)
 {

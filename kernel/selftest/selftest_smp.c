@@ -20,7 +20,6 @@
 #include "kernel/cpu/percpu.h"
 #include "kernel/cpu/shootdown.h"
 #include "kernel/cpu/smp.h"
-#include "kernel/cpu/stack.h"
 #include "kernel/cpu/timer.h"
 #include "kernel/cpu/tsc.h"
 #include "kernel/dev/console.h"
@@ -533,26 +532,11 @@ struct overflow_run {
 
 static struct overflow_run ov;
 
-static uint64_t push_until_fault(void *arg)
-{
-	__asm__ volatile("1: pushq $0\n\t"
-			 "jmp 1b"
-			 :
-			 :
-			 : "memory");
-	__builtin_unreachable();
-}
-
-static void overflow(void *top)
-{
-	call_on_stack(NULL, push_until_fault, va_of(top));
-}
-
 static void overflow_here(void *arg)
 {
 	uint32_t i = me();
-	ov.caught[i] =
-	    run_catching(overflow, (void *)(uintptr_t)ov.top[i], &ov.k[i]);
+	ov.caught[i] = run_catching(st_overflow_stack,
+				    (void *)(uintptr_t)ov.top[i], &ov.k[i]);
 }
 
 static const char *judge_overflow(struct st_ctx *c, uint64_t online)

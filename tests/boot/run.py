@@ -521,13 +521,17 @@ class Case:
                     f"{describe_status(status, SCREEN_TIMEOUT)}; {seen}")
         return f"{want!r} not on the screen within {SCREEN_TIMEOUT}s; {seen}"
 
-    def run_direct(self):
+    def boot_direct(self):
+        """Boots the kernel directly for at most DIRECT_TIMEOUT; returns
+        run-qemu.sh's status (124 when stopped here) and the log's
+        lines."""
         start = time.monotonic()
         status = self.boot(self.qemu_cmd(DIRECT_TIMEOUT),
                            lambda lines: start + DIRECT_TIMEOUT)
-        if status is None:
-            status = 124
-        lines = log_lines(self.raw)
+        return (124 if status is None else status), log_lines(self.raw)
+
+    def run_direct(self):
+        status, lines = self.boot_direct()
         problems = []
         for prefix, inside in self.args["lines"]:
             if not any(line.startswith(prefix) and inside in line
@@ -606,12 +610,7 @@ class Case:
         return "; ".join(bad) or None
 
     def run_tpm_direct(self):
-        start = time.monotonic()
-        status = self.boot(self.qemu_cmd(DIRECT_TIMEOUT),
-                           lambda lines: start + DIRECT_TIMEOUT)
-        if status is None:
-            status = 124
-        lines = log_lines(self.raw)
+        status, lines = self.boot_direct()
         want = self.args["line"]
         tpm = starting(lines, "kernel: tpm:")
         if not starting(lines, want):
